@@ -1,0 +1,184 @@
+"""``tradefabric data ...``: replay recordings, verify books, query the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
+from tradefabric.core.errors import TradefabricError
+from tradefabric.model.enums import EmptyCandlePolicy
+from tradefabric.node.config import MarketDataConfig
+from tradefabric.node.market_data import MarketDataNode, ReplaySummary
+from tradefabric.store.catalog import Catalog, QueryResult
+
+app = typer.Typer(help="Market data: replay recordings, verify order books, query the catalog.")
+
+FileArg = Annotated[
+    Path, typer.Argument(help="Recording: '<ts_ns> <raw json>' per line, gzip or plain.")
+]
+VenueOpt = Annotated[
+    str, typer.Option("--venue", help="Market the recording comes from: binance or binance-usdm.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document.")]
+
+
+@app.command()
+def replay(
+    file: FileArg,
+    venue: VenueOpt = "binance",
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Parquet catalog directory to write to.")
+    ] = None,
+    intervals: Annotated[
+        str,
+        typer.Option("--intervals", help="Candle intervals built from trades, comma-separated."),
+    ] = "1s,1m",
+    empty_candles: Annotated[
+        EmptyCandlePolicy,
+        typer.Option("--empty-candles", help="Intervals without trades: skip, or carry the close."),
+    ] = EmptyCandlePolicy.SKIP,
+    json_output: JsonOpt = False,
+) -> None:
+    """Replay FILE through the parser, books and candles; store into --catalog; print counts."""
+    try:
+        config = MarketDataConfig(
+            venue=venue,
+            catalog=catalog,
+            candle_intervals=tuple(i.strip() for i in intervals.split(",") if i.strip()),
+            empty_candles=empty_candles,
+        )
+        summary = _run(config, file, progress=not json_output)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        print_json(summary)
+        return
+    _print_replay(summary)
+
+
+@app.command("verify-book")
+def verify_book(file: FileArg, venue: VenueOpt = "binance", json_output: JsonOpt = False) -> None:
+    """Rebuild the book of FILE (snapshot + diffs) and compare it with the venue's bookTicker.
+
+    Prints the match rate at equal update ids, the number of comparisons, gaps and resyncs.
+    """
+    try:
+        config = MarketDataConfig(venue=venue, check_books=True, candle_intervals=("1m",))
+        summary = _run(config, file, progress=not json_output)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        print_json(summary)
+        return
+    _print_books(summary)
+    _print_rejections(summary)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views trades, quotes, candles.")],
+    catalog: Annotated[Path, typer.Option("--catalog", help="Parquet catalog directory.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Run SQL over the catalog's views: trades, quotes and candles (timestamps in int ns).
+
+    trades(venue, symbol, ts_event, ts_recv, price, size, side, trade_id);
+    quotes(venue, symbol, ts_event, ts_recv, bid, bid_size, ask, ask_size);
+    candles(venue, symbol, interval, ts_open, open, high, low, close, volume, trades, ...).
+    """
+    try:
+        result = Catalog(catalog).query(sql)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        print_json(result)
+        return
+    _print_query(result)
+
+
+def _run(config: MarketDataConfig, file: Path, progress: bool) -> ReplaySummary:
+    node = MarketDataNode(config)
+    with file_progress(file, progress and stderr.is_terminal) as update:
+        return node.replay(file, update)
+
+
+def _print_replay(summary: ReplaySummary) -> None:
+    events = Table(title=f"Replay of {summary.file} ({summary.venue})")
+    events.add_column("event type")
+    events.add_column("count", justify="right")
+    for name, value in (
+        ("lines read", summary.replay.lines),
+        ("frames accepted", summary.replay.frames_accepted),
+        ("trades", summary.events.trades),
+        ("quotes", summary.events.quotes),
+        ("book deltas", summary.events.book_deltas),
+        ("book snapshots", summary.events.book_snapshots),
+        ("candles", summary.events.candles),
+    ):
+        events.add_row(name, f"{value:,}")
+    stdout.print(events)
+    if summary.catalog_rows is not None:
+        rows = summary.catalog_rows
+        stdout.print(
+            f"catalog rows written: trades {rows.trades:,}, quotes {rows.quotes:,}, "
+            f"candles {rows.candles:,}"
+        )
+    _print_books(summary)
+    _print_rejections(summary)
+
+
+def _print_books(summary: ReplaySummary) -> None:
+    table = Table(title="Order books")
+    for column in (
+        "symbol",
+        "valid",
+        "best bid",
+        "best ask",
+        "levels",
+        "deltas",
+        "gaps",
+        "resyncs",
+    ):
+        table.add_column(column)
+    for book in summary.books:
+        table.add_row(
+            book.symbol,
+            "yes" if book.valid else "NO",
+            f"{book.best_bid} x {book.best_bid_size}",
+            f"{book.best_ask} x {book.best_ask_size}",
+            f"{book.bid_levels}/{book.ask_levels}",
+            f"{book.deltas_applied:,}",
+            str(book.gaps),
+            str(book.resyncs),
+        )
+    stdout.print(table)
+    check = summary.book_check
+    if check is not None:
+        stdout.print(
+            f"top of book vs venue bookTicker at equal update ids: {check.matches:,} of "
+            f"{check.comparisons:,} match ({check.match_rate:.4%})"
+        )
+
+
+def _print_rejections(summary: ReplaySummary) -> None:
+    rejected = summary.replay.rejected
+    if not rejected and not summary.candles.late_trades:
+        stdout.print("rejected lines: none")
+        return
+    parts = [f"{kind} {count:,}" for kind, count in sorted(rejected.items())]
+    parts.append(f"late trades {summary.candles.late_trades:,}")
+    stdout.print("[yellow]rejected:[/] " + ", ".join(parts) + " (details in the log on stderr)")
+
+
+def _print_query(result: QueryResult) -> None:
+    table = Table()
+    for column in result.columns:
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(*("NULL" if v is None else str(v) for v in row))
+    stdout.print(table)
+    stdout.print(f"{len(result.rows):,} rows")

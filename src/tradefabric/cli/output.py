@@ -1,0 +1,56 @@
+"""Shared CLI plumbing: consoles, JSON output, progress bars and error exits."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from tradefabric.core.errors import TradefabricError
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+EXIT_DATA_ERROR = 2
+
+
+def print_json(value: object) -> None:
+    """Write ``value`` as one JSON document on stdout."""
+    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+
+
+def fail(error: TradefabricError) -> typer.Exit:
+    """Print ``error`` as one line on stderr and return the exit to raise (no traceback)."""
+    stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+    return typer.Exit(code=EXIT_DATA_ERROR)
+
+
+@contextmanager
+def file_progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """Show a progress bar over the bytes of ``path`` on stderr; yield its update callback."""
+    if not enabled or not path.is_file():
+        yield None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task(path.name, total=path.stat().st_size)
+        yield lambda done: progress.update(task, completed=done)

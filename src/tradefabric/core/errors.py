@@ -1,0 +1,59 @@
+"""The one exception tree of tradefabric.
+
+Callers decide what to do by exception *type*, never by message text:
+
+- ``RetryableError``: the operation may succeed if tried again later
+  (a venue is unreachable, a rate limit was hit, a book needs a fresh snapshot).
+- ``FatalError``: retrying cannot help (bad config, unreadable file).
+- ``DataError``: one piece of input was rejected; the stream it came from goes on.
+"""
+
+from __future__ import annotations
+
+
+class TradefabricError(Exception):
+    """Base of every error raised by tradefabric."""
+
+
+class RetryableError(TradefabricError):
+    """An operation failed for a reason that may go away; retry with backoff."""
+
+
+class VenueUnavailableError(RetryableError):
+    """A venue could not be reached or dropped the connection."""
+
+
+class RateLimitedError(RetryableError):
+    """A venue refused a request because a rate limit was hit."""
+
+
+class FatalError(TradefabricError):
+    """An operation failed for a reason retrying cannot fix."""
+
+
+class ConfigError(FatalError):
+    """Configuration is missing, unknown or invalid."""
+
+
+class DataSourceError(FatalError):
+    """A data file or directory is missing or unreadable."""
+
+
+class DataError(TradefabricError):
+    """One input message was rejected; the stream it belongs to continues."""
+
+
+class MalformedMessageError(DataError):
+    """A message could not be decoded or holds an invalid value (NaN, negative size...)."""
+
+
+class UnknownStreamError(DataError):
+    """A message belongs to a stream or channel this adapter does not handle."""
+
+
+class StaleMessageError(DataError):
+    """A message is older than (or a duplicate of) one already applied."""
+
+
+class SequenceGapError(DataError):
+    """A sequenced stream skipped updates; the state built from it is no longer valid."""

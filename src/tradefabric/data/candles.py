@@ -1,0 +1,319 @@
+"""Aggregate trades into OHLCV candles per (venue, symbol, interval).
+
+A trade lands in the bucket ``floor(ts_event, interval)``. The open candle of a
+series is published on the first trade past its end or on a clock tick once
+``ts_open + interval + close_delay_ns`` has passed, whichever comes first; the
+delay gives a lagging feed's trades time to land before a tick closes them out.
+A published candle is never reopened: a trade for it (or for anything older) is
+counted as late, logged and dropped.
+
+Intervals with no trades are either left as holes (``EmptyCandlePolicy.SKIP``) or
+filled with flat candles at the previous close (``EmptyCandlePolicy.CARRY``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+import structlog
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock, TimerCallback
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.logging import WarningThrottle
+from tradefabric.core.time import floor_ns, interval_to_ns
+from tradefabric.data import topics
+from tradefabric.model.data import Candle, Trade
+from tradefabric.model.enums import AggressorSide, EmptyCandlePolicy
+
+log = structlog.get_logger(__name__)
+
+_NONE = -1
+"""``ts_open`` of a series with no open candle, ``next_open`` of one never closed."""
+
+_BUY = AggressorSide.BUY
+
+
+class CandleStats(msgspec.Struct, frozen=True):
+    """Counters of a ``CandleAggregator`` since it was built."""
+
+    candles_emitted: int
+    """Candles published, flat carried ones included."""
+    late_trades: int
+    """Trades dropped by at least one series because their candle was already published."""
+
+
+class _Series:
+    """State of one (venue, symbol, interval) series: the open candle and the last close."""
+
+    __slots__ = (
+        "buy_volume",
+        "close",
+        "high",
+        "interval",
+        "interval_ns",
+        "last_close",
+        "low",
+        "next_open",
+        "notional",
+        "open",
+        "symbol",
+        "trades",
+        "ts_open",
+        "venue",
+        "volume",
+    )
+
+    def __init__(self, venue: str, symbol: str, interval: str, interval_ns: int) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.interval = interval
+        self.interval_ns = interval_ns
+        # The earliest bucket a trade may open: a candle older than it is either the
+        # open one or already published. _NONE until the series' first trade.
+        self.next_open = _NONE
+        self.last_close = 0.0
+        self.start(_NONE, 0.0)
+
+    def start(self, ts_open: int, price: float) -> None:
+        """Open an empty candle at ``ts_open`` whose first trade will be at ``price``."""
+        self.ts_open = ts_open
+        if ts_open != _NONE:
+            self.next_open = ts_open + self.interval_ns
+        self.open = self.high = self.low = self.close = price
+        self.volume = self.buy_volume = self.notional = 0.0
+        self.trades = 0
+
+    def add(self, price: float, size: float, buy: bool) -> None:
+        """Apply one trade to the open candle."""
+        # start() seeded high/low with the first price, so elif is enough here.
+        if price > self.high:
+            self.high = price
+        elif price < self.low:
+            self.low = price
+        self.close = price
+        self.volume += size
+        self.notional += price * size
+        self.trades += 1
+        if buy:
+            self.buy_volume += size
+
+    def seal(self, ts_recv: int) -> Candle:
+        """Return the open candle as a ``Candle`` and mark it published."""
+        end = self.ts_open + self.interval_ns
+        vwap = self.close
+        if self.volume > 0.0:
+            # Rounding can put the ratio a hair outside the traded range; keep it inside.
+            vwap = min(max(self.notional / self.volume, self.low), self.high)
+        candle = Candle(
+            self.venue,
+            self.symbol,
+            self.interval,
+            self.ts_open,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            self.trades,
+            self.buy_volume,
+            vwap,
+            end,
+            ts_recv,
+        )
+        self.last_close = self.close
+        self.ts_open = _NONE
+        return candle
+
+    def carry(self, ts_recv: int) -> Candle:
+        """Return a flat candle at the last close for the empty bucket ``next_open``."""
+        ts_open = self.next_open
+        price = self.last_close
+        end = ts_open + self.interval_ns
+        self.next_open = end
+        return Candle(
+            self.venue,
+            self.symbol,
+            self.interval,
+            ts_open,
+            price,
+            price,
+            price,
+            price,
+            0.0,
+            0,
+            0.0,
+            price,
+            end,
+            ts_recv,
+        )
+
+
+class CandleAggregator:
+    """Build candles from ``topics.TRADES`` and publish them on ``topics.CANDLES``.
+
+    Every (venue, symbol) seen gets one series per interval. Build the aggregator
+    after the clock is set to the data's start: its tick timers are aligned to
+    the clock's time at construction.
+    """
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        clock: Clock,
+        intervals: Sequence[str] = ("1s", "1m"),
+        empty: EmptyCandlePolicy = EmptyCandlePolicy.SKIP,
+        close_delay_ns: int = 0,
+    ) -> None:
+        """Subscribe to trades and start one tick timer per distinct interval length.
+
+        Raise ``ConfigError`` for no intervals, a repeated or invalid interval, or a
+        negative ``close_delay_ns``.
+        """
+        self._intervals = _parse_intervals(intervals)
+        if close_delay_ns < 0:
+            raise ConfigError(f"close_delay_ns must be >= 0, got {close_delay_ns}")
+        self._bus = bus
+        self._clock = clock
+        self._carry = EmptyCandlePolicy(empty) is EmptyCandlePolicy.CARRY
+        self._close_delay_ns = close_delay_ns
+        self._series: dict[str, dict[str, tuple[_Series, ...]]] = {}
+        # Series grouped by interval length, so a tick only scans the series it can close.
+        self._by_length: dict[int, list[_Series]] = {}
+        self._emitted = 0
+        self._late = 0
+        self._warnings = WarningThrottle(log)
+        for interval_ns in sorted(set(self._intervals.values())):
+            self._by_length[interval_ns] = []
+            self._start_timer(interval_ns)
+        bus.subscribe(topics.TRADES, self.on_trade)
+
+    @property
+    def intervals(self) -> tuple[str, ...]:
+        """Return the intervals built for every (venue, symbol), in the order given."""
+        return tuple(self._intervals)
+
+    @property
+    def late_trades(self) -> int:
+        """Return how many trades were dropped as late."""
+        return self._late
+
+    @property
+    def candles_emitted(self) -> int:
+        """Return how many candles were published, flat carried ones included."""
+        return self._emitted
+
+    def stats(self) -> CandleStats:
+        """Return a snapshot of the counters."""
+        return CandleStats(candles_emitted=self._emitted, late_trades=self._late)
+
+    def on_trade(self, trade: Trade) -> None:
+        """Apply ``trade`` to each of its series, closing candles it has moved past."""
+        try:
+            series = self._series[trade.venue][trade.symbol]
+        except KeyError:
+            series = self._add_market(trade.venue, trade.symbol)
+        ts = trade.ts_event
+        late = False
+        for s in series:
+            bucket = ts - ts % s.interval_ns
+            if bucket != s.ts_open:
+                if bucket < s.next_open:
+                    late = True
+                    continue
+                self._roll(s, bucket, trade.price)
+            s.add(trade.price, trade.size, trade.side == _BUY)
+        if late:
+            self._reject(trade, series)
+
+    def flush(self) -> None:
+        """Publish every open candle now (end of a replay); empty intervals are not filled."""
+        now = self._clock.timestamp_ns()
+        for group in self._by_length.values():
+            for s in group:
+                if s.ts_open != _NONE:
+                    self._publish(s.seal(now))
+
+    def _start_timer(self, interval_ns: int) -> None:
+        # Phase the ticks by the close delay so a candle closes as soon as its delay
+        # is over instead of one whole interval later; with no delay this is the
+        # clock's own alignment to multiples of the interval.
+        now = self._clock.timestamp_ns()
+        first = floor_ns(now, interval_ns) + interval_ns + self._close_delay_ns % interval_ns
+        group = self._by_length[interval_ns]
+
+        def tick(_due_ns: int) -> None:
+            self._on_tick(group)
+
+        callback: TimerCallback = tick
+        self._clock.set_timer(interval_ns, callback, first)
+
+    def _add_market(self, venue: str, symbol: str) -> tuple[_Series, ...]:
+        series = tuple(
+            _Series(venue, symbol, interval, interval_ns)
+            for interval, interval_ns in self._intervals.items()
+        )
+        self._series.setdefault(venue, {})[symbol] = series
+        for s in series:
+            self._by_length[s.interval_ns].append(s)
+        return series
+
+    def _roll(self, s: _Series, bucket: int, price: float) -> None:
+        now = self._clock.timestamp_ns()
+        if s.ts_open != _NONE:
+            self._publish(s.seal(now))
+        if self._carry and s.next_open != _NONE:
+            while s.next_open < bucket:
+                self._publish(s.carry(now))
+        s.start(bucket, price)
+
+    def _on_tick(self, group: list[_Series]) -> None:
+        now = self._clock.timestamp_ns()
+        delay = self._close_delay_ns
+        for s in group:
+            span = s.interval_ns + delay
+            if s.ts_open != _NONE and s.ts_open + span <= now:
+                self._publish(s.seal(now))
+            if self._carry and s.ts_open == _NONE and s.next_open != _NONE:
+                while s.next_open + span <= now:
+                    self._publish(s.carry(now))
+
+    def _publish(self, candle: Candle) -> None:
+        self._emitted += 1
+        self._bus.publish(topics.CANDLES, candle)
+
+    def _reject(self, trade: Trade, series: tuple[_Series, ...]) -> None:
+        self._late += 1
+        ts = trade.ts_event
+        missed = [s.interval for s in series if _missed(s, ts)]
+        self._warnings.warn(
+            "late_trade",
+            "late trade dropped",
+            venue=trade.venue,
+            symbol=trade.symbol,
+            trade_id=trade.trade_id,
+            ts_event=ts,
+            intervals=missed,
+            late_trades=self._late,
+        )
+
+
+def _missed(s: _Series, ts: int) -> bool:
+    """Return True when a trade at ``ts`` was refused by series ``s``."""
+    bucket = ts - ts % s.interval_ns
+    return bucket != s.ts_open and bucket < s.next_open
+
+
+def _parse_intervals(intervals: Sequence[str]) -> dict[str, int]:
+    if isinstance(intervals, str):
+        # A bare "1m" would otherwise be read as the intervals "1" and "m".
+        intervals = (intervals,)
+    if not intervals:
+        raise ConfigError("CandleAggregator needs at least one interval, e.g. ('1m',)")
+    parsed: dict[str, int] = {}
+    for interval in intervals:
+        if interval in parsed:
+            raise ConfigError(f"interval {interval!r} is listed twice in {list(intervals)!r}")
+        parsed[interval] = interval_to_ns(interval)
+    return parsed

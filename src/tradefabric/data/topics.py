@@ -1,0 +1,20 @@
+"""The market data topics every feed publishes on and every consumer subscribes to."""
+
+from __future__ import annotations
+
+from tradefabric.core.bus import Topic
+from tradefabric.model.data import (
+    Candle,
+    OrderBookDeltas,
+    OrderBookSnapshot,
+    OrderBookStatus,
+    Quote,
+    Trade,
+)
+
+TRADES: Topic[Trade] = Topic("data.trades", Trade)
+QUOTES: Topic[Quote] = Topic("data.quotes", Quote)
+BOOK_DELTAS: Topic[OrderBookDeltas] = Topic("data.book.deltas", OrderBookDeltas)
+BOOK_SNAPSHOTS: Topic[OrderBookSnapshot] = Topic("data.book.snapshots", OrderBookSnapshot)
+BOOK_STATUS: Topic[OrderBookStatus] = Topic("data.book.status", OrderBookStatus)
+CANDLES: Topic[Candle] = Topic("data.candles", Candle)

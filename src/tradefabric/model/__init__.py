@@ -1,0 +1,27 @@
+"""Domain model: instruments and market data events."""
+
+from tradefabric.model.data import (
+    Candle,
+    OrderBookDeltas,
+    OrderBookSnapshot,
+    OrderBookStatus,
+    PriceLevel,
+    Quote,
+    Trade,
+)
+from tradefabric.model.enums import AggressorSide, EmptyCandlePolicy, InstrumentKind
+from tradefabric.model.instrument import Instrument
+
+__all__ = [
+    "AggressorSide",
+    "Candle",
+    "EmptyCandlePolicy",
+    "Instrument",
+    "InstrumentKind",
+    "OrderBookDeltas",
+    "OrderBookSnapshot",
+    "OrderBookStatus",
+    "PriceLevel",
+    "Quote",
+    "Trade",
+]

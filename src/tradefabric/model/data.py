@@ -1,0 +1,109 @@
+"""Market data events: immutable, venue-neutral, timestamped in int ns UTC.
+
+Every event carries ``ts_event`` (when the venue says it happened) and
+``ts_recv`` (when we received it), the venue name and the unified symbol.
+Fields are positional in this order so hot paths can build events cheaply.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tradefabric.model.enums import AggressorSide
+
+PriceLevel = tuple[float, float]
+"""One book level as ``(price, size)``; size 0 in a delta removes the level."""
+
+
+class Trade(msgspec.Struct, frozen=True, gc=False):
+    """One trade as printed by the venue; ``side`` is the aggressor's."""
+
+    venue: str
+    symbol: str
+    price: float
+    size: float
+    side: AggressorSide
+    trade_id: str
+    ts_event: int
+    ts_recv: int
+
+
+class Quote(msgspec.Struct, frozen=True, gc=False):
+    """Best bid and ask as published by the venue (e.g. Binance ``bookTicker``).
+
+    ``sequence`` is the venue's update id for the book state shown, or -1.
+    """
+
+    venue: str
+    symbol: str
+    bid: float
+    bid_size: float
+    ask: float
+    ask_size: float
+    sequence: int
+    ts_event: int
+    ts_recv: int
+
+
+class OrderBookDeltas(msgspec.Struct, frozen=True, gc=False):
+    """A batch of L2 level changes covering venue update ids ``first_id..last_id``.
+
+    ``prev_id`` is the venue's id of the previous batch where it publishes one
+    (Binance USD-M ``pu``), else -1.
+    """
+
+    venue: str
+    symbol: str
+    bids: tuple[PriceLevel, ...]
+    asks: tuple[PriceLevel, ...]
+    first_id: int
+    last_id: int
+    prev_id: int
+    ts_event: int
+    ts_recv: int
+
+
+class OrderBookSnapshot(msgspec.Struct, frozen=True, gc=False):
+    """A full L2 book as of venue update id ``sequence``."""
+
+    venue: str
+    symbol: str
+    bids: tuple[PriceLevel, ...]
+    asks: tuple[PriceLevel, ...]
+    sequence: int
+    ts_event: int
+    ts_recv: int
+
+
+class OrderBookStatus(msgspec.Struct, frozen=True, gc=False):
+    """A local book became valid (synced) or invalid (gap, awaiting a fresh snapshot)."""
+
+    venue: str
+    symbol: str
+    valid: bool
+    reason: str
+    ts_event: int
+    ts_recv: int
+
+
+class Candle(msgspec.Struct, frozen=True, gc=False):
+    """OHLCV over ``[ts_open, ts_open + interval)``; ``ts_event`` is the interval's end.
+
+    ``buy_volume`` is the volume bought by aggressors; ``vwap`` is the
+    volume-weighted average trade price (the previous close when ``volume`` is 0).
+    """
+
+    venue: str
+    symbol: str
+    interval: str
+    ts_open: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trades: int
+    buy_volume: float
+    vwap: float
+    ts_event: int
+    ts_recv: int

@@ -1,0 +1,1 @@
+"""Nodes: the kernel that wires components together, and the runners built on it."""

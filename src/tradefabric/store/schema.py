@@ -1,0 +1,99 @@
+"""Column layout of the Parquet catalog, shared by the writer and the DuckDB views.
+
+One table per data type. The writer and the empty views both derive their
+types from here, so a query sees the same columns whether files exist or not.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import msgspec
+
+DataType = Literal["trades", "quotes", "candles"]
+"""The name of one catalog table; also its top-level directory under the root."""
+
+ColumnKind = Literal["string", "int64", "float64"]
+
+DATA_TYPES: Final[tuple[DataType, ...]] = ("trades", "quotes", "candles")
+
+_DUCKDB_TYPES: Final[dict[ColumnKind, str]] = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+}
+
+
+class Column(msgspec.Struct, frozen=True):
+    """One column of a catalog table: its name and storage kind."""
+
+    name: str
+    kind: ColumnKind
+
+    @property
+    def duckdb_type(self) -> str:
+        """Return the DuckDB SQL type this column is read as."""
+        return _DUCKDB_TYPES[self.kind]
+
+
+def _columns(*spec: tuple[str, ColumnKind]) -> tuple[Column, ...]:
+    return tuple(Column(name, kind) for name, kind in spec)
+
+
+TRADE_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+    ("price", "float64"),
+    ("size", "float64"),
+    ("side", "string"),
+    ("trade_id", "string"),
+)
+
+QUOTE_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+    ("bid", "float64"),
+    ("bid_size", "float64"),
+    ("ask", "float64"),
+    ("ask_size", "float64"),
+)
+
+CANDLE_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("interval", "string"),
+    ("ts_open", "int64"),
+    ("open", "float64"),
+    ("high", "float64"),
+    ("low", "float64"),
+    ("close", "float64"),
+    ("volume", "float64"),
+    ("trades", "int64"),
+    ("buy_volume", "float64"),
+    ("vwap", "float64"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+)
+
+COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
+    "trades": TRADE_COLUMNS,
+    "quotes": QUOTE_COLUMNS,
+    "candles": CANDLE_COLUMNS,
+}
+
+
+class RowCounts(msgspec.Struct, frozen=True):
+    """Row counts per catalog table."""
+
+    trades: int = 0
+    quotes: int = 0
+    candles: int = 0
+
+
+def symbol_dir_name(symbol: str) -> str:
+    """Return ``symbol`` made safe as a path segment (``BTC/USDT:USDT`` -> ``BTC-USDT_USDT``)."""
+    return symbol.replace("/", "-").replace(":", "_")

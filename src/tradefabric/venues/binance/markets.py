@@ -1,0 +1,74 @@
+"""Binance markets as data: what differs between spot and USD-M futures.
+
+Every difference the adapter needs is a field here, so the parser and the book
+synchronizer have no ``if market == ...`` branches.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tradefabric.core.errors import ConfigError
+from tradefabric.data.book_sync import ContiguousIds, PreviousIdLink, SequenceRule
+from tradefabric.model.enums import InstrumentKind
+
+
+class BinanceMarket(msgspec.Struct, frozen=True, kw_only=True):
+    """One Binance market (spot or USD-M futures) and its quirks."""
+
+    venue: str
+    """Venue name used on every domain event, e.g. ``binance``."""
+    kind: InstrumentKind
+    ws_url: str
+    rest_url: str
+    depth_snapshot_path: str
+    settle_suffix: str
+    """Appended to unified symbols: ``:USDT`` makes ``BTC/USDT:USDT`` for a perpetual."""
+    sequence_rule: str
+    """``contiguous`` (spot: ``U == previous u + 1``) or ``previous_id`` (USD-M: ``pu``)."""
+
+
+BINANCE_SPOT = BinanceMarket(
+    venue="binance",
+    kind=InstrumentKind.SPOT,
+    ws_url="wss://stream.binance.com:9443/stream",
+    rest_url="https://api.binance.com",
+    depth_snapshot_path="/api/v3/depth",
+    settle_suffix="",
+    sequence_rule="contiguous",
+)
+
+BINANCE_USDM = BinanceMarket(
+    venue="binance-usdm",
+    kind=InstrumentKind.PERPETUAL,
+    ws_url="wss://fstream.binance.com/stream",
+    rest_url="https://fapi.binance.com",
+    depth_snapshot_path="/fapi/v1/depth",
+    settle_suffix=":{quote}",
+    sequence_rule="previous_id",
+)
+
+MARKETS: dict[str, BinanceMarket] = {m.venue: m for m in (BINANCE_SPOT, BINANCE_USDM)}
+
+_SEQUENCE_RULES: dict[str, SequenceRule] = {
+    "contiguous": ContiguousIds(),
+    "previous_id": PreviousIdLink(),
+}
+
+
+def market(venue: str) -> BinanceMarket:
+    """Return the Binance market called ``venue`` (``binance`` or ``binance-usdm``)."""
+    found = MARKETS.get(venue)
+    if found is None:
+        raise ConfigError(f"unknown Binance venue {venue!r}; expected one of {sorted(MARKETS)}")
+    return found
+
+
+def sequence_rule(market: BinanceMarket) -> SequenceRule:
+    """Return how depth update ids chain on ``market``."""
+    return _SEQUENCE_RULES[market.sequence_rule]
+
+
+def sequence_rules() -> dict[str, SequenceRule]:
+    """Return the sequence rule of every Binance venue, keyed by venue name."""
+    return {venue: sequence_rule(m) for venue, m in MARKETS.items()}

@@ -1,0 +1,173 @@
+"""One route per Binance stream: turn its decoded payload into domain events.
+
+A route object is made once per stream name (``btcusdt@trade``) and holds the
+few things every message of that stream needs: the unified symbol and the
+last id seen (to drop stale or duplicated messages). Decoding itself happens
+in one pass in the parser; ``decode`` here serves the parser's slow path
+(first frame of a stream, or a frame that failed validation).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.errors import ConfigError, MalformedMessageError, StaleMessageError
+from tradefabric.core.time import interval_to_ns
+from tradefabric.data import topics
+from tradefabric.model.data import Candle, OrderBookDeltas, Quote, Trade
+from tradefabric.model.enums import AggressorSide
+from tradefabric.venues.binance.wire import (
+    WireAggTrade,
+    WireBookTicker,
+    WireDepthUpdate,
+    WireKline,
+    WireTrade,
+)
+
+W = TypeVar("W")
+_MS = 1_000_000
+_BUY = AggressorSide.BUY
+_SELL = AggressorSide.SELL
+
+
+class StreamRoute(Generic[W]):
+    """Decode one stream's payloads; subclasses turn them into domain events."""
+
+    wire_type: type[W]
+    __slots__ = ("bus", "decoder", "last_id", "stream", "symbol", "venue")
+
+    def __init__(self, bus: MessageBus, venue: str, symbol: str, stream: str) -> None:
+        self.bus = bus
+        self.venue = venue
+        self.symbol = symbol
+        self.stream = stream
+        self.decoder: msgspec.json.Decoder[W] = msgspec.json.Decoder(self.wire_type, strict=False)
+        self.last_id = -1
+
+    def decode(self, data: msgspec.Raw | bytes) -> W:
+        """Decode a payload, turning any decode or validation failure into a data error."""
+        try:
+            return self.decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"{self.stream}: {exc}") from exc
+
+    def check_order(self, message_id: int) -> None:
+        """Reject a message whose id is not above the last one accepted."""
+        if message_id <= self.last_id:
+            raise StaleMessageError(
+                f"{self.stream}: id {message_id} is not after the last seen {self.last_id}"
+            )
+        self.last_id = message_id
+
+    def handle(self, wire: W, ts_recv: int) -> None:
+        """Publish the domain events of one decoded payload."""
+        raise NotImplementedError
+
+
+class TradeRoute(StreamRoute[WireTrade]):
+    """``@trade`` -> ``Trade`` (aggressor is the seller when the buyer is the maker)."""
+
+    wire_type = WireTrade
+    __slots__ = ()
+
+    def handle(self, wire: WireTrade, ts_recv: int) -> None:
+        """Publish the trade unless it is a duplicate or out of order."""
+        self.check_order(wire.trade_id)
+        side = _SELL if wire.buyer_is_maker else _BUY
+        trade = Trade(
+            self.venue, self.symbol, wire.price, wire.size, side, str(wire.trade_id),
+            wire.trade_time_ms * _MS, ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.TRADES, trade)
+
+
+class AggTradeRoute(StreamRoute[WireAggTrade]):
+    """``@aggTrade`` -> ``Trade`` whose ``trade_id`` is the aggregate id."""
+
+    wire_type = WireAggTrade
+    __slots__ = ()
+
+    def handle(self, wire: WireAggTrade, ts_recv: int) -> None:
+        """Publish the aggregated trade unless it is a duplicate or out of order."""
+        self.check_order(wire.agg_id)
+        side = _SELL if wire.buyer_is_maker else _BUY
+        trade = Trade(
+            self.venue, self.symbol, wire.price, wire.size, side, str(wire.agg_id),
+            wire.trade_time_ms * _MS, ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.TRADES, trade)
+
+
+class QuoteRoute(StreamRoute[WireBookTicker]):
+    """``@bookTicker`` -> ``Quote``; spot has no event time, so ``ts_event`` is ``ts_recv``."""
+
+    wire_type = WireBookTicker
+    __slots__ = ()
+
+    def handle(self, wire: WireBookTicker, ts_recv: int) -> None:
+        """Publish the quote unless its update id is not newer than the last one."""
+        self.check_order(wire.update_id)
+        ts_event = wire.event_time_ms * _MS if wire.event_time_ms else ts_recv
+        quote = Quote(
+            self.venue, self.symbol, wire.bid, wire.bid_size, wire.ask, wire.ask_size,
+            wire.update_id, ts_event, ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.QUOTES, quote)
+
+
+class DepthRoute(StreamRoute[WireDepthUpdate]):
+    """``@depth`` -> ``OrderBookDeltas``; sequencing is checked by the book synchronizer."""
+
+    wire_type = WireDepthUpdate
+    __slots__ = ()
+
+    def handle(self, wire: WireDepthUpdate, ts_recv: int) -> None:
+        """Publish the delta batch."""
+        deltas = OrderBookDeltas(
+            self.venue, self.symbol, wire.bids, wire.asks, wire.first_id, wire.last_id,
+            wire.prev_id, wire.event_time_ms * _MS, ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.BOOK_DELTAS, deltas)
+
+
+class KlineRoute(StreamRoute[WireKline]):
+    """``@kline_<interval>`` -> ``Candle``, once the venue marks the kline closed."""
+
+    wire_type = WireKline
+    __slots__ = ()
+
+    def handle(self, wire: WireKline, ts_recv: int) -> None:
+        """Publish the candle if the kline is closed; running updates are not candles yet."""
+        kline = wire.kline
+        if not kline.closed:
+            return
+        self.check_order(kline.open_time_ms)
+        ts_open = kline.open_time_ms * _MS
+        volume = kline.volume
+        vwap = kline.quote_volume / volume if volume > 0 else kline.close
+        candle = Candle(
+            self.venue, self.symbol, kline.interval, ts_open, kline.open, kline.high, kline.low,
+            kline.close, volume, kline.trades, kline.taker_buy_volume, vwap,
+            ts_open + _interval_ns(kline.interval), ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.CANDLES, candle)
+
+
+def _interval_ns(interval: str) -> int:
+    try:
+        return interval_to_ns(interval)
+    except ConfigError as exc:
+        raise MalformedMessageError(f"kline interval {interval!r} is not supported") from exc
+
+
+ROUTES_BY_CHANNEL: dict[str, type[StreamRoute[Any]]] = {
+    "trade": TradeRoute,
+    "aggTrade": AggTradeRoute,
+    "bookTicker": QuoteRoute,
+    "depth": DepthRoute,
+    "kline": KlineRoute,
+}
+"""Binance channel name (the part after ``<symbol>@``) -> route class."""
