@@ -1,0 +1,47 @@
+"""Shared fixtures: where the real exchange data lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """Return ``../shared/data`` beside the repo, or ``$TRADEFABRIC_SHARED_DATA``."""
+    override = os.environ.get("TRADEFABRIC_SHARED_DATA")
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Return the real data directory; fail in CI and skip elsewhere when it is missing."""
+    path = shared_data_dir()
+    if not (path / "binance_ws").is_dir():
+        message = (
+            f"real exchange data not found at {path}: check out the shared data beside the repo "
+            "or set TRADEFABRIC_SHARED_DATA"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+_FIGURES: list[str] = []
+
+
+def report_figure(line: str) -> None:
+    """Record a measured figure to print in the test session summary."""
+    _FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests measured on real data (match rates, counts)."""
+    if _FIGURES:
+        terminalreporter.section("figures measured on real data")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
