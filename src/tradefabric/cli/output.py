@@ -21,8 +21,8 @@ from rich.progress import (
 
 from tradefabric.core.errors import TradefabricError
 
-stdout = Console()
-stderr = Console(stderr=True)
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 EXIT_DATA_ERROR = 2
 

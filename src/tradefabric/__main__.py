@@ -1,0 +1,5 @@
+"""Allow ``python -m tradefabric``."""
+
+from tradefabric.cli import main
+
+main()

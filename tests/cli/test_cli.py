@@ -1,0 +1,107 @@
+"""The command line, run as a user runs it: a real process, real files, real output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+COMMANDS = [[], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"]]
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tradefabric", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+def run_json(*args: str) -> Any:
+    return json.loads(run(*args, "--json").stdout)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert "Usage:" in result.stdout
+    assert len(result.stdout.strip().splitlines()) > 5
+
+
+def test_demo_runs_on_bundled_data_only(tmp_path: Path) -> None:
+    result = run_json("demo", "--catalog", str(tmp_path))
+    files = result["files"]
+    assert [f["replay"]["books"][0]["symbol"] for f in files] == ["BTC/USDT", "ETH/USDT"]
+    for f in files:
+        check = f["replay"]["book_check"]
+        assert check["matches"] == check["comparisons"] > 500
+        assert f["candles_1m"]["matched"] == f["candles_1m"]["compared"] == 5
+    rows = {row[0]: row for row in result["catalog_query"]["rows"]}
+    assert rows["BTC/USDT"][1] == 9757
+    assert rows["ETH/USDT"][1] == 6106
+
+
+def test_demo_human_output() -> None:
+    out = run("demo").stdout
+    assert "564/564" in out
+    assert "5/5 full minutes" in out
+
+
+@pytest.mark.slow
+def test_replay_then_query(shared_data: Path, tmp_path: Path) -> None:
+    recording = shared_data / "binance_ws" / "usdm_btcusdt_20240808.gz"
+    summary = run_json("data", "replay", str(recording), "--venue", "binance-usdm",
+                       "--catalog", str(tmp_path), "--intervals", "1m")  # fmt: skip
+    assert summary["events"]["trades"] == 21313
+    assert summary["catalog_rows"]["trades"] == 21313
+    result = run_json(
+        "data", "query", "--catalog", str(tmp_path),
+        "SELECT symbol, side, count(*) AS n FROM trades GROUP BY ALL ORDER BY side",
+    )  # fmt: skip
+    assert result["columns"] == ["symbol", "side", "n"]
+    assert sum(row[2] for row in result["rows"]) == 21313
+    assert {row[1] for row in result["rows"]} == {"buy", "sell"}
+    human = run("data", "replay", str(recording), "--venue", "binance-usdm").stdout
+    assert "21,313" in human
+
+
+def test_verify_book_reports_match_rate(shared_data: Path) -> None:
+    recording = shared_data / "binance_ws" / "spot_ethusdt_20240808.gz"
+    out = run("data", "verify-book", str(recording), "--venue", "binance").stdout
+    assert "577 of 577 match (100.0000%)" in out
+    summary = run_json("data", "verify-book", str(recording))
+    assert summary["books"][0]["gaps"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["data", "replay", "/no/such/file.gz"], "cannot read recording /no/such/file.gz"),
+        (["data", "verify-book", "/tmp"], "is a directory"),
+        (["data", "replay", "x", "--venue", "kraken"], "unknown venue 'kraken'"),
+        (["data", "replay", "x", "--intervals", "7x"], "invalid interval '7x'"),
+        (["data", "query", "--catalog", "/no/such/dir", "SELECT 1"], "does not exist"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(args: list[str], message: str) -> None:
+    result = run(*args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_bad_sql_names_the_problem(tmp_path: Path) -> None:
+    result = run("data", "query", "--catalog", str(tmp_path), "SELECT nope FROM trades", check=False)
+    assert result.returncode == 2
+    assert "nope" in result.stderr
+    assert "Traceback" not in result.stderr
