@@ -101,7 +101,8 @@ def test_errors_are_one_line_without_traceback(args: list[str], message: str) ->
 
 
 def test_bad_sql_names_the_problem(tmp_path: Path) -> None:
-    result = run("data", "query", "--catalog", str(tmp_path), "SELECT nope FROM trades", check=False)
+    sql = "SELECT nope FROM trades"
+    result = run("data", "query", "--catalog", str(tmp_path), sql, check=False)
     assert result.returncode == 2
     assert "nope" in result.stderr
     assert "Traceback" not in result.stderr

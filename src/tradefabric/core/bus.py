@@ -8,7 +8,7 @@ kernel builds one and hands it to each component.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -38,18 +38,23 @@ class MessageBus:
     """Synchronous publish/subscribe over typed topics."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[Callable[[object], None]]] = {}
+        # Handlers of every topic share one dict; Topic[T] keeps publish/subscribe typed.
+        self._handlers: dict[str, list[Callable[[Any], None]]] = {}
 
     def subscribe(self, topic: Topic[T], handler: Handler[T]) -> None:
         """Call ``handler`` with every message later published on ``topic``."""
-        handlers = self._handlers.setdefault(topic.name, [])
-        handlers.append(handler)  # type: ignore[arg-type]
+        # Lists are replaced, never changed in place, so a handler that (un)subscribes
+        # during a publish does not disturb the loop running over the old list.
+        handlers = self._handlers.get(topic.name, [])
+        self._handlers[topic.name] = [*handlers, handler]
 
     def unsubscribe(self, topic: Topic[T], handler: Handler[T]) -> None:
         """Stop calling ``handler`` for ``topic``; unknown handlers are ignored."""
         handlers = self._handlers.get(topic.name, [])
         if handler in handlers:
-            handlers.remove(handler)
+            remaining = list(handlers)
+            remaining.remove(handler)
+            self._handlers[topic.name] = remaining
 
     def publish(self, topic: Topic[T], message: T) -> None:
         """Deliver ``message`` to every subscriber of ``topic``, in subscription order."""

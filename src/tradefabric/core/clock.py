@@ -74,6 +74,10 @@ class SimClock:
         if not self._started:
             self._start(ts_ns)
         timers = self._timers
+        # Fast path (almost every replayed message): no timer is due.
+        if not timers or timers[0][0] > ts_ns:
+            self._now = max(self._now, ts_ns)
+            return
         while timers and timers[0][0] <= ts_ns:
             due, seq, interval, callback = heapq.heappop(timers)
             self._now = max(self._now, due)
@@ -93,7 +97,9 @@ class LiveClock:
     """Wall-clock time; timers run on the asyncio event loop."""
 
     def __init__(self) -> None:
-        self._handles: list[asyncio.TimerHandle] = []
+        # One pending handle per timer, replaced at every reschedule, so all can be cancelled.
+        self._handles: dict[int, asyncio.TimerHandle] = {}
+        self._next_timer = 0
 
     def timestamp_ns(self) -> int:
         """Return the wall-clock time."""
@@ -103,21 +109,22 @@ class LiveClock:
         """Schedule ``callback`` on the running loop at each multiple of ``interval_ns``."""
         loop = asyncio.get_running_loop()
         due = _first_due(self.timestamp_ns(), interval_ns, start_ns)
+        self._next_timer += 1
+        timer_id = self._next_timer
 
         def fire(due_ns: int) -> None:
-            callback(due_ns)
+            # Reschedule first: a callback that raises must not stop its timer.
             schedule(due_ns + interval_ns)
+            callback(due_ns)
 
         def schedule(due_ns: int) -> None:
             delay = max(0.0, (due_ns - self.timestamp_ns()) / 1e9)
-            self._handles.append(loop.call_later(delay, fire, due_ns))
-            if len(self._handles) > 64:
-                self._handles = [h for h in self._handles if not h.cancelled()][-16:]
+            self._handles[timer_id] = loop.call_later(delay, fire, due_ns)
 
         schedule(due)
 
     def cancel_timers(self) -> None:
         """Cancel every timer this clock scheduled."""
-        for handle in self._handles:
+        for handle in self._handles.values():
             handle.cancel()
         self._handles.clear()

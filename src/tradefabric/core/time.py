@@ -31,7 +31,7 @@ def ms_to_ns(ms: int) -> int:
 
 def interval_to_ns(interval: str) -> int:
     """Parse a candle interval such as ``1s``, ``1m``, ``15m``, ``1h`` or ``1d`` into ns."""
-    match = _INTERVAL_RE.match(interval)
+    match = _INTERVAL_RE.fullmatch(interval)
     if match is None:
         raise ConfigError(
             f"invalid interval {interval!r}: expected a positive count and a unit s/m/h/d, e.g. 1m"
@@ -46,7 +46,9 @@ def floor_ns(ts_ns: int, step_ns: int) -> int:
 
 def ns_to_datetime(ts_ns: int) -> dt.datetime:
     """Return an aware UTC datetime (microsecond precision) for ``ts_ns``."""
-    return dt.datetime.fromtimestamp(ts_ns / NS_PER_SECOND, tz=dt.UTC)
+    seconds, rest = divmod(ts_ns, NS_PER_SECOND)
+    # Integer arithmetic: a float division would round 23:59:59.9999999 up into the next day.
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC) + dt.timedelta(microseconds=rest // 1000)
 
 
 def ns_to_iso(ts_ns: int) -> str:

@@ -157,8 +157,13 @@ class OrderBooks:
     def on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
         """Load a snapshot, then replay the buffered deltas it does not contain."""
         synced = self._get(snapshot.venue, snapshot.symbol)
-        synced.book.apply_snapshot(snapshot)
         synced.bridged = False
+        try:
+            synced.book.apply_snapshot(snapshot)
+        except MalformedMessageError as exc:
+            synced.resyncs += 1
+            self._status(synced, False, f"invalid snapshot level: {exc}")
+            return
         buffered = list(synced.buffer)
         synced.buffer.clear()
         self._status(synced, True, f"snapshot {snapshot.sequence}")
@@ -183,7 +188,9 @@ class OrderBooks:
     def _apply(self, synced: SyncedBook, deltas: OrderBookDeltas) -> None:
         book = synced.book
         rule = synced.rule
-        if rule.is_stale(deltas, book.sequence):
+        # Once bridged, a batch ending at or before the book's id is a repeat on any venue.
+        bridged = synced.bridged
+        if deltas.last_id <= book.sequence if bridged else rule.is_stale(deltas, book.sequence):
             synced.stale_dropped += 1
             return
         linked = (

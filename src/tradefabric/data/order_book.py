@@ -126,7 +126,11 @@ class OrderBook:
         self.level_changes = 0
 
     def apply_snapshot(self, snapshot: OrderBookSnapshot) -> None:
-        """Replace the whole book with ``snapshot`` and mark it valid."""
+        """Replace the whole book with ``snapshot`` and mark it valid.
+
+        A negative or NaN size raises ``MalformedMessageError`` and leaves the book invalid.
+        """
+        self.valid = False
         self._bids.clear()
         self._asks.clear()
         self.level_changes += self._bids.apply(snapshot.bids) + self._asks.apply(snapshot.asks)

@@ -13,6 +13,7 @@ and turns failures into precise ``DataError`` messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Union
 
 import msgspec
@@ -38,7 +39,7 @@ class BinanceStreamParser:
         self._frame_decoder = msgspec.json.Decoder(StreamFrame)
         self._snapshot_decoder = msgspec.json.Decoder(WireDepthSnapshot, strict=False)
         self._routes: dict[str, StreamRoute[Any]] = {}
-        self._route_by_envelope: dict[type[Any], StreamRoute[Any]] = {}
+        self._handle_by_envelope: dict[type[Any], Callable[[Any, int], None]] = {}
         self._envelope_decoder: msgspec.json.Decoder[Any] | None = None
         self._depth_symbols: dict[str, str] = {}
 
@@ -66,7 +67,7 @@ class BinanceStreamParser:
             except msgspec.DecodeError:
                 pass
             else:
-                self._route_by_envelope[type(envelope)].handle(envelope.data, ts_recv)
+                self._handle_by_envelope[type(envelope)](envelope.data, ts_recv)
                 return
         self._on_frame_slow(raw, ts_recv)
 
@@ -122,8 +123,8 @@ class BinanceStreamParser:
             tag=stream,
             frozen=True,
         )
-        self._route_by_envelope[envelope] = route
-        union = Union[tuple(self._route_by_envelope)]  # type: ignore[valid-type]  # noqa: UP007
+        self._handle_by_envelope[envelope] = route.handle
+        union = Union[tuple(self._handle_by_envelope)]  # type: ignore[valid-type]  # noqa: UP007
         self._envelope_decoder = msgspec.json.Decoder(union, strict=False)
         return route
 

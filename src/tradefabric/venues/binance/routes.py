@@ -9,7 +9,7 @@ in one pass in the parser; ``decode`` here serves the parser's slow path
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import msgspec
 
@@ -55,12 +55,16 @@ class StreamRoute(Generic[W]):
             raise MalformedMessageError(f"{self.stream}: {exc}") from exc
 
     def check_order(self, message_id: int) -> None:
-        """Reject a message whose id is not above the last one accepted."""
+        """Accept ``message_id`` as the latest, or reject it if not above the last one."""
         if message_id <= self.last_id:
-            raise StaleMessageError(
-                f"{self.stream}: id {message_id} is not after the last seen {self.last_id}"
-            )
+            self.reject_stale(message_id)
         self.last_id = message_id
+
+    def reject_stale(self, message_id: int) -> NoReturn:
+        """Raise for a message whose id is not above the last one accepted."""
+        raise StaleMessageError(
+            f"{self.stream}: id {message_id} is not after the last seen {self.last_id}"
+        )
 
     def handle(self, wire: W, ts_recv: int) -> None:
         """Publish the domain events of one decoded payload."""
@@ -75,7 +79,9 @@ class TradeRoute(StreamRoute[WireTrade]):
 
     def handle(self, wire: WireTrade, ts_recv: int) -> None:
         """Publish the trade unless it is a duplicate or out of order."""
-        self.check_order(wire.trade_id)
+        if wire.trade_id <= self.last_id:
+            self.reject_stale(wire.trade_id)
+        self.last_id = wire.trade_id
         side = _SELL if wire.buyer_is_maker else _BUY
         trade = Trade(
             self.venue, self.symbol, wire.price, wire.size, side, str(wire.trade_id),
@@ -92,7 +98,9 @@ class AggTradeRoute(StreamRoute[WireAggTrade]):
 
     def handle(self, wire: WireAggTrade, ts_recv: int) -> None:
         """Publish the aggregated trade unless it is a duplicate or out of order."""
-        self.check_order(wire.agg_id)
+        if wire.agg_id <= self.last_id:
+            self.reject_stale(wire.agg_id)
+        self.last_id = wire.agg_id
         side = _SELL if wire.buyer_is_maker else _BUY
         trade = Trade(
             self.venue, self.symbol, wire.price, wire.size, side, str(wire.agg_id),
@@ -109,7 +117,9 @@ class QuoteRoute(StreamRoute[WireBookTicker]):
 
     def handle(self, wire: WireBookTicker, ts_recv: int) -> None:
         """Publish the quote unless its update id is not newer than the last one."""
-        self.check_order(wire.update_id)
+        if wire.update_id <= self.last_id:
+            self.reject_stale(wire.update_id)
+        self.last_id = wire.update_id
         ts_event = wire.event_time_ms * _MS if wire.event_time_ms else ts_recv
         quote = Quote(
             self.venue, self.symbol, wire.bid, wire.bid_size, wire.ask, wire.ask_size,
