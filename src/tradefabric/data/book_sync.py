@@ -48,6 +48,10 @@ class SequenceRule(Protocol):
         """Return True when ``deltas`` directly continues a book at ``last_id``."""
         ...
 
+    def checksum_ok(self, book: OrderBook, checksum: int) -> bool:
+        """Return True when ``book`` matches the venue's ``checksum`` (venues without one: True)."""
+        ...
+
 
 class ContiguousIds:
     """Each batch covers ids ``first..last`` and the next starts at ``last + 1`` (Binance spot)."""
@@ -63,6 +67,10 @@ class ContiguousIds:
     def follows(self, deltas: OrderBookDeltas, last_id: int) -> bool:
         """Return True when the batch starts right after ``last_id``."""
         return deltas.first_id == last_id + 1
+
+    def checksum_ok(self, book: OrderBook, checksum: int) -> bool:
+        """Return True: Binance publishes no book checksum."""
+        return True
 
 
 class PreviousIdLink:
@@ -80,6 +88,10 @@ class PreviousIdLink:
         """Return True when the batch's ``prev_id`` is ``last_id``."""
         return deltas.prev_id == last_id
 
+    def checksum_ok(self, book: OrderBook, checksum: int) -> bool:
+        """Return True: Binance publishes no book checksum."""
+        return True
+
 
 class BookSyncStats(msgspec.Struct, frozen=True):
     """Counters of one synchronized book."""
@@ -89,6 +101,7 @@ class BookSyncStats(msgspec.Struct, frozen=True):
     gaps: int
     resyncs: int
     buffer_overflows: int
+    checksum_failures: int
 
 
 class SyncedBook:
@@ -106,6 +119,7 @@ class SyncedBook:
         self.gaps = 0
         self.resyncs = 0
         self.buffer_overflows = 0
+        self.checksum_failures = 0
 
     def stats(self) -> BookSyncStats:
         """Return the counters."""
@@ -115,6 +129,7 @@ class SyncedBook:
             gaps=self.gaps,
             resyncs=self.resyncs,
             buffer_overflows=self.buffer_overflows,
+            checksum_failures=self.checksum_failures,
         )
 
 
@@ -164,6 +179,9 @@ class OrderBooks:
             synced.resyncs += 1
             self._status(synced, False, f"invalid snapshot level: {exc}")
             return
+        if snapshot.checksum >= 0 and not synced.rule.checksum_ok(synced.book, snapshot.checksum):
+            self._checksum_failed(synced, snapshot.checksum)
+            return
         buffered = list(synced.buffer)
         synced.buffer.clear()
         self._status(synced, True, f"snapshot {snapshot.sequence}")
@@ -209,6 +227,16 @@ class OrderBooks:
             return
         synced.bridged = True
         synced.deltas_applied += 1
+        if deltas.checksum >= 0 and not rule.checksum_ok(book, deltas.checksum):
+            self._checksum_failed(synced, deltas.checksum)
+
+    def _checksum_failed(self, synced: SyncedBook, checksum: int) -> None:
+        book = synced.book
+        synced.checksum_failures += 1
+        synced.resyncs += 1
+        reason = f"checksum mismatch at {book.sequence}: venue says {checksum}"
+        log.warning("book_checksum_mismatch", venue=book.venue, symbol=book.symbol, reason=reason)
+        self._status(synced, False, reason)
 
     def _gap(self, synced: SyncedBook, deltas: OrderBookDeltas) -> None:
         book = synced.book

@@ -49,7 +49,8 @@ class OrderBookDeltas(msgspec.Struct, frozen=True, gc=False):
     """A batch of L2 level changes covering venue update ids ``first_id..last_id``.
 
     ``prev_id`` is the venue's id of the previous batch where it publishes one
-    (Binance USD-M ``pu``), else -1.
+    (Binance USD-M ``pu``), else -1. ``checksum`` is the venue's checksum of the
+    book after this batch (Kraken's CRC32), else -1.
     """
 
     venue: str
@@ -61,6 +62,7 @@ class OrderBookDeltas(msgspec.Struct, frozen=True, gc=False):
     prev_id: int
     ts_event: int
     ts_recv: int
+    checksum: int = -1
 
 
 class OrderBookSnapshot(msgspec.Struct, frozen=True, gc=False):
@@ -73,6 +75,7 @@ class OrderBookSnapshot(msgspec.Struct, frozen=True, gc=False):
     sequence: int
     ts_event: int
     ts_recv: int
+    checksum: int = -1
 
 
 class OrderBookStatus(msgspec.Struct, frozen=True, gc=False):
