@@ -187,7 +187,8 @@ def test_deltas_before_the_snapshot_are_buffered_not_applied() -> None:
     assert book.valid is False
     assert book.level_count() == (0, 0)
     assert len(rig.buffered()) == 2
-    assert rig.statuses == []
+    # A new book announces once that it needs a snapshot (live feeds fetch one).
+    assert [(s.valid, s.reason) for s in rig.statuses] == [(False, "new book: awaiting a snapshot")]
     assert rig.stats() == (0, 0, 0, 0, 0)
 
 
@@ -201,7 +202,7 @@ def test_spot_snapshot_drops_stale_bridges_and_replays_buffer() -> None:
     assert rig.stats() == (3, 3, 0, 0, 0)
     assert rig.buffered() == []
     assert_matches(rig.book(), venue)
-    assert rig.validity() == [True]
+    assert rig.validity() == [False, True]
     rig.send(venue.step(6), venue.step(7))  # live deltas continue the book
     assert_matches(rig.book(), venue)
     assert rig.stats() == (5, 3, 0, 0, 0)
@@ -290,7 +291,7 @@ def test_resync_snapshot_that_is_too_old_gaps_again() -> None:
     rig.send(venue.snapshot())
     assert rig.book().valid is True
     assert_matches(rig.book(), venue)
-    assert rig.validity() == [True, False, True]
+    assert rig.validity() == [False, True, False, True]
 
 
 def test_duplicate_delta_after_bridging_is_dropped_as_stale() -> None:

@@ -77,7 +77,7 @@ def test_removed_diff_is_a_gap_and_invalidates_the_book(shared_data: Path, tmp_p
 
     (book,) = summary.books
     assert (book.valid, book.gaps, book.resyncs) == (False, 1, 1)
-    assert [s.valid for s in statuses] == [True, False]
+    assert [s.valid for s in statuses] == [False, True, False]  # new, snapshot, gap
     assert "sequence gap" in statuses[-1].reason
     # The book was never compared while invalid, and every comparison before was right.
     assert summary.book_check is not None

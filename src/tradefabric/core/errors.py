@@ -26,6 +26,10 @@ class VenueUnavailableError(RetryableError):
 class RateLimitedError(RetryableError):
     """A venue refused a request because a rate limit was hit."""
 
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
 
 class FatalError(TradefabricError):
     """An operation failed for a reason retrying cannot fix."""
@@ -33,6 +37,10 @@ class FatalError(TradefabricError):
 
 class ConfigError(FatalError):
     """Configuration is missing, unknown or invalid."""
+
+
+class RequestRejectedError(FatalError):
+    """A venue refused a request as invalid (HTTP 4xx other than rate limits)."""
 
 
 class DataSourceError(FatalError):

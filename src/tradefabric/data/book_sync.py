@@ -169,6 +169,14 @@ class OrderBooks:
         """Return every book seen so far."""
         return list(self._books.values())
 
+    def invalidate(self, venue: str, symbol: str, reason: str) -> None:
+        """Mark a book invalid (e.g. its connection dropped) so it is resynced before use."""
+        synced = self._books.get((venue, symbol))
+        if synced is None or not synced.book.valid:
+            return
+        synced.resyncs += 1
+        self._status(synced, False, reason)
+
     def on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
         """Load a snapshot, then replay the buffered deltas it does not contain."""
         synced = self._get(snapshot.venue, snapshot.symbol)
@@ -196,6 +204,7 @@ class OrderBooks:
         synced = self._books.get((deltas.venue, deltas.symbol))
         if synced is None:
             synced = self._get(deltas.venue, deltas.symbol)
+            self._status(synced, False, "new book: awaiting a snapshot")
         if synced.book.valid:
             self._apply(synced, deltas)
             return

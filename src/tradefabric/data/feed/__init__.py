@@ -1,0 +1,1 @@
+"""Live feeds: sockets to venues, with reconnects, book resyncs, watchdogs and recording."""

@@ -1,0 +1,162 @@
+"""Binance (spot and USD-M) as the fake venue speaks it, from a recording.
+
+Streams the recorded frames byte for byte on ``/stream?streams=...`` (combined
+streams) and ``/ws`` (``SUBSCRIBE`` method), and keeps the venue's own book
+from the same frames, so REST depth snapshots are what Binance would answer at
+that moment. The recording's own inline snapshot seeds that book; streaming
+starts right after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import SimClock
+from tradefabric.core.errors import DataError
+from tradefabric.data import topics
+from tradefabric.data.book_sync import OrderBooks
+from tradefabric.data.order_book import OrderBook
+from tradefabric.model.data import Trade
+from tradefabric.venues.binance.markets import BinanceMarket, sequence_rules
+from tradefabric.venues.binance.parser import BinanceStreamParser
+from tradefabric.venues.binance.symbols import unified_symbol
+from tradefabric.venues.binance.wire import StreamFrame
+from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
+from tradefabric.venues.replay.recording import read_recording
+
+_RECENT_TRADES = 1000
+
+
+class _MethodCall(msgspec.Struct, frozen=True):
+    method: str
+    id: int | str | None = None
+    params: list[str] = []
+
+
+class BinanceScript:
+    """Serve one Binance recording (``<ts_ns> <raw>`` lines) as spot or USD-M Binance."""
+
+    ws_paths = ("/stream", "/ws")
+
+    def __init__(self, recording: Path, market: BinanceMarket, server_time_offset_ms: int = 0):
+        self.name = market.venue
+        self._recording = recording
+        self._market = market
+        self._time_offset_ms = server_time_offset_ms
+        self._bus = MessageBus()
+        self._clock = SimClock()
+        self._books = OrderBooks(self._bus, self._clock, sequence_rules())
+        self._parser = BinanceStreamParser(self._bus, market)
+        self._frame_decoder = msgspec.json.Decoder(StreamFrame)
+        self._call_decoder = msgspec.json.Decoder(_MethodCall)
+        self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
+        self._bus.subscribe(topics.TRADES, self._trades.append)
+        self.trades_streamed = 0
+
+    def rest_routes(self) -> list[web.RouteDef]:
+        """Return depth, time, recent trades and exchange info under the market's prefix."""
+        prefix = self._market.depth_snapshot_path.rsplit("/", 1)[0]
+        return [
+            web.get(f"{prefix}/depth", self._on_depth),
+            web.get(f"{prefix}/time", self._on_time),
+            web.get(f"{prefix}/trades", self._on_trades),
+            web.get(f"{prefix}/ping", self._on_ping),
+        ]
+
+    def initial_streams(self, request: web.Request) -> set[str]:
+        """Return the streams named in ``?streams=a/b/c`` (combined-stream URL)."""
+        return {s for s in request.query.get("streams", "").split("/") if s}
+
+    def on_client_message(self, client: ClientConnection, text: str) -> list[str]:
+        """Answer SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS as Binance does."""
+        try:
+            call = self._call_decoder.decode(text)
+        except msgspec.DecodeError:
+            return [msgspec.json.encode({"error": {"code": 2, "msg": "Invalid request"}}).decode()]
+        if call.method == "SUBSCRIBE":
+            client.streams.update(call.params)
+            result: object = None
+        elif call.method == "UNSUBSCRIBE":
+            client.streams.difference_update(call.params)
+            result = None
+        elif call.method == "LIST_SUBSCRIPTIONS":
+            result = sorted(client.streams)
+        else:
+            return [msgspec.json.encode({"error": {"code": 1, "msg": "Unknown method"}}).decode()]
+        return [msgspec.json.encode({"result": result, "id": call.id}).decode()]
+
+    def frames(self) -> Iterator[VenueFrame]:
+        """Yield the recording after its inline snapshot, keeping the venue's book current."""
+        seeded = False
+        for line in read_recording(self._recording):
+            if line.ts_recv < 0:
+                continue
+            frame = self._frame_decoder.decode(line.raw) if line.raw.startswith(b"{") else None
+            self._clock.advance_to(line.ts_recv)
+            self._apply(line.raw, line.ts_recv)
+            if frame is None or not frame.stream:
+                seeded = seeded or (frame is not None and frame.last_update_id >= 0)
+                continue
+            if not seeded:
+                continue
+            if "@trade" in frame.stream:
+                self.trades_streamed += 1
+            text = line.raw.decode()
+            yield VenueFrame(line.ts_recv, frame.stream, text, "@depth" in frame.stream)
+
+    def book(self, raw_symbol: str) -> OrderBook | None:
+        """Return the venue's own book of ``raw_symbol`` (e.g. ``BTCUSDT``)."""
+        return self._books.book(self._market.venue, unified_symbol(raw_symbol, self._market))
+
+    def _apply(self, raw: bytes, ts_recv: int) -> None:
+        # The venue streams whatever it recorded; coping with bad frames is the client's job.
+        with contextlib.suppress(DataError):
+            self._parser.on_frame(raw, ts_recv)
+
+    async def _on_depth(self, request: web.Request) -> web.Response:
+        symbol = request.query.get("symbol", "")
+        limit = int(request.query.get("limit", "1000"))
+        book = self.book(symbol) if symbol else None
+        if book is None or not book.valid:
+            raise web.HTTPBadRequest(text='{"code":-1121,"msg":"Invalid symbol."}')
+        depth = book.depth(min(limit, 5000))
+        now_ms = time.time_ns() // 1_000_000 + self._time_offset_ms
+        body = {
+            "lastUpdateId": book.sequence,
+            "E": now_ms,
+            "T": now_ms,
+            "bids": [[repr(p), repr(q)] for p, q in depth.bids],
+            "asks": [[repr(p), repr(q)] for p, q in depth.asks],
+        }
+        return web.Response(body=msgspec.json.encode(body), content_type="application/json")
+
+    async def _on_time(self, _request: web.Request) -> web.Response:
+        server_ms = time.time_ns() // 1_000_000 + self._time_offset_ms
+        return web.json_response({"serverTime": server_ms})
+
+    async def _on_ping(self, _request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    async def _on_trades(self, request: web.Request) -> web.Response:
+        symbol = unified_symbol(request.query.get("symbol", ""), self._market)
+        limit = int(request.query.get("limit", "500"))
+        trades = [t for t in self._trades if t.symbol == symbol][-limit:]
+        body = [
+            {
+                "id": int(t.trade_id),
+                "price": repr(t.price),
+                "qty": repr(t.size),
+                "time": t.ts_event // 1_000_000,
+                "isBuyerMaker": t.side == "sell",
+            }
+            for t in trades
+        ]
+        return web.Response(body=msgspec.json.encode(body), content_type="application/json")

@@ -1,0 +1,279 @@
+"""A local fake venue: a real WebSocket + HTTP server on 127.0.0.1 serving recorded traffic.
+
+The server is venue-neutral; a ``VenueScript`` speaks one venue's protocol
+(which URL paths, how subscriptions look, which REST endpoints exist, and the
+frames to stream). Traffic is broadcast on one shared timeline, as on a real
+venue: a client that reconnects has missed what was sent meanwhile.
+
+Faults are injected on command, through the Python API (``server.faults``) or
+over HTTP: ``POST /_fault/drop``, ``/_fault/stall?seconds=2``,
+``/_fault/malformed?count=3``, ``/_fault/skip?count=1``,
+``/_fault/http?status=429&count=2``; ``GET /_status`` reports progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Protocol
+
+import msgspec
+import structlog
+from aiohttp import WSMsgType, web
+
+from tradefabric.venues.fakevenue.faults import FaultCounters, Faults, HttpFault
+
+log = structlog.get_logger(__name__)
+
+MALFORMED_FRAME = '{"stream":"fake@trade","data":{"e":"trade","p":"NaN","q":'
+
+
+class VenueFrame(msgspec.Struct, frozen=True, gc=False):
+    """One frame of the venue's timeline; ``stream`` decides which clients get it."""
+
+    ts: int
+    stream: str
+    text: str
+    sequenced: bool
+
+
+class ClientConnection:
+    """One connected WebSocket client and the streams it subscribed to."""
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, streams: set[str]) -> None:
+        self.ws = ws
+        self.request = request
+        self.streams = streams
+        self.frames_sent = 0
+
+
+class VenueScript(Protocol):
+    """One venue's protocol, as the fake venue speaks it."""
+
+    name: str
+    ws_paths: tuple[str, ...]
+
+    def rest_routes(self) -> list[web.RouteDef]:
+        """Return the REST endpoints this venue serves."""
+        ...
+
+    def initial_streams(self, request: web.Request) -> set[str]:
+        """Return the streams a connection subscribes to by its URL alone."""
+        ...
+
+    def on_client_message(self, client: ClientConnection, text: str) -> list[str]:
+        """Handle a client frame (subscribe, ping...); return the replies to send."""
+        ...
+
+    def frames(self) -> Iterator[VenueFrame]:
+        """Yield the timeline; the script's own state (books) includes each frame once yielded."""
+        ...
+
+
+class ServerStatus(msgspec.Struct, frozen=True):
+    """Progress of the fake venue."""
+
+    venue: str
+    url: str
+    connections: int
+    connections_total: int
+    frames_streamed: int
+    finished: bool
+    faults: FaultCounters
+
+
+class FakeVenueServer:
+    """Serve a ``VenueScript`` on 127.0.0.1 (random port by default)."""
+
+    def __init__(
+        self, script: VenueScript, speed: float = 1.0, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.script = script
+        self.speed = speed
+        self.faults = Faults()
+        self._host = host
+        self._port = port
+        self._clients: list[ClientConnection] = []
+        self._connections_total = 0
+        self._frames_streamed = 0
+        self._first_client = asyncio.Event()
+        self.finished = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._stream_task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    @property
+    def http_url(self) -> str:
+        """Return ``http://127.0.0.1:<port>``."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """Return ``ws://127.0.0.1:<port>``."""
+        return f"ws://{self._host}:{self.port}"
+
+    async def start(self) -> None:
+        """Bind the socket and start streaming once the first client has subscribed."""
+        app = web.Application(middlewares=[self._http_faults])
+        app.add_routes([web.get(path, self._on_websocket) for path in self.script.ws_paths])
+        app.add_routes(self.script.rest_routes())
+        app.add_routes(
+            [web.post("/_fault/{kind}", self._on_fault), web.get("/_status", self._on_status)]
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        # Bind the socket ourselves so a random port (0) is known before anyone connects.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self._host, self._port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        self._stream_task = asyncio.create_task(self._stream())
+
+    async def stop(self) -> None:
+        """Close every connection and the server."""
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stream_task
+        for client in list(self._clients):
+            await client.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeVenueServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    def status(self) -> ServerStatus:
+        """Return the server's progress and injected faults."""
+        return ServerStatus(
+            venue=self.script.name,
+            url=self.ws_url,
+            connections=len(self._clients),
+            connections_total=self._connections_total,
+            frames_streamed=self._frames_streamed,
+            finished=self.finished.is_set(),
+            faults=self.faults.counters(),
+        )
+
+    async def drop_connections(self) -> None:
+        """Cut every client connection abruptly, as a venue outage would."""
+        self.faults.drop()
+        await self._apply_drops()
+
+    async def _on_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        client = ClientConnection(ws, request, self.script.initial_streams(request))
+        self._clients.append(client)
+        self._connections_total += 1
+        if client.streams:
+            self._first_client.set()
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    for reply in self.script.on_client_message(client, message.data):
+                        await ws.send_str(reply)
+                    if client.streams:
+                        self._first_client.set()
+        finally:
+            self._clients.remove(client)
+        return ws
+
+    async def _stream(self) -> None:
+        await self._first_client.wait()
+        wall_start = time.monotonic()
+        first_ts: int | None = None
+        for count, frame in enumerate(self.script.frames()):
+            if first_ts is None:
+                first_ts = frame.ts
+            await self._pace(wall_start, frame.ts - first_ts, count)
+            await self._apply_drops()
+            await self._send(frame)
+        self.finished.set()
+        log.info("fake_venue_finished", venue=self.script.name, frames=self._frames_streamed)
+
+    async def _pace(self, wall_start: float, offset_ns: int, count: int) -> None:
+        if self.speed <= 0:
+            if count % 256 == 0:
+                await asyncio.sleep(0)
+            return
+        delay = wall_start + offset_ns / 1e9 / self.speed - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif count % 256 == 0:
+            await asyncio.sleep(0)
+
+    async def _send(self, frame: VenueFrame) -> None:
+        faults = self.faults
+        if faults.stalled() or (frame.sequenced and faults.take_skip()):
+            return
+        for _ in range(faults.take_malformed()):
+            await self._broadcast(frame.stream, MALFORMED_FRAME)
+        await self._broadcast(frame.stream, frame.text)
+        self._frames_streamed += 1
+
+    async def _broadcast(self, stream: str, text: str) -> None:
+        for client in self._clients:
+            if stream in client.streams and not client.ws.closed:
+                try:
+                    await client.ws.send_str(text)
+                except ConnectionError:
+                    continue
+                client.frames_sent += 1
+
+    async def _apply_drops(self) -> None:
+        if not self.faults.drop_requests:
+            return
+        self.faults.drop_requests = 0
+        for client in list(self._clients):
+            transport = client.request.transport
+            if transport is not None:
+                transport.abort()
+
+    @web.middleware
+    async def _http_faults(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.path.startswith("/_") or request.path in self.script.ws_paths:
+            return await handler(request)
+        fault = self.faults.take_http()
+        if fault is None:
+            return await handler(request)
+        headers = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.status == 429 else {}
+        body = msgspec.json.encode({"code": -1003, "msg": f"injected HTTP {fault.status}"})
+        return web.Response(status=fault.status, body=body, headers=headers)
+
+    async def _on_fault(self, request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        query = request.query
+        actions: dict[str, Callable[[], None]] = {
+            "drop": self.faults.drop,
+            "stall": lambda: self.faults.stall(float(query.get("seconds", "1"))),
+            "malformed": lambda: self.faults.send_malformed(int(query.get("count", "1"))),
+            "skip": lambda: self.faults.skip_sequenced(int(query.get("count", "1"))),
+            "http": lambda: self.faults.fail_http(
+                HttpFault(int(query.get("status", "429")), int(query.get("count", "1")))
+            ),
+        }
+        action = actions.get(kind)
+        if action is None:
+            raise web.HTTPNotFound(text=f"unknown fault {kind!r}; known: {sorted(actions)}")
+        try:
+            action()
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"bad fault parameter: {exc}") from exc
+        await self._apply_drops()
+        return web.json_response({"injected": kind})
+
+    async def _on_status(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=msgspec.json.encode(self.status()), content_type="application/json"
+        )
