@@ -10,9 +10,11 @@ from tradefabric.model.data import (
     OrderBookStatus,
     Quote,
     Trade,
+    TradeGap,
 )
 
 TRADES: Topic[Trade] = Topic("data.trades", Trade)
+TRADE_GAPS: Topic[TradeGap] = Topic("data.trades.gaps", TradeGap)
 QUOTES: Topic[Quote] = Topic("data.quotes", Quote)
 BOOK_DELTAS: Topic[OrderBookDeltas] = Topic("data.book.deltas", OrderBookDeltas)
 BOOK_SNAPSHOTS: Topic[OrderBookSnapshot] = Topic("data.book.snapshots", OrderBookSnapshot)

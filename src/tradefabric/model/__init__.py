@@ -8,6 +8,7 @@ from tradefabric.model.data import (
     PriceLevel,
     Quote,
     Trade,
+    TradeGap,
 )
 from tradefabric.model.enums import AggressorSide, EmptyCandlePolicy, InstrumentKind
 from tradefabric.model.instrument import Instrument
@@ -24,4 +25,5 @@ __all__ = [
     "PriceLevel",
     "Quote",
     "Trade",
+    "TradeGap",
 ]

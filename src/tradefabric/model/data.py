@@ -28,6 +28,26 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
     ts_recv: int
 
 
+class TradeGap(msgspec.Struct, frozen=True, gc=False):
+    """Trades the venue numbered but we never received (ids ``first_missing..last_missing``).
+
+    Published when a venue's contiguous trade ids jump, so a loss is recorded and
+    can be backfilled, never hidden.
+    """
+
+    venue: str
+    symbol: str
+    first_missing: int
+    last_missing: int
+    ts_event: int
+    ts_recv: int
+
+    @property
+    def missing(self) -> int:
+        """Return how many trades are missing."""
+        return self.last_missing - self.first_missing + 1
+
+
 class Quote(msgspec.Struct, frozen=True, gc=False):
     """Best bid and ask as published by the venue (e.g. Binance ``bookTicker``).
 

@@ -14,12 +14,14 @@ from typing import TypeVar
 import msgspec
 
 from tradefabric.core.bus import MessageBus, Topic
-from tradefabric.core.clock import SimClock
+from tradefabric.core.clock import Clock, SimClock
+from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_MS
 from tradefabric.data import topics
 from tradefabric.data.book_check import BookCheckStats, BookTopChecker
 from tradefabric.data.book_sync import OrderBooks, SyncedBook
 from tradefabric.data.candles import CandleAggregator, CandleStats
+from tradefabric.model.data import TradeGap
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.schema import RowCounts
@@ -87,9 +89,9 @@ class _Counter:
 class MarketDataNode:
     """Build the market data pipeline for one venue from ``config``."""
 
-    def __init__(self, config: MarketDataConfig, clock: SimClock | None = None) -> None:
+    def __init__(self, config: MarketDataConfig, clock: Clock | None = None) -> None:
         self.config = config
-        self.clock = clock if clock is not None else SimClock()
+        self.clock: Clock = clock if clock is not None else SimClock()
         self.bus = MessageBus()
         self.books = OrderBooks(self.bus, self.clock, sequence_rules())
         self.checker = BookTopChecker(self.bus, self.books) if config.check_books else None
@@ -109,6 +111,8 @@ class MarketDataNode:
             "book_snapshots": self._count(topics.BOOK_SNAPSHOTS),
             "candles": self._count(topics.CANDLES),
         }
+        self.trade_gaps: list[TradeGap] = []
+        self.bus.subscribe(topics.TRADE_GAPS, self.trade_gaps.append)
 
     def _count(self, topic: Topic[T]) -> _Counter:
         counter = _Counter()
@@ -117,6 +121,8 @@ class MarketDataNode:
 
     def replay(self, path: Path, progress: ProgressCallback | None = None) -> ReplaySummary:
         """Replay a recording through the pipeline, flush candles and the store, summarize."""
+        if not isinstance(self.clock, SimClock):
+            raise ConfigError("replay needs a node built on a SimClock")
         started = time.perf_counter()
         try:
             stats = Replayer(self.clock, self.parser).run(path, progress)
@@ -135,6 +141,12 @@ class MarketDataNode:
             catalog_rows=self.writer.rows_written() if self.writer else None,
             seconds=time.perf_counter() - started,
         )
+
+    def close(self) -> None:
+        """Close open candles and flush the store (end of a live run)."""
+        self.candles.flush()
+        if self.writer is not None:
+            self.writer.close()
 
     def event_counts(self) -> EventCounts:
         """Return how many events of each type were published so far."""

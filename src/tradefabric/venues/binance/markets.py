@@ -26,6 +26,12 @@ class BinanceMarket(msgspec.Struct, frozen=True, kw_only=True):
     """Appended to unified symbols: ``:USDT`` makes ``BTC/USDT:USDT`` for a perpetual."""
     sequence_rule: str
     """``contiguous`` (spot: ``U == previous u + 1``) or ``previous_id`` (USD-M: ``pu``)."""
+    depth_stream: str
+    """Diff depth stream name after ``<symbol>@``."""
+    server_time_path: str
+    rest_weight_per_minute: int
+    depth_snapshot_weight: int
+    """Request weight of a 1000-level depth snapshot."""
 
 
 BINANCE_SPOT = BinanceMarket(
@@ -36,6 +42,10 @@ BINANCE_SPOT = BinanceMarket(
     depth_snapshot_path="/api/v3/depth",
     settle_suffix="",
     sequence_rule="contiguous",
+    depth_stream="depth@100ms",
+    server_time_path="/api/v3/time",
+    rest_weight_per_minute=6000,
+    depth_snapshot_weight=50,
 )
 
 BINANCE_USDM = BinanceMarket(
@@ -46,6 +56,10 @@ BINANCE_USDM = BinanceMarket(
     depth_snapshot_path="/fapi/v1/depth",
     settle_suffix=":{quote}",
     sequence_rule="previous_id",
+    depth_stream="depth@0ms",
+    server_time_path="/fapi/v1/time",
+    rest_weight_per_minute=2400,
+    depth_snapshot_weight=20,
 )
 
 MARKETS: dict[str, BinanceMarket] = {m.venue: m for m in (BINANCE_SPOT, BINANCE_USDM)}

@@ -17,7 +17,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, MalformedMessageError, StaleMessageError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.data import topics
-from tradefabric.model.data import Candle, OrderBookDeltas, Quote, Trade
+from tradefabric.model.data import Candle, OrderBookDeltas, Quote, Trade, TradeGap
 from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.binance.wire import (
     WireAggTrade,
@@ -60,6 +60,16 @@ class StreamRoute(Generic[W]):
             self.reject_stale(message_id)
         self.last_id = message_id
 
+    def out_of_line(self, message_id: int, ts_event: int, ts_recv: int) -> None:
+        """Handle an id that does not follow the last one: stale, or a gap to record."""
+        if message_id <= self.last_id:
+            self.reject_stale(message_id)
+        if self.last_id >= 0:
+            gap = TradeGap(
+                self.venue, self.symbol, self.last_id + 1, message_id - 1, ts_event, ts_recv
+            )
+            self.bus.publish(topics.TRADE_GAPS, gap)
+
     def reject_stale(self, message_id: int) -> NoReturn:
         """Raise for a message whose id is not above the last one accepted."""
         raise StaleMessageError(
@@ -79,8 +89,8 @@ class TradeRoute(StreamRoute[WireTrade]):
 
     def handle(self, wire: WireTrade, ts_recv: int) -> None:
         """Publish the trade unless it is a duplicate or out of order."""
-        if wire.trade_id <= self.last_id:
-            self.reject_stale(wire.trade_id)
+        if wire.trade_id != self.last_id + 1:
+            self.out_of_line(wire.trade_id, wire.trade_time_ms * _MS, ts_recv)
         self.last_id = wire.trade_id
         side = _SELL if wire.buyer_is_maker else _BUY
         trade = Trade(
@@ -98,8 +108,8 @@ class AggTradeRoute(StreamRoute[WireAggTrade]):
 
     def handle(self, wire: WireAggTrade, ts_recv: int) -> None:
         """Publish the aggregated trade unless it is a duplicate or out of order."""
-        if wire.agg_id <= self.last_id:
-            self.reject_stale(wire.agg_id)
+        if wire.agg_id != self.last_id + 1:
+            self.out_of_line(wire.agg_id, wire.trade_time_ms * _MS, ts_recv)
         self.last_id = wire.agg_id
         side = _SELL if wire.buyer_is_maker else _BUY
         trade = Trade(

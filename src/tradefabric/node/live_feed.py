@@ -1,0 +1,127 @@
+"""A live feed: one venue's connection, book resyncs and clock offset, around a node."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import aiohttp
+import msgspec
+import structlog
+
+from tradefabric.core.errors import TradefabricError
+from tradefabric.data.feed.book_resync import BookResync
+from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
+from tradefabric.data.feed.connection import ConnectionStats, VenueConnection
+from tradefabric.data.feed.rest import VenueRestClient
+from tradefabric.node.market_data import BookSummary, EventCounts, MarketDataNode
+from tradefabric.venues.binance.live import BinanceLive, raw_symbol
+from tradefabric.venues.binance.symbols import unified_symbol
+
+log = structlog.get_logger(__name__)
+
+
+class LiveFeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which symbols and channels to follow, and where the venue is."""
+
+    symbols: tuple[str, ...]
+    channels: tuple[str, ...] = ("trade", "bookTicker", "depth")
+    ws_url: str | None = None
+    """Override the venue's WebSocket URL (testnet, proxy, the local fake venue)."""
+    rest_url: str | None = None
+    record_dir: Path | None = None
+    silence_timeout_s: float = 10.0
+    clock_sync_interval_s: float = 30.0
+
+
+class FeedStatus(msgspec.Struct, frozen=True):
+    """A live feed's state, for status tables and ``--json``."""
+
+    venue: str
+    connection: ConnectionStats
+    events: EventCounts
+    books: list[BookSummary]
+    snapshots_fetched: int
+    snapshot_failures: int
+    rest_requests: int
+    rest_rate_limited: int
+    clock_offset_ms: float
+    clock_offset_uncertainty_ms: float
+
+
+class LiveFeed:
+    """Run one Binance market's live feed into a ``MarketDataNode`` until stopped."""
+
+    def __init__(self, node: MarketDataNode, config: LiveFeedConfig) -> None:
+        self.node = node
+        self.config = config
+        self.live = BinanceLive(
+            node.parser.market, node.parser, node.clock, config.ws_url, config.rest_url
+        )
+        self.offset = ClockOffsetEstimator()
+        self.connection = VenueConnection(
+            name=self.live.venue,
+            url=lambda: self.live.stream_url(config.symbols, config.channels),
+            sink=node.parser,
+            clock=node.clock,
+            on_connected=self._on_connected,
+            silence_timeout_s=config.silence_timeout_s,
+            record_dir=config.record_dir,
+        )
+        self._rest: VenueRestClient | None = None
+        self._resync: BookResync | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect and stay connected until ``stop`` is set; then close the node."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            self._rest = VenueRestClient(self.live.rest_url, self.live.limiter, session)
+            self._resync = BookResync(
+                self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
+            )
+            clock_task = asyncio.create_task(self._sync_clock(stop))
+            try:
+                await self.connection.run(stop)
+            finally:
+                clock_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await clock_task
+                await self._resync.close()
+                self.node.close()
+
+    def status(self) -> FeedStatus:
+        """Return the feed's current state."""
+        rest = self._rest
+        resync = self._resync
+        return FeedStatus(
+            venue=self.live.venue,
+            connection=self.connection.stats(),
+            events=self.node.event_counts(),
+            books=self.node.book_summaries(),
+            snapshots_fetched=resync.snapshots_fetched if resync else 0,
+            snapshot_failures=resync.failures if resync else 0,
+            rest_requests=rest.requests if rest else 0,
+            rest_rate_limited=rest.rate_limited if rest else 0,
+            clock_offset_ms=self.offset.offset_ns() / 1e6,
+            clock_offset_uncertainty_ms=self.offset.uncertainty_ns() / 1e6,
+        )
+
+    async def _on_connected(self) -> None:
+        # Whatever happened while we were away is lost: every book must be rebuilt.
+        for symbol in self.config.symbols:
+            unified = unified_symbol(raw_symbol(symbol), self.live.market)
+            self.node.books.invalidate(self.live.venue, unified, "reconnected")
+
+    async def _fetch_snapshot(self, symbol: str) -> None:
+        assert self._rest is not None
+        await self.live.fetch_snapshot(self._rest, symbol)
+
+    async def _sync_clock(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if self._rest is not None:
+                try:
+                    self.offset.add(await self.live.sample_server_time(self._rest))
+                except TradefabricError as exc:
+                    log.info("clock_sync_failed", venue=self.live.venue, error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.config.clock_sync_interval_s)

@@ -1,0 +1,89 @@
+"""What a live feed needs to talk to Binance: stream URLs, REST snapshots, server time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from tradefabric.core.clock import Clock
+from tradefabric.core.errors import ConfigError, MalformedMessageError
+from tradefabric.data.feed.clock_offset import OffsetSample
+from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.venues.binance.markets import BinanceMarket
+from tradefabric.venues.binance.parser import BinanceStreamParser
+
+CHANNELS = ("trade", "aggTrade", "bookTicker", "depth", "kline_1m")
+DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
+
+
+class _ServerTime(msgspec.Struct, frozen=True):
+    serverTime: int  # noqa: N815  (Binance's field name)
+
+
+def raw_symbol(symbol: str) -> str:
+    """Return Binance's spelling of a unified symbol: ``BTC/USDT:USDT`` -> ``BTCUSDT``."""
+    pair = symbol.split(":", 1)[0]
+    if "/" not in pair:
+        raise ConfigError(f"symbol {symbol!r}: expected a unified symbol such as BTC/USDT")
+    return pair.replace("/", "").upper()
+
+
+class BinanceLive:
+    """Binance's live endpoints for one market, with URLs overridable (testnet, proxy, fake)."""
+
+    def __init__(
+        self,
+        market: BinanceMarket,
+        parser: BinanceStreamParser,
+        clock: Clock,
+        ws_url: str | None = None,
+        rest_url: str | None = None,
+    ) -> None:
+        self.market = market
+        self.venue = market.venue
+        self.parser = parser
+        self._clock = clock
+        base = ws_url or market.ws_url
+        # Accept either a server root or a full ``.../stream`` endpoint.
+        self.ws_base = base[: -len("/stream")] if base.endswith("/stream") else base.rstrip("/")
+        self.rest_url = rest_url or market.rest_url
+        self.limiter = WeightLimiter(market.rest_weight_per_minute)
+
+    def streams(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
+        """Return stream names such as ``btcusdt@depth@100ms`` for every symbol and channel."""
+        unknown = sorted(set(channels) - set(CHANNELS))
+        if unknown:
+            raise ConfigError(f"unknown Binance channels {unknown}; available: {list(CHANNELS)}")
+        names = []
+        for symbol in symbols:
+            lower = raw_symbol(symbol).lower()
+            for channel in channels:
+                suffix = self.market.depth_stream if channel == "depth" else channel
+                names.append(f"{lower}@{suffix}")
+        return names
+
+    def stream_url(self, symbols: Sequence[str], channels: Sequence[str]) -> str:
+        """Return the combined-stream URL subscribing to every stream at connect time."""
+        return f"{self.ws_base}/stream?streams={'/'.join(self.streams(symbols, channels))}"
+
+    async def fetch_snapshot(self, rest: VenueRestClient, symbol: str) -> None:
+        """Fetch a 1000-level depth snapshot of ``symbol`` and hand it to the parser."""
+        raw = raw_symbol(symbol)
+        body = await rest.get(
+            self.market.depth_snapshot_path,
+            {"symbol": raw, "limit": "1000"},
+            weight=self.market.depth_snapshot_weight,
+        )
+        self.parser.on_depth_snapshot(body, raw, self._clock.timestamp_ns())
+
+    async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
+        """Measure the venue's clock against ours once."""
+        sent = self._clock.timestamp_ns()
+        body = await rest.get(self.market.server_time_path, {}, weight=1)
+        received = self._clock.timestamp_ns()
+        try:
+            server_ms = msgspec.json.decode(body, type=_ServerTime).serverTime
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"server time reply: {exc}") from exc
+        return OffsetSample(sent, server_ms * 1_000_000, received)

@@ -1,0 +1,178 @@
+"""Live Binance feed against the local fake venue, over real sockets, with injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.conftest import report_figure
+from tradefabric.core.clock import LiveClock
+from tradefabric.data import topics
+from tradefabric.model.data import Trade
+from tradefabric.node.config import MarketDataConfig
+from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
+from tradefabric.node.market_data import MarketDataNode
+from tradefabric.venues.binance.markets import market
+from tradefabric.venues.fakevenue.binance import BinanceScript
+from tradefabric.venues.fakevenue.faults import HttpFault
+from tradefabric.venues.fakevenue.server import FakeVenueServer
+
+SPOT = ("spot_btcusdt_20240808.gz", "binance", "BTC/USDT")
+USDM = ("usdm_btcusdt_20240808.gz", "binance-usdm", "BTC/USDT:USDT")
+
+Injector = Callable[[FakeVenueServer], Awaitable[None]]
+
+
+class Run(msgspec.Struct):
+    feed: LiveFeed
+    server: FakeVenueServer
+    script: BinanceScript
+    trades: list[Trade]
+
+
+async def _run(
+    shared_data: Path,
+    recording: tuple[str, str, str],
+    inject: Injector | None = None,
+    speed: float = 0.0,
+    record_dir: Path | None = None,
+) -> Run:
+    file, venue, symbol = recording
+    script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
+    async with FakeVenueServer(script, speed=speed) as server:
+        node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
+        trades: list[Trade] = []
+        node.bus.subscribe(topics.TRADES, trades.append)
+        config = LiveFeedConfig(
+            symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url,
+            silence_timeout_s=1.0, record_dir=record_dir,
+        )  # fmt: skip
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        if inject is not None:
+            await inject(server)
+        await asyncio.wait_for(server.finished.wait(), timeout=120)
+        await _settle(feed, symbol)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    return Run(feed, server, script, trades)
+
+
+async def _settle(feed: LiveFeed, symbol: str) -> None:
+    for _ in range(200):
+        books = feed.status().books
+        if books and all(b.valid for b in books):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _after_frames(server: FakeVenueServer, frames: int) -> None:
+    while server.status().frames_streamed < frames:
+        await asyncio.sleep(0.005)
+
+
+def _assert_book_equals_venue(run: Run, raw_symbol: str) -> None:
+    (book,) = run.feed.node.books.all_books()
+    venue_book = run.script.book(raw_symbol)
+    assert venue_book is not None
+    assert book.book.valid
+    assert book.book.sequence == venue_book.sequence
+    assert book.book.depth(100) == venue_book.depth(100)
+
+
+@pytest.mark.slow
+async def test_clean_stream_delivers_every_trade_and_the_venue_book(shared_data: Path) -> None:
+    run = await _run(shared_data, SPOT)
+    ids = [int(t.trade_id) for t in run.trades]
+    assert len(ids) == run.script.trades_streamed > 9000
+    assert ids == sorted(set(ids))
+    _assert_book_equals_venue(run, "BTCUSDT")
+    status = run.feed.status()
+    assert status.connection.reconnects == 0
+    assert status.connection.rejected == {}
+    report_figure(
+        f"live spot via fake venue: {len(ids)} trades, {status.snapshots_fetched} snapshot(s), "
+        f"book = venue book at id {run.feed.node.books.all_books()[0].book.sequence}"
+    )
+
+
+@pytest.mark.slow
+async def test_drop_reconnects_resyncs_and_records_lost_trades(shared_data: Path) -> None:
+    async def drop_twice(server: FakeVenueServer) -> None:
+        await _after_frames(server, 10_000)
+        await server.drop_connections()
+        await _after_frames(server, 40_000)
+        await server.drop_connections()
+
+    run = await _run(shared_data, USDM, drop_twice)
+    status = run.feed.status()
+    assert status.connection.reconnects >= 2
+    assert status.snapshots_fetched >= 3
+    _assert_book_equals_venue(run, "BTCUSDT")
+    gaps = run.feed.node.trade_gaps
+    received = len(run.trades)
+    missing = sum(g.missing for g in gaps)
+    assert received + missing == run.script.trades_streamed
+    report_figure(
+        f"usdm with 2 drops: {received} trades received, {missing} lost in {len(gaps)} gaps"
+    )
+
+
+@pytest.mark.slow
+async def test_skipped_diff_is_detected_and_resynced(shared_data: Path) -> None:
+    async def skip(server: FakeVenueServer) -> None:
+        await _after_frames(server, 5_000)
+        server.faults.skip_sequenced(1)
+
+    run = await _run(shared_data, SPOT, skip)
+    (book,) = run.feed.node.books.all_books()
+    assert book.gaps == 1
+    assert run.feed.status().snapshots_fetched == 2
+    _assert_book_equals_venue(run, "BTCUSDT")
+
+
+@pytest.mark.slow
+async def test_stall_trips_the_watchdog(shared_data: Path) -> None:
+    async def stall(server: FakeVenueServer) -> None:
+        await _after_frames(server, 2_000)
+        server.faults.stall(2.5)
+
+    run = await _run(shared_data, SPOT, stall, speed=20.0)
+    status = run.feed.status()
+    assert status.connection.stalls >= 1
+    assert status.connection.reconnects >= 1
+    _assert_book_equals_venue(run, "BTCUSDT")
+
+
+@pytest.mark.slow
+async def test_malformed_frames_and_rate_limits(shared_data: Path) -> None:
+    async def faults(server: FakeVenueServer) -> None:
+        server.faults.fail_http(HttpFault(429, 2, retry_after_s=0.2))
+        await _after_frames(server, 3_000)
+        server.faults.send_malformed(5)
+
+    run = await _run(shared_data, SPOT, faults)
+    status = run.feed.status()
+    assert status.connection.rejected == {"MalformedMessageError": 5}
+    assert status.rest_rate_limited == 2
+    assert len(run.trades) == run.script.trades_streamed
+    _assert_book_equals_venue(run, "BTCUSDT")
+
+
+@pytest.mark.slow
+async def test_recorded_session_replays_to_the_same_trades(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    run = await _run(shared_data, SPOT, record_dir=tmp_path)
+    (recording,) = run.feed.connection.recordings
+    node = MarketDataNode(MarketDataConfig(venue="binance"))
+    replayed: list[Trade] = []
+    node.bus.subscribe(topics.TRADES, replayed.append)
+    node.replay(recording)
+    assert [t.trade_id for t in replayed] == [t.trade_id for t in run.trades]
+    assert [t.ts_recv for t in replayed] == [t.ts_recv for t in run.trades]
