@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
-COMMANDS = [[], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"]]
+COMMANDS = [
+    [], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"],
+    ["venue"], ["venue", "serve"], ["feed"],
+]  # fmt: skip
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -106,3 +109,40 @@ def test_bad_sql_names_the_problem(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "nope" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_venue_serve_and_feed_talk_over_real_sockets(shared_data: Path, tmp_path: Path) -> None:
+    recording = shared_data / "binance_ws" / "spot_ethusdt_20240808.gz"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tradefabric", "venue", "serve", "--venue", "binance",
+         "--replay", str(recording), "--speed", "20", "--exit-when-done"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()
+        urls = server.stdout.readline().split()
+        ws_url, rest_url = urls[1], urls[3]
+        status = run_json(
+            "feed", "--venue", "binance", "--symbols", "ETH/USDT", "--url-override", ws_url,
+            "--rest-override", rest_url, "--duration", "4", "--record", str(tmp_path),
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert status["events"]["trades"] > 0
+    assert status["connection"]["connects"] == 1
+    (book,) = status["books"]
+    assert (book["symbol"], book["valid"]) == ("ETH/USDT", True)
+    assert status["snapshots_fetched"] == 1
+    (recorded,) = tmp_path.glob("binance-*.rec")
+    replayed = run_json("data", "replay", str(recorded))
+    assert replayed["events"]["trades"] == status["events"]["trades"]
+
+
+def test_feed_rejects_unknown_channel() -> None:
+    result = run("feed", "--venue", "binance", "--symbols", "BTC/USDT", "--channels", "nope",
+                 "--duration", "1", check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "unknown Binance channels ['nope']" in result.stderr

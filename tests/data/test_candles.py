@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import NS_PER_DAY
 from tradefabric.data import topics
 from tradefabric.data.candles import CandleAggregator, CandleStats
 from tradefabric.model.data import Candle, Trade
@@ -453,3 +454,25 @@ def test_real_binance_trades_rebuild_the_reference_1m_candles() -> None:
         ]
         assert sum(c.trades for c in seconds) == candle.trades
         assert sum(c.volume for c in seconds) == pytest.approx(candle.volume, abs=1e-8)
+
+
+def test_ticks_follow_the_venue_clock_not_ours() -> None:
+    """A venue whose trades are stamped far from our clock (a replay, a skewed host)."""
+    clock = SimClock(start_ns=10 * NS_PER_DAY)
+    bus = MessageBus()
+    got: list[Candle] = []
+    bus.subscribe(topics.CANDLES, got.append)
+    agg = CandleAggregator(bus, clock, ("1m",))
+    lag = 9 * NS_PER_DAY  # venue times are nine days behind our clock
+    ts_open = 10 * NS_PER_DAY - lag
+    bus.publish(topics.TRADES, _venue_trade(ts_open + 1, clock.timestamp_ns()))
+    clock.advance_to(clock.timestamp_ns() + 30 * 1_000_000_000)
+    assert got == []  # 30 s into the venue's minute: still open
+    bus.publish(topics.TRADES, _venue_trade(ts_open + 30 * 1_000_000_000, clock.timestamp_ns()))
+    clock.advance_to(clock.timestamp_ns() + 31 * 1_000_000_000)
+    assert [(c.ts_open, c.trades) for c in got] == [(ts_open, 2)]
+    assert agg.late_trades == 0
+
+
+def _venue_trade(ts_event: int, ts_recv: int) -> Trade:
+    return Trade("v", "X/Y", 100.0, 1.0, AggressorSide.BUY, str(ts_event), ts_event, ts_recv)

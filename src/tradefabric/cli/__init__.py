@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from tradefabric import __version__
-from tradefabric.cli import data_commands
+from tradefabric.cli import data_commands, venue_commands
 from tradefabric.cli.demo import demo
+from tradefabric.cli.feed_command import feed
 from tradefabric.core.logging import configure_logging
 
 app = typer.Typer(
@@ -18,7 +19,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(venue_commands.app, name="venue")
 app.command()(demo)
+app.command()(feed)
 
 
 def _version(value: bool) -> None:

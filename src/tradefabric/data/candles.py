@@ -183,6 +183,7 @@ class CandleAggregator:
         self._by_length: dict[int, list[_Series]] = {}
         self._emitted = 0
         self._late = 0
+        self._venue_lead: dict[str, int] = {}
         self._warnings = WarningThrottle(log)
         for interval_ns in sorted(set(self._intervals.values())):
             self._by_length[interval_ns] = []
@@ -215,6 +216,7 @@ class CandleAggregator:
         except KeyError:
             series = self._add_market(trade.venue, trade.symbol)
         ts = trade.ts_event
+        self._venue_lead[trade.venue] = ts - trade.ts_recv
         late = False
         for s in series:
             bucket = ts - ts % s.interval_ns
@@ -269,15 +271,18 @@ class CandleAggregator:
         s.start(bucket, price)
 
     def _on_tick(self, group: list[_Series]) -> None:
-        now = self._clock.timestamp_ns()
+        local_now = self._clock.timestamp_ns()
         delay = self._close_delay_ns
         for s in group:
+            # Candles are cut on the venue's clock: our time plus how far the venue's
+            # latest trade was ahead of our receipt (negative when latency dominates).
+            now = local_now + self._venue_lead.get(s.venue, 0)
             span = s.interval_ns + delay
             if s.ts_open != _NONE and s.ts_open + span <= now:
-                self._publish(s.seal(now))
+                self._publish(s.seal(local_now))
             if self._carry and s.ts_open == _NONE and s.next_open != _NONE:
                 while s.next_open + span <= now:
-                    self._publish(s.carry(now))
+                    self._publish(s.carry(local_now))
 
     def _publish(self, candle: Candle) -> None:
         self._emitted += 1

@@ -9,14 +9,14 @@ import msgspec
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.model.enums import EmptyCandlePolicy
-from tradefabric.venues.binance.markets import MARKETS
+from tradefabric.venues.registry import venue_entry
 
 
 class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What a market data node runs: which venue, which candles, where to store."""
 
     venue: str
-    """``binance`` (spot) or ``binance-usdm`` (USD-M perpetuals)."""
+    """A venue of ``tradefabric.venues.registry``: ``binance``, ``binance-usdm``..."""
     candle_intervals: tuple[str, ...] = ("1s", "1m")
     empty_candles: EmptyCandlePolicy = EmptyCandlePolicy.SKIP
     candle_close_delay_ms: int = 0
@@ -26,10 +26,7 @@ class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """Compare each rebuilt book with the venue's own top of book (``bookTicker``)."""
 
     def __post_init__(self) -> None:
-        if self.venue not in MARKETS:
-            raise ConfigError(
-                f"venue: unknown venue {self.venue!r}, expected one of {sorted(MARKETS)}"
-            )
+        venue_entry(self.venue)
         for interval in self.candle_intervals:
             interval_to_ns(interval)
         if self.candle_close_delay_ms < 0:

@@ -16,8 +16,6 @@ from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
 from tradefabric.data.feed.connection import ConnectionStats, VenueConnection
 from tradefabric.data.feed.rest import VenueRestClient
 from tradefabric.node.market_data import BookSummary, EventCounts, MarketDataNode
-from tradefabric.venues.binance.live import BinanceLive, raw_symbol
-from tradefabric.venues.binance.symbols import unified_symbol
 
 log = structlog.get_logger(__name__)
 
@@ -51,18 +49,17 @@ class FeedStatus(msgspec.Struct, frozen=True):
 
 
 class LiveFeed:
-    """Run one Binance market's live feed into a ``MarketDataNode`` until stopped."""
+    """Run one venue's live feed into a ``MarketDataNode`` until stopped."""
 
     def __init__(self, node: MarketDataNode, config: LiveFeedConfig) -> None:
         self.node = node
         self.config = config
-        self.live = BinanceLive(
-            node.parser.market, node.parser, node.clock, config.ws_url, config.rest_url
-        )
+        self.live = node.venue.make_live(node.parser, node.clock, config.ws_url, config.rest_url)
         self.offset = ClockOffsetEstimator()
         self.connection = VenueConnection(
             name=self.live.venue,
             url=lambda: self.live.stream_url(config.symbols, config.channels),
+            subscribe_frames=lambda: self.live.subscribe_frames(config.symbols, config.channels),
             sink=node.parser,
             clock=node.clock,
             on_connected=self._on_connected,
@@ -109,12 +106,12 @@ class LiveFeed:
     async def _on_connected(self) -> None:
         # Whatever happened while we were away is lost: every book must be rebuilt.
         for symbol in self.config.symbols:
-            unified = unified_symbol(raw_symbol(symbol), self.live.market)
+            unified = self.live.unified_symbol(symbol)
             self.node.books.invalidate(self.live.venue, unified, "reconnected")
 
     async def _fetch_snapshot(self, symbol: str) -> None:
         assert self._rest is not None
-        await self.live.fetch_snapshot(self._rest, symbol)
+        await self.live.resync_book(symbol, self._rest, self.connection.send)
 
     async def _sync_clock(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

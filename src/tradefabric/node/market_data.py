@@ -25,8 +25,7 @@ from tradefabric.model.data import TradeGap
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.schema import RowCounts
-from tradefabric.venues.binance.markets import market, sequence_rules
-from tradefabric.venues.binance.parser import BinanceStreamParser
+from tradefabric.venues.registry import sequence_rules, venue_entry
 from tradefabric.venues.replay.recording import ProgressCallback
 from tradefabric.venues.replay.replayer import Replayer, ReplayStats
 
@@ -93,6 +92,7 @@ class MarketDataNode:
         self.config = config
         self.clock: Clock = clock if clock is not None else SimClock()
         self.bus = MessageBus()
+        self.venue = venue_entry(config.venue)
         self.books = OrderBooks(self.bus, self.clock, sequence_rules())
         self.checker = BookTopChecker(self.bus, self.books) if config.check_books else None
         self.candles = CandleAggregator(
@@ -103,7 +103,7 @@ class MarketDataNode:
             config.candle_close_delay_ms * NS_PER_MS,
         )
         self.writer = CatalogWriter(config.catalog, self.bus) if config.catalog else None
-        self.parser = BinanceStreamParser(self.bus, market(config.venue))
+        self.parser = self.venue.make_parser(self.bus)
         self._counters = {
             "trades": self._count(topics.TRADES),
             "quotes": self._count(topics.QUOTES),

@@ -91,6 +91,13 @@ class VenueConnection:
             self.frames, dict(self._rejected), self.last_frame_ns, self.last_error,
         )  # fmt: skip
 
+    async def send(self, text: str) -> None:
+        """Send a frame if connected; dropped otherwise (the next connect resubscribes)."""
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(websockets.exceptions.ConnectionClosed):
+                await ws.send(text)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected until ``stop`` is set."""
         while not stop.is_set():

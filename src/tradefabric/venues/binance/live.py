@@ -10,8 +10,10 @@ from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.data.feed.venue import SendFrame
 from tradefabric.venues.binance.markets import BinanceMarket
 from tradefabric.venues.binance.parser import BinanceStreamParser
+from tradefabric.venues.binance.symbols import unified_symbol
 
 CHANNELS = ("trade", "aggTrade", "bookTicker", "depth", "kline_1m")
 DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
@@ -63,9 +65,21 @@ class BinanceLive:
                 names.append(f"{lower}@{suffix}")
         return names
 
+    def unified_symbol(self, symbol: str) -> str:
+        """Return ``symbol`` as this market names it (``BTC/USDT:USDT`` on USD-M)."""
+        return unified_symbol(raw_symbol(symbol), self.market)
+
     def stream_url(self, symbols: Sequence[str], channels: Sequence[str]) -> str:
         """Return the combined-stream URL subscribing to every stream at connect time."""
         return f"{self.ws_base}/stream?streams={'/'.join(self.streams(symbols, channels))}"
+
+    def subscribe_frames(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
+        """Return no frames: the combined-stream URL already subscribes."""
+        return []
+
+    async def resync_book(self, symbol: str, rest: VenueRestClient, send: SendFrame) -> None:
+        """Fetch a REST depth snapshot: Binance never resends a book on the socket."""
+        await self.fetch_snapshot(rest, symbol)
 
     async def fetch_snapshot(self, rest: VenueRestClient, symbol: str) -> None:
         """Fetch a 1000-level depth snapshot of ``symbol`` and hand it to the parser."""

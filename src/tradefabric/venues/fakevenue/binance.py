@@ -44,7 +44,7 @@ class _MethodCall(msgspec.Struct, frozen=True):
 class BinanceScript:
     """Serve one Binance recording (``<ts_ns> <raw>`` lines) as spot or USD-M Binance."""
 
-    ws_paths = ("/stream", "/ws")
+    ws_paths: tuple[str, ...] = ("/stream", "/ws")
 
     def __init__(self, recording: Path, market: BinanceMarket, server_time_offset_ms: int = 0):
         self.name = market.venue

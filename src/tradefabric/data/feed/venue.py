@@ -1,0 +1,48 @@
+"""What the live feed runtime needs from a venue adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from tradefabric.data.feed.clock_offset import OffsetSample
+from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+
+SendFrame = Callable[[str], Awaitable[None]]
+"""Send a text frame on the venue connection (for resubscribing)."""
+
+
+class FrameParser(Protocol):
+    """A venue parser: raw frames in, domain events on the bus out."""
+
+    def on_frame(self, raw: bytes, ts_recv: int) -> None:
+        """Handle one raw frame received at ``ts_recv``."""
+        ...
+
+
+class LiveVenue(Protocol):
+    """A venue's live endpoints: how to subscribe, resync books and read its clock."""
+
+    venue: str
+    rest_url: str
+    limiter: WeightLimiter
+
+    def unified_symbol(self, symbol: str) -> str:
+        """Return the symbol as this venue's events name it (``BTC/USDT:USDT`` for perps)."""
+        ...
+
+    def stream_url(self, symbols: Sequence[str], channels: Sequence[str]) -> str:
+        """Return the WebSocket URL to connect to."""
+        ...
+
+    def subscribe_frames(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
+        """Return the frames to send right after connecting."""
+        ...
+
+    async def resync_book(self, symbol: str, rest: VenueRestClient, send: SendFrame) -> None:
+        """Obtain a fresh book snapshot of ``symbol`` (REST, or resubscribing on the socket)."""
+        ...
+
+    async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
+        """Measure the venue's clock against ours once."""
+        ...
