@@ -135,7 +135,7 @@ def test_garbage_unknown_streams_and_blank_lines(shared_data: Path, tmp_path: Pa
         b"",
         b"no-timestamp-here",
         b"1723161254087896568 {not json",
-        b'1723161254087896568 {"stream":"btcusdt@forceOrder","data":{}}',
+        b'1723161254087896568 {"stream":"btcusdt@ticker","data":{}}',
         b'1723161254087896568 {"id":1,"result":null}',
     ]
     summary = _replay(write_lines(tmp_path / "garbage.gz", lines))

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import report_figure
 from tradefabric.core.clock import LiveClock
 from tradefabric.data import topics
-from tradefabric.model.data import Trade
+from tradefabric.model.data import MarkPrice, OpenInterest, Trade
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
@@ -178,3 +178,30 @@ async def test_recorded_session_replays_to_the_same_trades(
     node.replay(recording)
     assert [t.trade_id for t in replayed] == [t.trade_id for t in run.trades]
     assert [t.ts_recv for t in replayed] == [t.ts_recv for t in run.trades]
+
+
+@pytest.mark.slow
+async def test_usdm_mark_price_and_open_interest(shared_data: Path) -> None:
+    file, venue, symbol = USDM
+    script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
+    async with FakeVenueServer(script, speed=20.0) as server:
+        node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
+        marks: list[MarkPrice] = []
+        interest: list[OpenInterest] = []
+        node.bus.subscribe(topics.MARK_PRICES, marks.append)
+        node.bus.subscribe(topics.OPEN_INTEREST, interest.append)
+        config = LiveFeedConfig(
+            symbols=("BTC/USDT",), channels=("trade", "depth", "markPrice", "forceOrder"),
+            ws_url=server.ws_url, rest_url=server.http_url, poll_interval_s=0.2,
+        )  # fmt: skip
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        await asyncio.sleep(2.0)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert len(marks) >= 10  # one per second of venue time, 20x speed
+    assert {m.symbol for m in marks} == {symbol}
+    assert all(55_000 < m.mark_price < 70_000 and m.funding_rate == 0.0001 for m in marks)
+    assert len(interest) >= 3
+    assert all(i.symbol == symbol and i.open_interest > 0 for i in interest)

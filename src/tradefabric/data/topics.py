@@ -5,6 +5,9 @@ from __future__ import annotations
 from tradefabric.core.bus import Topic
 from tradefabric.model.data import (
     Candle,
+    Liquidation,
+    MarkPrice,
+    OpenInterest,
     OrderBookDeltas,
     OrderBookSnapshot,
     OrderBookStatus,
@@ -20,3 +23,6 @@ BOOK_DELTAS: Topic[OrderBookDeltas] = Topic("data.book.deltas", OrderBookDeltas)
 BOOK_SNAPSHOTS: Topic[OrderBookSnapshot] = Topic("data.book.snapshots", OrderBookSnapshot)
 BOOK_STATUS: Topic[OrderBookStatus] = Topic("data.book.status", OrderBookStatus)
 CANDLES: Topic[Candle] = Topic("data.candles", Candle)
+MARK_PRICES: Topic[MarkPrice] = Topic("data.derivatives.mark_prices", MarkPrice)
+LIQUIDATIONS: Topic[Liquidation] = Topic("data.derivatives.liquidations", Liquidation)
+OPEN_INTEREST: Topic[OpenInterest] = Topic("data.derivatives.open_interest", OpenInterest)

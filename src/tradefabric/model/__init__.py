@@ -2,6 +2,9 @@
 
 from tradefabric.model.data import (
     Candle,
+    Liquidation,
+    MarkPrice,
+    OpenInterest,
     OrderBookDeltas,
     OrderBookSnapshot,
     OrderBookStatus,
@@ -19,6 +22,9 @@ __all__ = [
     "EmptyCandlePolicy",
     "Instrument",
     "InstrumentKind",
+    "Liquidation",
+    "MarkPrice",
+    "OpenInterest",
     "OrderBookDeltas",
     "OrderBookSnapshot",
     "OrderBookStatus",

@@ -109,6 +109,48 @@ class OrderBookStatus(msgspec.Struct, frozen=True, gc=False):
     ts_recv: int
 
 
+class MarkPrice(msgspec.Struct, frozen=True, gc=False):
+    """A perpetual's mark and index price with its current funding rate.
+
+    ``funding_rate`` is per funding interval (e.g. 0.0001 = 0.01%); ``next_funding_ts``
+    is when it is next paid (ns), 0 if unknown.
+    """
+
+    venue: str
+    symbol: str
+    mark_price: float
+    index_price: float
+    funding_rate: float
+    next_funding_ts: int
+    ts_event: int
+    ts_recv: int
+
+
+class Liquidation(msgspec.Struct, frozen=True, gc=False):
+    """A forced liquidation order; ``side`` is the liquidation order's side.
+
+    A ``sell`` liquidation closes a long position, a ``buy`` one closes a short.
+    """
+
+    venue: str
+    symbol: str
+    side: AggressorSide
+    price: float
+    size: float
+    ts_event: int
+    ts_recv: int
+
+
+class OpenInterest(msgspec.Struct, frozen=True, gc=False):
+    """Total open interest of a derivative, in contracts (base units for linear perps)."""
+
+    venue: str
+    symbol: str
+    open_interest: float
+    ts_event: int
+    ts_recv: int
+
+
 class Candle(msgspec.Struct, frozen=True, gc=False):
     """OHLCV over ``[ts_open, ts_open + interval)``; ``ts_event`` is the interval's end.
 

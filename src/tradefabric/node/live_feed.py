@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -31,6 +32,8 @@ class LiveFeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     record_dir: Path | None = None
     silence_timeout_s: float = 10.0
     clock_sync_interval_s: float = 30.0
+    poll_interval_s: float = 30.0
+    """How often to poll REST-only data (open interest)."""
 
 
 class FeedStatus(msgspec.Struct, frozen=True):
@@ -76,13 +79,19 @@ class LiveFeed:
             self._resync = BookResync(
                 self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
             )
-            clock_task = asyncio.create_task(self._sync_clock(stop))
+            background = [
+                asyncio.create_task(self._every(stop, config_interval, job))
+                for config_interval, job in (
+                    (self.config.clock_sync_interval_s, self._sync_clock),
+                    (self.config.poll_interval_s, self._poll),
+                )
+            ]
             try:
                 await self.connection.run(stop)
             finally:
-                clock_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await clock_task
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
                 await self._resync.close()
                 self.node.close()
 
@@ -113,12 +122,23 @@ class LiveFeed:
         assert self._rest is not None
         await self.live.resync_book(symbol, self._rest, self.connection.send)
 
-    async def _sync_clock(self, stop: asyncio.Event) -> None:
+    async def _sync_clock(self, rest: VenueRestClient) -> None:
+        self.offset.add(await self.live.sample_server_time(rest))
+
+    async def _poll(self, rest: VenueRestClient) -> None:
+        await self.live.poll(rest, self.config.symbols)
+
+    async def _every(
+        self,
+        stop: asyncio.Event,
+        interval_s: float,
+        job: Callable[[VenueRestClient], Awaitable[None]],
+    ) -> None:
         while not stop.is_set():
             if self._rest is not None:
                 try:
-                    self.offset.add(await self.live.sample_server_time(self._rest))
+                    await job(self._rest)
                 except TradefabricError as exc:
-                    log.info("clock_sync_failed", venue=self.live.venue, error=str(exc))
+                    log.info("periodic_request_failed", venue=self.live.venue, error=str(exc))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.config.clock_sync_interval_s)
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)

@@ -14,7 +14,17 @@ from tradefabric.core.errors import (
     UnknownStreamError,
 )
 from tradefabric.data import topics
-from tradefabric.model.data import Candle, OrderBookDeltas, OrderBookSnapshot, Quote, Trade
+from tradefabric.model.data import (
+    Candle,
+    Liquidation,
+    MarkPrice,
+    OpenInterest,
+    OrderBookDeltas,
+    OrderBookSnapshot,
+    Quote,
+    Trade,
+    TradeGap,
+)
 from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.binance.markets import BINANCE_SPOT, BINANCE_USDM
 from tradefabric.venues.binance.parser import BinanceStreamParser
@@ -26,6 +36,7 @@ class Collected:
     """Every domain event the parser published, by type."""
 
     def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
         self.trades: list[Trade] = []
         self.quotes: list[Quote] = []
         self.deltas: list[OrderBookDeltas] = []
@@ -226,7 +237,7 @@ def test_duplicate_and_out_of_order_trades_are_stale(
 @pytest.mark.parametrize(
     ("frame", "error"),
     [
-        (b'{"stream":"btcusdt@forceOrder","data":{}}', UnknownStreamError),
+        (b'{"stream":"btcusdt@ticker","data":{}}', UnknownStreamError),
         (b'{"stream":"@trade","data":{}}', UnknownStreamError),
         (b'{"result":null,"id":1}', UnknownStreamError),
         (b'{"stream":"btcusdt@trade","data":{"e":"tra', MalformedMessageError),
@@ -249,7 +260,58 @@ def test_unknown_stream_does_not_break_known_ones(
 ) -> None:
     parser, got = spot
     parser.on_frame(_envelope("btcusdt@trade", TRADE), 1)
-    with pytest.raises(UnknownStreamError, match="forceOrder"):
-        parser.on_frame(b'{"stream":"btcusdt@forceOrder","data":{}}', 2)
+    with pytest.raises(UnknownStreamError, match="ticker"):
+        parser.on_frame(b'{"stream":"btcusdt@ticker","data":{}}', 2)
     parser.on_frame(_envelope("ethbtc@trade", dict(TRADE, s="ETHBTC")), 3)
     assert [t.symbol for t in got.trades] == ["BTC/USDT", "ETH/BTC"]
+
+
+def test_mark_price_fixture(shared_data: Path) -> None:
+    bus = MessageBus()
+    marks: list[MarkPrice] = []
+    bus.subscribe(topics.MARK_PRICES, marks.append)
+    parser = BinanceStreamParser(bus, BINANCE_USDM)
+    data = _fixture(shared_data, "mark_price_stream.json")
+    parser.on_frame(_envelope("btcusdt@markPrice@1s", data), 3)
+    assert marks == [
+        MarkPrice("binance-usdm", "BTC/USDT:USDT", 11794.15, 11784.62659091, 0.00038167,
+                  1562306400000 * 1_000_000, 1562305380000 * 1_000_000, 3)
+    ]  # fmt: skip
+
+
+def test_liquidation_fixture(shared_data: Path) -> None:
+    bus = MessageBus()
+    liquidations: list[Liquidation] = []
+    bus.subscribe(topics.LIQUIDATIONS, liquidations.append)
+    parser = BinanceStreamParser(bus, BINANCE_USDM)
+    data = _fixture(shared_data, "liquidation_stream.json")
+    parser.on_frame(_envelope("btcusdt@forceOrder", data), 4)
+    assert liquidations == [
+        Liquidation("binance-usdm", "BTC/USDT:USDT", AggressorSide.SELL, 9910.12345678, 0.014,
+                    1568014460893 * 1_000_000, 4)
+    ]  # fmt: skip
+
+
+def test_open_interest_reply() -> None:
+    bus = MessageBus()
+    got: list[OpenInterest] = []
+    bus.subscribe(topics.OPEN_INTEREST, got.append)
+    parser = BinanceStreamParser(bus, BINANCE_USDM)
+    parser.on_open_interest(
+        b'{"openInterest":"10659.509","symbol":"BTCUSDT","time":1589437530011}', 9
+    )
+    assert got == [
+        OpenInterest("binance-usdm", "BTC/USDT:USDT", 10659.509, 1589437530011 * 10**6, 9)
+    ]
+    with pytest.raises(MalformedMessageError, match="open interest"):
+        parser.on_open_interest(b'{"openInterest":"-1","symbol":"BTCUSDT","time":1}', 9)
+
+
+def test_trade_id_jump_is_published_as_a_gap(spot: tuple[BinanceStreamParser, Collected]) -> None:
+    parser, got = spot
+    bus_gaps: list[TradeGap] = []
+    got.bus.subscribe(topics.TRADE_GAPS, bus_gaps.append)
+    parser.on_frame(_envelope("btcusdt@trade", TRADE), 1)
+    parser.on_frame(_envelope("btcusdt@trade", {**TRADE, "t": 15}), 2)
+    assert [(g.first_missing, g.last_missing, g.missing) for g in bus_gaps] == [(11, 14, 4)]
+    assert [t.trade_id for t in got.trades] == ["10", "15"]

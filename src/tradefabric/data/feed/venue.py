@@ -43,6 +43,10 @@ class LiveVenue(Protocol):
         """Obtain a fresh book snapshot of ``symbol`` (REST, or resubscribing on the socket)."""
         ...
 
+    async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
+        """Fetch and publish what the venue offers only by REST (e.g. open interest)."""
+        ...
+
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""
         ...

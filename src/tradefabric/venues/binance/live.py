@@ -15,7 +15,6 @@ from tradefabric.venues.binance.markets import BinanceMarket
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
 
-CHANNELS = ("trade", "aggTrade", "bookTicker", "depth", "kline_1m")
 DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
 
 
@@ -54,16 +53,17 @@ class BinanceLive:
 
     def streams(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
         """Return stream names such as ``btcusdt@depth@100ms`` for every symbol and channel."""
-        unknown = sorted(set(channels) - set(CHANNELS))
+        available = self.market.channels
+        unknown = sorted(set(channels) - set(available))
         if unknown:
-            raise ConfigError(f"unknown Binance channels {unknown}; available: {list(CHANNELS)}")
-        names = []
-        for symbol in symbols:
-            lower = raw_symbol(symbol).lower()
-            for channel in channels:
-                suffix = self.market.depth_stream if channel == "depth" else channel
-                names.append(f"{lower}@{suffix}")
-        return names
+            raise ConfigError(
+                f"unknown Binance channels {unknown} on {self.venue}; available: {list(available)}"
+            )
+        return [
+            f"{raw_symbol(symbol).lower()}@{available[channel]}"
+            for symbol in symbols
+            for channel in channels
+        ]
 
     def unified_symbol(self, symbol: str) -> str:
         """Return ``symbol`` as this market names it (``BTC/USDT:USDT`` on USD-M)."""
@@ -90,6 +90,15 @@ class BinanceLive:
             weight=self.market.depth_snapshot_weight,
         )
         self.parser.on_depth_snapshot(body, raw, self._clock.timestamp_ns())
+
+    async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
+        """Poll what the venue only offers by REST: open interest on USD-M."""
+        path = self.market.open_interest_path
+        if not path:
+            return
+        for symbol in symbols:
+            body = await rest.get(path, {"symbol": raw_symbol(symbol)}, weight=1)
+            self.parser.on_open_interest(body, self._clock.timestamp_ns())
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""

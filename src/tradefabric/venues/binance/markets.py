@@ -26,8 +26,10 @@ class BinanceMarket(msgspec.Struct, frozen=True, kw_only=True):
     """Appended to unified symbols: ``:USDT`` makes ``BTC/USDT:USDT`` for a perpetual."""
     sequence_rule: str
     """``contiguous`` (spot: ``U == previous u + 1``) or ``previous_id`` (USD-M: ``pu``)."""
-    depth_stream: str
-    """Diff depth stream name after ``<symbol>@``."""
+    channels: dict[str, str]
+    """Channel name -> stream name after ``<symbol>@`` (e.g. ``depth`` -> ``depth@100ms``)."""
+    open_interest_path: str
+    """REST path of open interest; empty where the market has none (spot)."""
     server_time_path: str
     rest_weight_per_minute: int
     depth_snapshot_weight: int
@@ -42,7 +44,14 @@ BINANCE_SPOT = BinanceMarket(
     depth_snapshot_path="/api/v3/depth",
     settle_suffix="",
     sequence_rule="contiguous",
-    depth_stream="depth@100ms",
+    channels={
+        "trade": "trade",
+        "aggTrade": "aggTrade",
+        "bookTicker": "bookTicker",
+        "depth": "depth@100ms",
+        "kline_1m": "kline_1m",
+    },
+    open_interest_path="",
     server_time_path="/api/v3/time",
     rest_weight_per_minute=6000,
     depth_snapshot_weight=50,
@@ -56,7 +65,16 @@ BINANCE_USDM = BinanceMarket(
     depth_snapshot_path="/fapi/v1/depth",
     settle_suffix=":{quote}",
     sequence_rule="previous_id",
-    depth_stream="depth@0ms",
+    channels={
+        "trade": "trade",
+        "aggTrade": "aggTrade",
+        "bookTicker": "bookTicker",
+        "depth": "depth@0ms",
+        "kline_1m": "kline_1m",
+        "markPrice": "markPrice@1s",
+        "forceOrder": "forceOrder",
+    },
+    open_interest_path="/fapi/v1/openInterest",
     server_time_path="/fapi/v1/time",
     rest_weight_per_minute=2400,
     depth_snapshot_weight=20,

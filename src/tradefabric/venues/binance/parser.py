@@ -21,11 +21,11 @@ import msgspec
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import MalformedMessageError, UnknownStreamError
 from tradefabric.data import topics
-from tradefabric.model.data import OrderBookSnapshot
+from tradefabric.model.data import OpenInterest, OrderBookSnapshot
 from tradefabric.venues.binance.markets import BinanceMarket
 from tradefabric.venues.binance.routes import ROUTES_BY_CHANNEL, DepthRoute, StreamRoute
 from tradefabric.venues.binance.symbols import unified_symbol
-from tradefabric.venues.binance.wire import StreamFrame, WireDepthSnapshot
+from tradefabric.venues.binance.wire import StreamFrame, WireDepthSnapshot, WireOpenInterest
 
 _MS = 1_000_000
 
@@ -38,6 +38,7 @@ class BinanceStreamParser:
         self._market = market
         self._frame_decoder = msgspec.json.Decoder(StreamFrame)
         self._snapshot_decoder = msgspec.json.Decoder(WireDepthSnapshot, strict=False)
+        self._open_interest_decoder = msgspec.json.Decoder(WireOpenInterest, strict=False)
         self._routes: dict[str, StreamRoute[Any]] = {}
         self._handle_by_envelope: dict[type[Any], Callable[[Any, int], None]] = {}
         self._envelope_decoder: msgspec.json.Decoder[Any] | None = None
@@ -88,6 +89,18 @@ class BinanceStreamParser:
             ts_recv,
         )
         self._bus.publish(topics.BOOK_SNAPSHOTS, snapshot)
+
+    def on_open_interest(self, raw: bytes, ts_recv: int) -> None:
+        """Publish a REST open interest reply (``GET /fapi/v1/openInterest``)."""
+        try:
+            wire = self._open_interest_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"open interest reply: {exc}") from exc
+        symbol = unified_symbol(wire.symbol, self._market)
+        event = OpenInterest(
+            self._market.venue, symbol, wire.open_interest, wire.time_ms * _MS, ts_recv
+        )
+        self._bus.publish(topics.OPEN_INTEREST, event)
 
     def _on_frame_slow(self, raw: bytes, ts_recv: int) -> None:
         try:

@@ -17,13 +17,23 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, MalformedMessageError, StaleMessageError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.data import topics
-from tradefabric.model.data import Candle, OrderBookDeltas, Quote, Trade, TradeGap
+from tradefabric.model.data import (
+    Candle,
+    Liquidation,
+    MarkPrice,
+    OrderBookDeltas,
+    Quote,
+    Trade,
+    TradeGap,
+)
 from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.binance.wire import (
     WireAggTrade,
     WireBookTicker,
     WireDepthUpdate,
+    WireForceOrder,
     WireKline,
+    WireMarkPrice,
     WireTrade,
 )
 
@@ -176,6 +186,44 @@ class KlineRoute(StreamRoute[WireKline]):
         self.bus.publish(topics.CANDLES, candle)
 
 
+class MarkPriceRoute(StreamRoute[WireMarkPrice]):
+    """``@markPrice`` -> ``MarkPrice`` (mark, index, funding rate)."""
+
+    wire_type = WireMarkPrice
+    __slots__ = ()
+
+    def handle(self, wire: WireMarkPrice, ts_recv: int) -> None:
+        """Publish the mark price unless it is older than the last one."""
+        self.check_order(wire.event_time_ms)
+        mark = MarkPrice(
+            self.venue, self.symbol, wire.mark_price, wire.index_price, wire.funding_rate,
+            wire.next_funding_ms * _MS, wire.event_time_ms * _MS, ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.MARK_PRICES, mark)
+
+
+class LiquidationRoute(StreamRoute[WireForceOrder]):
+    """``@forceOrder`` -> ``Liquidation`` at the average fill price of the filled size."""
+
+    wire_type = WireForceOrder
+    __slots__ = ()
+
+    def handle(self, wire: WireForceOrder, ts_recv: int) -> None:
+        """Publish the liquidation."""
+        order = wire.order
+        side = _SIDES.get(order.side)
+        if side is None:
+            raise MalformedMessageError(f"{self.stream}: unknown side {order.side!r}")
+        liquidation = Liquidation(
+            self.venue, self.symbol, side, order.average_price, order.filled,
+            order.trade_time_ms * _MS, ts_recv,
+        )  # fmt: skip
+        self.bus.publish(topics.LIQUIDATIONS, liquidation)
+
+
+_SIDES = {"BUY": _BUY, "SELL": _SELL}
+
+
 def _interval_ns(interval: str) -> int:
     try:
         return interval_to_ns(interval)
@@ -189,5 +237,7 @@ ROUTES_BY_CHANNEL: dict[str, type[StreamRoute[Any]]] = {
     "bookTicker": QuoteRoute,
     "depth": DepthRoute,
     "kline": KlineRoute,
+    "markPrice": MarkPriceRoute,
+    "forceOrder": LiquidationRoute,
 }
 """Binance channel name (the part after ``<symbol>@``) -> route class."""

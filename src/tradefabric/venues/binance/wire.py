@@ -133,3 +133,48 @@ class WireKline(msgspec.Struct, frozen=True):
     event_time_ms: int = msgspec.field(name="E")
     symbol: str = msgspec.field(name="s")
     kline: WireKlineBody = msgspec.field(name="k")
+
+
+class WireMarkPrice(msgspec.Struct, frozen=True):
+    """``<symbol>@markPrice`` / ``@markPrice@1s`` (USD-M).
+
+    ``{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000",
+    "i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}``
+    """
+
+    event_time_ms: int = msgspec.field(name="E")
+    mark_price: Price = msgspec.field(name="p")
+    index_price: Price = msgspec.field(name="i")
+    funding_rate: float = msgspec.field(name="r")
+    next_funding_ms: int = msgspec.field(name="T")
+
+
+class WireForceOrderBody(msgspec.Struct, frozen=True):
+    """The ``o`` object of a liquidation event."""
+
+    side: str = msgspec.field(name="S")
+    price: Price = msgspec.field(name="p")
+    average_price: Price = msgspec.field(name="ap")
+    filled: PositiveSize = msgspec.field(name="z")
+    trade_time_ms: int = msgspec.field(name="T")
+
+
+class WireForceOrder(msgspec.Struct, frozen=True):
+    """``<symbol>@forceOrder`` (USD-M liquidations).
+
+    ``{"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",
+    "q":"0.014","p":"9910","ap":"9910","X":"FILLED","l":"0.014","z":"0.014","T":1568014460893}}``
+    """
+
+    order: WireForceOrderBody = msgspec.field(name="o")
+
+
+class WireOpenInterest(msgspec.Struct, frozen=True):
+    """REST ``GET /fapi/v1/openInterest``.
+
+    ``{"openInterest":"10659.509","symbol":"BTCUSDT","time":1589437530011}``
+    """
+
+    open_interest: Size = msgspec.field(name="openInterest")
+    symbol: str
+    time_ms: int = msgspec.field(name="time")

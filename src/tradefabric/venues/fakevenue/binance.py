@@ -10,6 +10,7 @@ starts right after it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.order_book import OrderBook
 from tradefabric.model.data import Trade
+from tradefabric.venues.binance.live import raw_symbol
 from tradefabric.venues.binance.markets import BinanceMarket, sequence_rules
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
@@ -33,6 +35,8 @@ from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
 _RECENT_TRADES = 1000
+_SNAPSHOT_LOOKAHEAD = 5000
+_SYNTHETIC_OPEN_INTEREST = 80_000.0
 
 
 class _MethodCall(msgspec.Struct, frozen=True):
@@ -60,16 +64,22 @@ class BinanceScript:
         self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
         self._bus.subscribe(topics.TRADES, self._trades.append)
         self.trades_streamed = 0
+        self._last_mark_second = -1
+        self._signed_volume: dict[str, float] = {}
+        self._bus.subscribe(topics.TRADES, self._track_open_interest)
 
     def rest_routes(self) -> list[web.RouteDef]:
         """Return depth, time, recent trades and exchange info under the market's prefix."""
         prefix = self._market.depth_snapshot_path.rsplit("/", 1)[0]
-        return [
+        routes = [
             web.get(f"{prefix}/depth", self._on_depth),
             web.get(f"{prefix}/time", self._on_time),
             web.get(f"{prefix}/trades", self._on_trades),
             web.get(f"{prefix}/ping", self._on_ping),
         ]
+        if self._market.open_interest_path:
+            routes.append(web.get(self._market.open_interest_path, self._on_open_interest))
+        return routes
 
     def initial_streams(self, request: web.Request) -> set[str]:
         """Return the streams named in ``?streams=a/b/c`` (combined-stream URL)."""
@@ -94,23 +104,59 @@ class BinanceScript:
         return [msgspec.json.encode({"result": result, "id": call.id}).decode()]
 
     def frames(self) -> Iterator[VenueFrame]:
-        """Yield the recording after its inline snapshot, keeping the venue's book current."""
-        seeded = False
-        for line in read_recording(self._recording):
+        """Yield the recording, keeping the venue's book current.
+
+        A recording with an inline depth snapshot near its start streams from just
+        after it (the venue's book is known from there); one without (the capture
+        files) streams everything, and REST depth stays unavailable.
+        """
+        lines = iter(read_recording(self._recording))
+        head = list(itertools.islice(lines, _SNAPSHOT_LOOKAHEAD))
+        seeded = not any(line.raw.startswith(b'{"lastUpdateId"') for line in head)
+        for line in itertools.chain(head, lines):
             if line.ts_recv < 0:
                 continue
-            frame = self._frame_decoder.decode(line.raw) if line.raw.startswith(b"{") else None
+            frame = self._decode_frame(line.raw)
             self._clock.advance_to(line.ts_recv)
             self._apply(line.raw, line.ts_recv)
             if frame is None or not frame.stream:
                 seeded = seeded or (frame is not None and frame.last_update_id >= 0)
                 continue
-            if not seeded:
+            if seeded:
+                yield from self._derived(line.ts_recv)
+                yield self._venue_frame(line.ts_recv, frame.stream, line.raw)
+
+    def _venue_frame(self, ts: int, stream: str, raw: bytes) -> VenueFrame:
+        if "@trade" in stream or "@aggTrade" in stream:
+            self.trades_streamed += 1
+        return VenueFrame(ts, stream, raw.decode(), "@depth" in stream)
+
+    def _derived(self, ts: int) -> Iterator[VenueFrame]:
+        # Mark prices are not in the recordings: derive one per second from the real book.
+        second = ts // 1_000_000_000
+        if not self._market.open_interest_path or second == self._last_mark_second:
+            return
+        self._last_mark_second = second
+        for synced in self._books.all_books():
+            book = synced.book
+            if not book.valid:
                 continue
-            if "@trade" in frame.stream:
-                self.trades_streamed += 1
-            text = line.raw.decode()
-            yield VenueFrame(line.ts_recv, frame.stream, text, "@depth" in frame.stream)
+            raw = raw_symbol(book.symbol)
+            mid = book.mid()
+            payload = {
+                "e": "markPriceUpdate", "E": ts // 1_000_000, "s": raw, "p": f"{mid:.2f}",
+                "i": f"{mid:.2f}", "P": f"{mid:.2f}", "r": "0.00010000",
+                "T": (second // 28_800 + 1) * 28_800_000,
+            }  # fmt: skip
+            stream = f"{raw.lower()}@markPrice@1s"
+            text = msgspec.json.encode({"stream": stream, "data": payload}).decode()
+            yield VenueFrame(ts, stream, text, False)
+
+    def _decode_frame(self, raw: bytes) -> StreamFrame | None:
+        try:
+            return self._frame_decoder.decode(raw)
+        except msgspec.DecodeError:
+            return None
 
     def book(self, raw_symbol: str) -> OrderBook | None:
         """Return the venue's own book of ``raw_symbol`` (e.g. ``BTCUSDT``)."""
@@ -136,6 +182,20 @@ class BinanceScript:
             "bids": [[repr(p), repr(q)] for p, q in depth.bids],
             "asks": [[repr(p), repr(q)] for p, q in depth.asks],
         }
+        return web.Response(body=msgspec.json.encode(body), content_type="application/json")
+
+    def _track_open_interest(self, trade: Trade) -> None:
+        # No open interest is recorded; a stand-in that moves with real taker flow.
+        signed = trade.size if trade.side == "buy" else -trade.size
+        self._signed_volume[trade.symbol] = self._signed_volume.get(trade.symbol, 0.0) + signed
+
+    async def _on_open_interest(self, request: web.Request) -> web.Response:
+        raw = request.query.get("symbol", "")
+        symbol = unified_symbol(raw, self._market) if raw else ""
+        if symbol not in self._signed_volume:
+            raise web.HTTPBadRequest(text='{"code":-1121,"msg":"Invalid symbol."}')
+        value = _SYNTHETIC_OPEN_INTEREST + self._signed_volume[symbol]
+        body = {"openInterest": f"{value:.3f}", "symbol": raw, "time": time.time_ns() // 1_000_000}
         return web.Response(body=msgspec.json.encode(body), content_type="application/json")
 
     async def _on_time(self, _request: web.Request) -> web.Response:

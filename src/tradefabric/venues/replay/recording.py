@@ -1,6 +1,12 @@
-"""Recorded traffic files: one frame per line, ``<ts_recv ns> <raw frame>``.
+"""Recorded traffic files: one frame per line.
 
-This is the format of ``shared/data/binance_ws/`` and of what live feeds record.
+Two line formats are read, told apart by the first line:
+
+- ``<ts_recv ns> <raw frame>``: what live feeds record, and ``shared/data/binance_ws/``;
+- capture format (``shared/data/ws_captures/``): a header ``<url> <-> <ts>``, frames we
+  sent as ``<url> <- <ts>: <json>`` (skipped) and frames received as ``<ts>: <raw>``
+  with ``<ts>`` in decimal seconds.
+
 Files may be gzip-compressed (detected by magic bytes, not by name).
 """
 
@@ -16,6 +22,8 @@ import msgspec
 from tradefabric.core.errors import DataSourceError
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CAPTURE_HEADER = b" <-> "
+_SENT_MARK = b" <- "
 
 
 class RecordedLine(msgspec.Struct, frozen=True, gc=False):
@@ -72,15 +80,43 @@ def read_recording(path: Path, progress: ProgressCallback | None = None) -> Iter
 def _split_lines(
     lines: Iterable[bytes], raw_file: BinaryIO, progress: ProgressCallback | None
 ) -> Iterator[RecordedLine]:
+    parse: Callable[[int, bytes], RecordedLine | None] = _parse_recorded
     for line_no, line in enumerate(lines, start=1):
         if progress is not None and line_no % 4096 == 0:
             progress(raw_file.tell())
-        stamp, _, frame = line.rstrip(b"\r\n").partition(b" ")
-        if not stamp and not frame:
+        stripped = line.rstrip(b"\r\n")
+        if line_no == 1 and _CAPTURE_HEADER in stripped:
+            parse = _parse_captured
             continue
-        if stamp.isdigit() and frame:
-            yield RecordedLine(line_no, int(stamp), frame)
-        else:
-            yield RecordedLine(line_no, -1, line.rstrip(b"\r\n"))
+        if not stripped:
+            continue
+        parsed = parse(line_no, stripped)
+        if parsed is not None:
+            yield parsed
     if progress is not None:
         progress(raw_file.tell())
+
+
+def _parse_recorded(line_no: int, line: bytes) -> RecordedLine:
+    stamp, _, frame = line.partition(b" ")
+    if stamp.isdigit() and frame:
+        return RecordedLine(line_no, int(stamp), frame)
+    return RecordedLine(line_no, -1, line)
+
+
+def _parse_captured(line_no: int, line: bytes) -> RecordedLine | None:
+    stamp, sep, frame = line.partition(b": ")
+    if _SENT_MARK in stamp:
+        return None  # a frame we sent (a subscription), not traffic
+    ts = _decimal_seconds_to_ns(stamp) if sep else -1
+    if ts < 0 or not frame:
+        return RecordedLine(line_no, -1, line)
+    return RecordedLine(line_no, ts, frame)
+
+
+def _decimal_seconds_to_ns(stamp: bytes) -> int:
+    """Convert ``1633998512.0633569`` to ns exactly (no float rounding); -1 if malformed."""
+    whole, _, fraction = stamp.partition(b".")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()):
+        return -1
+    return int(whole) * 1_000_000_000 + int((fraction + b"000000000")[:9])
