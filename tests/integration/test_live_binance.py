@@ -10,9 +10,11 @@ import msgspec
 import pytest
 
 from tests.conftest import report_figure
-from tradefabric.core.clock import LiveClock
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import LiveClock, SimClock
 from tradefabric.data import topics
-from tradefabric.model.data import MarkPrice, OpenInterest, Trade
+from tradefabric.data.candles import CandleAggregator
+from tradefabric.model.data import Candle, MarkPrice, OpenInterest, Trade
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
@@ -120,6 +122,12 @@ async def test_drop_reconnects_resyncs_and_records_lost_trades(shared_data: Path
     received = len(run.trades)
     missing = sum(g.missing for g in gaps)
     assert received + missing == run.script.trades_streamed
+    assert run.feed.backfill is not None
+    reports = run.feed.backfill.reports
+    assert len(reports) == len(gaps)
+    assert all(
+        r.recovered + r.unrecoverable == r.last_missing - r.first_missing + 1 for r in reports
+    )
     report_figure(
         f"usdm with 2 drops: {received} trades received, {missing} lost in {len(gaps)} gaps"
     )
@@ -205,3 +213,62 @@ async def test_usdm_mark_price_and_open_interest(shared_data: Path) -> None:
     assert all(55_000 < m.mark_price < 70_000 and m.funding_rate == 0.0001 for m in marks)
     assert len(interest) >= 3
     assert all(i.symbol == symbol and i.open_interest > 0 for i in interest)
+
+
+@pytest.mark.slow
+async def test_lost_trades_are_backfilled_and_candles_revised(shared_data: Path) -> None:
+    async def drop(server: FakeVenueServer) -> None:
+        await _after_frames(server, 15_000)
+        await server.drop_connections()
+
+    file, venue, symbol = SPOT
+    script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
+    async with FakeVenueServer(script, speed=25.0) as server:
+        node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
+        live: list[Trade] = []
+        recovered: list[Trade] = []
+        revised: list[Candle] = []
+        node.bus.subscribe(topics.TRADES, live.append)
+        node.bus.subscribe(topics.TRADES_BACKFILLED, recovered.append)
+        node.bus.subscribe(topics.CANDLES, lambda c: revised.append(c) if c.revision else None)
+        config = LiveFeedConfig(symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url)
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        await drop(server)
+        await asyncio.wait_for(server.finished.wait(), timeout=60)
+        await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert feed.backfill is not None
+    (report,) = feed.backfill.reports
+    assert report.recovered == report.last_missing - report.first_missing + 1 > 0
+    assert report.unrecoverable == 0
+    ids = sorted(int(t.trade_id) for t in live + recovered)
+    assert ids == list(range(ids[0], ids[0] + script.trades_streamed))  # nothing lost
+    assert revised, "candles closed during the outage were revised"
+    # Each revised candle now equals the candle built offline from every trade, in order.
+    truth = _candles_from(sorted(live + recovered, key=lambda t: int(t.trade_id)))
+    latest = {(c.interval, c.ts_open): c for c in sorted(revised, key=lambda c: c.revision)}
+    for key, candle in latest.items():
+        expected = truth[key]
+        assert (candle.open, candle.high, candle.low, candle.close, candle.trades) == (
+            expected.open, expected.high, expected.low, expected.close, expected.trades,
+        ), key  # fmt: skip
+        assert candle.volume == pytest.approx(expected.volume, rel=1e-12)
+    report_figure(
+        f"spot drop at 25x: {report.recovered} trades backfilled by REST, "
+        f"{len(revised)} candle revisions"
+    )
+
+
+def _candles_from(trades: list[Trade]) -> dict[tuple[str, int], Candle]:
+    clock = SimClock(start_ns=trades[0].ts_recv)
+    bus = MessageBus()
+    built: dict[tuple[str, int], Candle] = {}
+    bus.subscribe(topics.CANDLES, lambda c: built.__setitem__((c.interval, c.ts_open), c))
+    aggregator = CandleAggregator(bus, clock, ("1s", "1m"))
+    for trade in trades:
+        bus.publish(topics.TRADES, trade)
+    aggregator.flush()
+    return built

@@ -33,6 +33,8 @@ _NONE = -1
 """``ts_open`` of a series with no open candle, ``next_open`` of one never closed."""
 
 _BUY = AggressorSide.BUY
+_REPAIRABLE = 64
+"""Published candles per series that a backfilled trade can still revise."""
 
 
 class CandleStats(msgspec.Struct, frozen=True):
@@ -50,14 +52,17 @@ class _Series:
     __slots__ = (
         "buy_volume",
         "close",
+        "first_ts",
         "high",
         "interval",
         "interval_ns",
         "last_close",
+        "last_ts",
         "low",
         "next_open",
         "notional",
         "open",
+        "recent",
         "symbol",
         "trades",
         "ts_open",
@@ -74,6 +79,8 @@ class _Series:
         # open one or already published. _NONE until the series' first trade.
         self.next_open = _NONE
         self.last_close = 0.0
+        # Recently published candles with their first/last trade times, for repairs.
+        self.recent: dict[int, tuple[Candle, int, int]] = {}
         self.start(_NONE, 0.0)
 
     def start(self, ts_open: int, price: float) -> None:
@@ -84,9 +91,13 @@ class _Series:
         self.open = self.high = self.low = self.close = price
         self.volume = self.buy_volume = self.notional = 0.0
         self.trades = 0
+        self.first_ts = self.last_ts = _NONE
 
-    def add(self, price: float, size: float, buy: bool) -> None:
-        """Apply one trade to the open candle."""
+    def add(self, price: float, size: float, buy: bool, ts: int) -> None:
+        """Apply one trade (at venue time ``ts``) to the open candle."""
+        if self.first_ts == _NONE:
+            self.first_ts = ts
+        self.last_ts = ts
         # start() seeded high/low with the first price, so elif is enough here.
         if price > self.high:
             self.high = price
@@ -124,6 +135,9 @@ class _Series:
         )
         self.last_close = self.close
         self.ts_open = _NONE
+        self.recent[candle.ts_open] = (candle, self.first_ts, self.last_ts)
+        if len(self.recent) > _REPAIRABLE:
+            del self.recent[next(iter(self.recent))]
         return candle
 
     def carry(self, ts_recv: int) -> Candle:
@@ -184,11 +198,13 @@ class CandleAggregator:
         self._emitted = 0
         self._late = 0
         self._venue_lead: dict[str, int] = {}
+        self._unrepaired = 0
         self._warnings = WarningThrottle(log)
         for interval_ns in sorted(set(self._intervals.values())):
             self._by_length[interval_ns] = []
             self._start_timer(interval_ns)
         bus.subscribe(topics.TRADES, self.on_trade)
+        bus.subscribe(topics.TRADES_BACKFILLED, self.on_backfilled_trade)
 
     @property
     def intervals(self) -> tuple[str, ...]:
@@ -225,9 +241,29 @@ class CandleAggregator:
                     late = True
                     continue
                 self._roll(s, bucket, trade.price)
-            s.add(trade.price, trade.size, trade.side == _BUY)
+            s.add(trade.price, trade.size, trade.side == _BUY, ts)
         if late:
             self._reject(trade, series)
+
+    def on_backfilled_trade(self, trade: Trade) -> None:
+        """Fold a trade recovered after a gap into its candles, revising published ones."""
+        series = self._series.get(trade.venue, {}).get(trade.symbol)
+        if series is None:
+            return
+        for s in series:
+            bucket = trade.ts_event - trade.ts_event % s.interval_ns
+            if bucket == s.ts_open:
+                _fold_into_open(s, trade)
+            elif bucket in s.recent:
+                self._publish(self._revise(s, bucket, trade))
+            else:
+                self._unrepaired += 1
+
+    def _revise(self, s: _Series, bucket: int, trade: Trade) -> Candle:
+        candle, first_ts, last_ts = s.recent[bucket]
+        revised = revise_candle(candle, trade, first_ts, last_ts, self._clock.timestamp_ns())
+        s.recent[bucket] = (revised, min(first_ts, trade.ts_event), max(last_ts, trade.ts_event))
+        return revised
 
     def flush(self) -> None:
         """Publish every open candle now (end of a replay); empty intervals are not filled."""
@@ -302,6 +338,43 @@ class CandleAggregator:
             intervals=missed,
             late_trades=self._late,
         )
+
+
+def _fold_into_open(s: _Series, trade: Trade) -> None:
+    # add() assumes time order; a recovered trade may be older than trades already in.
+    ts = trade.ts_event
+    close, first, last = s.close, s.first_ts, s.last_ts
+    s.add(trade.price, trade.size, trade.side == _BUY, ts)
+    if ts <= last:
+        s.close, s.last_ts = close, last
+    if ts < first:
+        s.open, s.first_ts = trade.price, ts
+    else:
+        s.first_ts = first
+
+
+def revise_candle(candle: Candle, trade: Trade, first_ts: int, last_ts: int, now: int) -> Candle:
+    """Return ``candle`` with ``trade`` folded in, as the next revision.
+
+    The open (close) changes when the trade is older (newer) than every trade seen
+    in the candle; ``first_ts``/``last_ts`` are those trades' venue times.
+    """
+    ts, price, size = trade.ts_event, trade.price, trade.size
+    volume = candle.volume + size
+    vwap = (candle.vwap * candle.volume + price * size) / volume
+    return msgspec.structs.replace(
+        candle,
+        open=price if ts < first_ts else candle.open,
+        close=price if ts > last_ts else candle.close,
+        high=max(candle.high, price),
+        low=min(candle.low, price),
+        volume=volume,
+        trades=candle.trades + 1,
+        buy_volume=candle.buy_volume + (size if trade.side == _BUY else 0.0),
+        vwap=vwap,
+        ts_recv=now,
+        revision=candle.revision + 1,
+    )
 
 
 def _missed(s: _Series, ts: int) -> bool:

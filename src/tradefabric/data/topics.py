@@ -5,6 +5,7 @@ from __future__ import annotations
 from tradefabric.core.bus import Topic
 from tradefabric.model.data import (
     Candle,
+    GapReport,
     Liquidation,
     MarkPrice,
     OpenInterest,
@@ -18,6 +19,9 @@ from tradefabric.model.data import (
 
 TRADES: Topic[Trade] = Topic("data.trades", Trade)
 TRADE_GAPS: Topic[TradeGap] = Topic("data.trades.gaps", TradeGap)
+TRADES_BACKFILLED: Topic[Trade] = Topic("data.trades.backfilled", Trade)
+"""Trades recovered by REST after a gap; older than the live stream's latest trade."""
+GAP_REPORTS: Topic[GapReport] = Topic("data.trades.gap_reports", GapReport)
 QUOTES: Topic[Quote] = Topic("data.quotes", Quote)
 BOOK_DELTAS: Topic[OrderBookDeltas] = Topic("data.book.deltas", OrderBookDeltas)
 BOOK_SNAPSHOTS: Topic[OrderBookSnapshot] = Topic("data.book.snapshots", OrderBookSnapshot)

@@ -2,6 +2,7 @@
 
 from tradefabric.model.data import (
     Candle,
+    GapReport,
     Liquidation,
     MarkPrice,
     OpenInterest,
@@ -20,6 +21,7 @@ __all__ = [
     "AggressorSide",
     "Candle",
     "EmptyCandlePolicy",
+    "GapReport",
     "Instrument",
     "InstrumentKind",
     "Liquidation",

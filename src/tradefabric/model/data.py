@@ -48,6 +48,24 @@ class TradeGap(msgspec.Struct, frozen=True, gc=False):
         return self.last_missing - self.first_missing + 1
 
 
+class GapReport(msgspec.Struct, frozen=True, gc=False):
+    """What a backfill could recover of a ``TradeGap``: nothing is hidden."""
+
+    venue: str
+    symbol: str
+    first_missing: int
+    last_missing: int
+    recovered: int
+    unrecoverable: int
+    ts_event: int
+    ts_recv: int
+
+    @property
+    def missing_count(self) -> int:
+        """Return how many trades the gap held."""
+        return self.last_missing - self.first_missing + 1
+
+
 class Quote(msgspec.Struct, frozen=True, gc=False):
     """Best bid and ask as published by the venue (e.g. Binance ``bookTicker``).
 
@@ -156,6 +174,8 @@ class Candle(msgspec.Struct, frozen=True, gc=False):
 
     ``buy_volume`` is the volume bought by aggressors; ``vwap`` is the
     volume-weighted average trade price (the previous close when ``volume`` is 0).
+    ``revision`` is 0 when first published and counts corrections after it (trades
+    recovered by a backfill); the highest revision of an interval is the right one.
     """
 
     venue: str
@@ -172,3 +192,4 @@ class Candle(msgspec.Struct, frozen=True, gc=False):
     vwap: float
     ts_event: int
     ts_recv: int
+    revision: int = 0

@@ -12,10 +12,12 @@ import msgspec
 import structlog
 
 from tradefabric.core.errors import TradefabricError
+from tradefabric.data.feed.backfill import TradeBackfill
 from tradefabric.data.feed.book_resync import BookResync
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
 from tradefabric.data.feed.connection import ConnectionStats, VenueConnection
 from tradefabric.data.feed.rest import VenueRestClient
+from tradefabric.model.data import Trade
 from tradefabric.node.market_data import BookSummary, EventCounts, MarketDataNode
 
 log = structlog.get_logger(__name__)
@@ -70,6 +72,7 @@ class LiveFeed:
             record_dir=config.record_dir,
         )
         self._rest: VenueRestClient | None = None
+        self.backfill: TradeBackfill | None = None
         self._resync: BookResync | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -78,6 +81,9 @@ class LiveFeed:
             self._rest = VenueRestClient(self.live.rest_url, self.live.limiter, session)
             self._resync = BookResync(
                 self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
+            )
+            self.backfill = TradeBackfill(
+                self.node.bus, self.node.clock, self.live.venue, self._recent_trades
             )
             background = [
                 asyncio.create_task(self._every(stop, config_interval, job))
@@ -93,6 +99,7 @@ class LiveFeed:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
                 await self._resync.close()
+                await self.backfill.close()
                 self.node.close()
 
     def status(self) -> FeedStatus:
@@ -121,6 +128,10 @@ class LiveFeed:
     async def _fetch_snapshot(self, symbol: str) -> None:
         assert self._rest is not None
         await self.live.resync_book(symbol, self._rest, self.connection.send)
+
+    async def _recent_trades(self, symbol: str) -> list[Trade]:
+        assert self._rest is not None
+        return await self.live.recent_trades(self._rest, symbol)
 
     async def _sync_clock(self, rest: VenueRestClient) -> None:
         self.offset.add(await self.live.sample_server_time(rest))

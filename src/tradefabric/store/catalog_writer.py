@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.core.time import NS_PER_DAY, ns_to_date
-from tradefabric.data.topics import CANDLES, QUOTES, TRADES
+from tradefabric.data.topics import CANDLES, QUOTES, TRADES, TRADES_BACKFILLED
 from tradefabric.model.data import Candle, Quote, Trade
 from tradefabric.store.schema import COLUMNS, DATA_TYPES, DataType, RowCounts, symbol_dir_name
 
@@ -78,6 +78,7 @@ class CatalogWriter:
         self._files_written = 0
         self._closed = False
         bus.subscribe(TRADES, self._on_trade)
+        bus.subscribe(TRADES_BACKFILLED, self._on_trade)
         bus.subscribe(QUOTES, self._on_quote)
         bus.subscribe(CANDLES, self._on_candle)
 
@@ -114,6 +115,7 @@ class CatalogWriter:
         if self._closed:
             return
         self._bus.unsubscribe(TRADES, self._on_trade)
+        self._bus.unsubscribe(TRADES_BACKFILLED, self._on_trade)
         self._bus.unsubscribe(QUOTES, self._on_quote)
         self._bus.unsubscribe(CANDLES, self._on_candle)
         self._closed = True
@@ -164,7 +166,7 @@ class CatalogWriter:
         buffers = self._buffers["candles"]
         buf = buffers.get(key)
         if buf is None:
-            buf = buffers[key] = _Buffer(candle.venue, candle.symbol, key[2], 12)
+            buf = buffers[key] = _Buffer(candle.venue, candle.symbol, key[2], 13)
         c = buf.columns
         c[0].append(candle.interval)
         c[1].append(candle.ts_open)
@@ -178,6 +180,7 @@ class CatalogWriter:
         c[9].append(candle.vwap)
         c[10].append(candle.ts_event)
         c[11].append(candle.ts_recv)
+        c[12].append(candle.revision)
         if len(c[0]) >= self._flush_rows:
             self._flush_partition("candles", key)
 

@@ -77,6 +77,7 @@ CANDLE_COLUMNS: Final = _columns(
     ("vwap", "float64"),
     ("ts_event", "int64"),
     ("ts_recv", "int64"),
+    ("revision", "int64"),
 )
 
 COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.model.data import Trade
 
 SendFrame = Callable[[str], Awaitable[None]]
 """Send a text frame on the venue connection (for resubscribing)."""
@@ -45,6 +46,10 @@ class LiveVenue(Protocol):
 
     async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
         """Fetch and publish what the venue offers only by REST (e.g. open interest)."""
+        ...
+
+    async def recent_trades(self, rest: VenueRestClient, symbol: str) -> list[Trade]:
+        """Return the most recent trades the venue serves by REST (for gap backfill)."""
         ...
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:

@@ -11,6 +11,7 @@ from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.data.feed.venue import SendFrame
+from tradefabric.model.data import Trade
 from tradefabric.venues.binance.markets import BinanceMarket
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
@@ -99,6 +100,14 @@ class BinanceLive:
         for symbol in symbols:
             body = await rest.get(path, {"symbol": raw_symbol(symbol)}, weight=1)
             self.parser.on_open_interest(body, self._clock.timestamp_ns())
+
+    async def recent_trades(self, rest: VenueRestClient, symbol: str) -> list[Trade]:
+        """Return the venue's last 1000 trades of ``symbol`` (what a backfill can reach)."""
+        raw = raw_symbol(symbol)
+        body = await rest.get(
+            self.market.recent_trades_path, {"symbol": raw, "limit": "1000"}, weight=25
+        )
+        return self.parser.parse_recent_trades(body, raw, self._clock.timestamp_ns())
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""

@@ -31,6 +31,7 @@ class BinanceMarket(msgspec.Struct, frozen=True, kw_only=True):
     open_interest_path: str
     """REST path of open interest; empty where the market has none (spot)."""
     server_time_path: str
+    recent_trades_path: str
     rest_weight_per_minute: int
     depth_snapshot_weight: int
     """Request weight of a 1000-level depth snapshot."""
@@ -53,6 +54,7 @@ BINANCE_SPOT = BinanceMarket(
     },
     open_interest_path="",
     server_time_path="/api/v3/time",
+    recent_trades_path="/api/v3/trades",
     rest_weight_per_minute=6000,
     depth_snapshot_weight=50,
 )
@@ -76,6 +78,7 @@ BINANCE_USDM = BinanceMarket(
     },
     open_interest_path="/fapi/v1/openInterest",
     server_time_path="/fapi/v1/time",
+    recent_trades_path="/fapi/v1/trades",
     rest_weight_per_minute=2400,
     depth_snapshot_weight=20,
 )

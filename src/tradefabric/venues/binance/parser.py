@@ -21,11 +21,17 @@ import msgspec
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import MalformedMessageError, UnknownStreamError
 from tradefabric.data import topics
-from tradefabric.model.data import OpenInterest, OrderBookSnapshot
+from tradefabric.model.data import OpenInterest, OrderBookSnapshot, Trade
+from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.binance.markets import BinanceMarket
 from tradefabric.venues.binance.routes import ROUTES_BY_CHANNEL, DepthRoute, StreamRoute
 from tradefabric.venues.binance.symbols import unified_symbol
-from tradefabric.venues.binance.wire import StreamFrame, WireDepthSnapshot, WireOpenInterest
+from tradefabric.venues.binance.wire import (
+    StreamFrame,
+    WireDepthSnapshot,
+    WireOpenInterest,
+    WireRestTrade,
+)
 
 _MS = 1_000_000
 
@@ -39,6 +45,7 @@ class BinanceStreamParser:
         self._frame_decoder = msgspec.json.Decoder(StreamFrame)
         self._snapshot_decoder = msgspec.json.Decoder(WireDepthSnapshot, strict=False)
         self._open_interest_decoder = msgspec.json.Decoder(WireOpenInterest, strict=False)
+        self._rest_trades_decoder = msgspec.json.Decoder(list[WireRestTrade], strict=False)
         self._routes: dict[str, StreamRoute[Any]] = {}
         self._handle_by_envelope: dict[type[Any], Callable[[Any, int], None]] = {}
         self._envelope_decoder: msgspec.json.Decoder[Any] | None = None
@@ -101,6 +108,21 @@ class BinanceStreamParser:
             self._market.venue, symbol, wire.open_interest, wire.time_ms * _MS, ts_recv
         )
         self._bus.publish(topics.OPEN_INTEREST, event)
+
+    def parse_recent_trades(self, raw: bytes, raw_symbol: str, ts_recv: int) -> list[Trade]:
+        """Return the trades of a REST recent-trades reply as domain events (not published)."""
+        try:
+            wires = self._rest_trades_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"recent trades of {raw_symbol}: {exc}") from exc
+        symbol = unified_symbol(raw_symbol, self._market)
+        venue = self._market.venue
+        return [
+            Trade(venue, symbol, w.price, w.size,
+                  AggressorSide.SELL if w.buyer_is_maker else AggressorSide.BUY,
+                  str(w.trade_id), w.time_ms * _MS, ts_recv)
+            for w in wires
+        ]  # fmt: skip
 
     def _on_frame_slow(self, raw: bytes, ts_recv: int) -> None:
         try:

@@ -178,3 +178,17 @@ class WireOpenInterest(msgspec.Struct, frozen=True):
     open_interest: Size = msgspec.field(name="openInterest")
     symbol: str
     time_ms: int = msgspec.field(name="time")
+
+
+class WireRestTrade(msgspec.Struct, frozen=True):
+    """One element of REST ``GET /api/v3/trades`` (``/fapi/v1/trades``).
+
+    ``{"id":28457,"price":"4.00000100","qty":"12.00000000","quoteQty":"48.000012",
+    "time":1499865549590,"isBuyerMaker":true,"isBestMatch":true}``
+    """
+
+    trade_id: int = msgspec.field(name="id")
+    price: Price
+    size: PositiveSize = msgspec.field(name="qty")
+    time_ms: int = msgspec.field(name="time")
+    buyer_is_maker: bool = msgspec.field(name="isBuyerMaker")
