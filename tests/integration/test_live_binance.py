@@ -231,7 +231,11 @@ async def test_lost_trades_are_backfilled_and_candles_revised(shared_data: Path)
         node.bus.subscribe(topics.TRADES, live.append)
         node.bus.subscribe(topics.TRADES_BACKFILLED, recovered.append)
         node.bus.subscribe(topics.CANDLES, lambda c: revised.append(c) if c.revision else None)
-        config = LiveFeedConfig(symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url)
+        # Without the REST fallback, the outage's trades can only come back by backfill.
+        config = LiveFeedConfig(
+            symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url,
+            rest_fallback_lag_s=0,
+        )  # fmt: skip
         feed = LiveFeed(node, config)
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop))
@@ -272,3 +276,44 @@ def _candles_from(trades: list[Trade]) -> dict[tuple[str, int], Candle]:
         bus.publish(topics.TRADES, trade)
     aggregator.flush()
     return built
+
+
+@pytest.mark.slow
+async def test_rest_fallback_covers_a_silent_stream_without_double_counting(
+    shared_data: Path,
+) -> None:
+    file, venue, symbol = SPOT
+    script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
+    async with FakeVenueServer(script, speed=10.0) as server:
+        node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
+        trades: list[Trade] = []
+        node.bus.subscribe(topics.TRADES, trades.append)
+        node.bus.subscribe(topics.TRADES_BACKFILLED, trades.append)
+        config = LiveFeedConfig(
+            symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url,
+            silence_timeout_s=30.0, rest_fallback_lag_s=0.5,
+        )  # fmt: skip
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        await _after_frames(server, 8_000)
+        server.faults.stall(3.0)
+        await asyncio.sleep(3.5)
+        await _after_frames(server, 16_000)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    source = feed.status().trade_source
+    assert source is not None
+    assert source.switches_to_rest == 1
+    assert source.trades_from_rest > 50
+    assert source.source == "websocket"  # switched back once the stream was fresh again
+    ids = sorted(int(t.trade_id) for t in trades)
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # every id exactly once
+    assert feed.status().connection.reconnects == 0
+    # The hand-over back to the stream can straddle a trade; the backfill recovers it.
+    assert feed.backfill is not None
+    assert all(r.unrecoverable == 0 for r in feed.backfill.reports)
+    report_figure(
+        f"spot stall 3s at 10x: {source.trades_from_rest} trades came by REST, "
+        f"{sum(r.recovered for r in feed.backfill.reports)} by backfill, none lost or doubled"
+    )

@@ -16,6 +16,7 @@ from tradefabric.data.feed.backfill import TradeBackfill
 from tradefabric.data.feed.book_resync import BookResync
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
 from tradefabric.data.feed.connection import ConnectionStats, VenueConnection
+from tradefabric.data.feed.fallback import FallbackStats, RestFallback
 from tradefabric.data.feed.rest import VenueRestClient
 from tradefabric.model.data import Trade
 from tradefabric.node.market_data import BookSummary, EventCounts, MarketDataNode
@@ -36,6 +37,8 @@ class LiveFeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     clock_sync_interval_s: float = 30.0
     poll_interval_s: float = 30.0
     """How often to poll REST-only data (open interest)."""
+    rest_fallback_lag_s: float = 2.0
+    """Poll trades by REST while the stream is silent this long (0 disables the fallback)."""
 
 
 class FeedStatus(msgspec.Struct, frozen=True):
@@ -51,6 +54,7 @@ class FeedStatus(msgspec.Struct, frozen=True):
     rest_rate_limited: int
     clock_offset_ms: float
     clock_offset_uncertainty_ms: float
+    trade_source: FallbackStats | None
 
 
 class LiveFeed:
@@ -73,6 +77,12 @@ class LiveFeed:
         )
         self._rest: VenueRestClient | None = None
         self.backfill: TradeBackfill | None = None
+        self.fallback: RestFallback | None = None
+        if config.rest_fallback_lag_s > 0 and "trade" in config.channels:
+            self.fallback = RestFallback(
+                self.connection, node.clock, config.symbols, self._poll_trades,
+                lag_threshold_s=config.rest_fallback_lag_s,
+            )  # fmt: skip
         self._resync: BookResync | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -92,6 +102,8 @@ class LiveFeed:
                     (self.config.poll_interval_s, self._poll),
                 )
             ]
+            if self.fallback is not None:
+                background.append(asyncio.create_task(self.fallback.run(stop)))
             try:
                 await self.connection.run(stop)
             finally:
@@ -117,6 +129,7 @@ class LiveFeed:
             rest_rate_limited=rest.rate_limited if rest else 0,
             clock_offset_ms=self.offset.offset_ns() / 1e6,
             clock_offset_uncertainty_ms=self.offset.uncertainty_ns() / 1e6,
+            trade_source=self.fallback.stats() if self.fallback else None,
         )
 
     async def _on_connected(self) -> None:
@@ -128,6 +141,10 @@ class LiveFeed:
     async def _fetch_snapshot(self, symbol: str) -> None:
         assert self._rest is not None
         await self.live.resync_book(symbol, self._rest, self.connection.send)
+
+    async def _poll_trades(self, symbol: str) -> int:
+        assert self._rest is not None
+        return await self.live.poll_trades(self._rest, symbol)
 
     async def _recent_trades(self, symbol: str) -> list[Trade]:
         assert self._rest is not None

@@ -52,6 +52,10 @@ class LiveVenue(Protocol):
         """Return the most recent trades the venue serves by REST (for gap backfill)."""
         ...
 
+    async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
+        """Publish REST trades the stream has not delivered (deduped by id); return how many."""
+        ...
+
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""
         ...

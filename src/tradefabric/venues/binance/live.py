@@ -109,6 +109,11 @@ class BinanceLive:
         )
         return self.parser.parse_recent_trades(body, raw, self._clock.timestamp_ns())
 
+    async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
+        """Fetch recent trades by REST and publish those the stream has not delivered."""
+        trades = await self.recent_trades(rest, symbol)
+        return self.parser.merge_rest_trades(raw_symbol(symbol), trades)
+
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""
         sent = self._clock.timestamp_ns()

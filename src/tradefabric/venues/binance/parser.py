@@ -24,7 +24,12 @@ from tradefabric.data import topics
 from tradefabric.model.data import OpenInterest, OrderBookSnapshot, Trade
 from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.binance.markets import BinanceMarket
-from tradefabric.venues.binance.routes import ROUTES_BY_CHANNEL, DepthRoute, StreamRoute
+from tradefabric.venues.binance.routes import (
+    ROUTES_BY_CHANNEL,
+    DepthRoute,
+    StreamRoute,
+    TradeRoute,
+)
 from tradefabric.venues.binance.symbols import unified_symbol
 from tradefabric.venues.binance.wire import (
     StreamFrame,
@@ -123,6 +128,13 @@ class BinanceStreamParser:
                   str(w.trade_id), w.time_ms * _MS, ts_recv)
             for w in wires
         ]  # fmt: skip
+
+    def merge_rest_trades(self, raw_symbol: str, trades: list[Trade]) -> int:
+        """Publish REST trades of ``raw_symbol`` not yet seen on the trade stream."""
+        stream = f"{raw_symbol.lower()}@trade"
+        route = self._routes.get(stream) or self._add_route(stream)
+        assert isinstance(route, TradeRoute)
+        return route.merge_rest_trades(trades)
 
     def _on_frame_slow(self, raw: bytes, ts_recv: int) -> None:
         try:

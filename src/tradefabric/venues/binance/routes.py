@@ -109,6 +109,24 @@ class TradeRoute(StreamRoute[WireTrade]):
         )  # fmt: skip
         self.bus.publish(topics.TRADES, trade)
 
+    def merge_rest_trades(self, trades: list[Trade]) -> int:
+        """Publish REST-fetched trades the stream has not delivered yet; return how many.
+
+        The stream and REST share one last-id, so a trade is counted once whichever
+        source brings it first; the later copy is stale (a dropped duplicate).
+        """
+        published = 0
+        for trade in sorted(trades, key=lambda t: int(t.trade_id)):
+            trade_id = int(trade.trade_id)
+            if trade_id <= self.last_id:
+                continue
+            if trade_id != self.last_id + 1:
+                self.out_of_line(trade_id, trade.ts_event, trade.ts_recv)
+            self.last_id = trade_id
+            self.bus.publish(topics.TRADES, trade)
+            published += 1
+        return published
+
 
 class AggTradeRoute(StreamRoute[WireAggTrade]):
     """``@aggTrade`` -> ``Trade`` whose ``trade_id`` is the aggregate id."""
