@@ -131,9 +131,15 @@ def _schedule(rng: random.Random) -> list[tuple[int, str]]:
     ]
 
 
-async def _inject(server: FakeVenueServer, schedule: list[tuple[int, str]]) -> None:
+def _healthy(feed: LiveFeed) -> bool:
+    books = feed.node.books.all_books()
+    return feed.connection.stats().connected and bool(books) and books[0].book.valid
+
+
+async def _inject(server: FakeVenueServer, feed: LiveFeed, schedule: list[tuple[int, str]]) -> None:
+    # Each fault meets a feed that has recovered from the previous one, so each one counts.
     for at_frame, kind in schedule:
-        while server.status().frames_streamed < at_frame:
+        while server.status().frames_streamed < at_frame or not _healthy(feed):
             await asyncio.sleep(0.005)
         await FAULTS[kind](server)
 
@@ -202,7 +208,7 @@ async def _soak(shared_data: Path) -> SoakRun:
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop))
         sampler = asyncio.create_task(_sample(server, samples))
-        await asyncio.wait_for(_inject(server, schedule), timeout=WALL_BOUND_S - 20)
+        await asyncio.wait_for(_inject(server, feed, schedule), timeout=WALL_BOUND_S - 20)
         remaining = WALL_BOUND_S - 15 - (time.monotonic() - started)
         await asyncio.wait_for(server.finished.wait(), timeout=remaining)
         await sampler
@@ -280,6 +286,6 @@ async def test_feed_survives_a_seeded_fault_storm(shared_data: Path) -> None:
     )
     report_figure(
         f"usdm soak memory (traced heap, first -> last third): {traced_growth / mib:+.2f} MiB "
-        f"(bound {MEMORY_GROWTH_BOUND / mib:.0f} MiB), traced peak {run.traced_peak / mib:.1f} MiB, "
-        f"RSS {rss_growth / mib:+.2f} MiB"
+        f"(bound {MEMORY_GROWTH_BOUND / mib:.0f} MiB), "
+        f"traced peak {run.traced_peak / mib:.1f} MiB, RSS {rss_growth / mib:+.2f} MiB"
     )

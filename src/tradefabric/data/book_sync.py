@@ -36,6 +36,11 @@ DEFAULT_BUFFER_LIMIT = 10_000
 class SequenceRule(Protocol):
     """How a venue's delta ids relate to each other and to its snapshot id."""
 
+    snapshot_supersedes_buffer: bool
+    """True where snapshots arrive in-stream (Bybit, Kraken, Coinbase): a snapshot then
+    already contains every delta received before it, or starts a new id sequence, so
+    buffered deltas are dropped instead of replayed (REST snapshots: False)."""
+
     def is_stale(self, deltas: OrderBookDeltas, last_id: int) -> bool:
         """Return True when the book at ``last_id`` already contains ``deltas``."""
         ...
@@ -56,6 +61,8 @@ class SequenceRule(Protocol):
 class ContiguousIds:
     """Each batch covers ids ``first..last`` and the next starts at ``last + 1`` (Binance spot)."""
 
+    snapshot_supersedes_buffer = False
+
     def is_stale(self, deltas: OrderBookDeltas, last_id: int) -> bool:
         """Return True when every id of the batch is at or below ``last_id``."""
         return deltas.last_id <= last_id
@@ -75,6 +82,8 @@ class ContiguousIds:
 
 class PreviousIdLink:
     """Each batch names the previous batch's last id in ``prev_id`` (Binance USD-M ``pu``)."""
+
+    snapshot_supersedes_buffer = False
 
     def is_stale(self, deltas: OrderBookDeltas, last_id: int) -> bool:
         """Return True when the batch ends before ``last_id``."""
@@ -190,7 +199,7 @@ class OrderBooks:
         if snapshot.checksum >= 0 and not synced.rule.checksum_ok(synced.book, snapshot.checksum):
             self._checksum_failed(synced, snapshot.checksum)
             return
-        buffered = list(synced.buffer)
+        buffered = [] if synced.rule.snapshot_supersedes_buffer else list(synced.buffer)
         synced.buffer.clear()
         self._status(synced, True, f"snapshot {snapshot.sequence}")
         for deltas in buffered:

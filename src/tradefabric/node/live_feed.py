@@ -133,6 +133,7 @@ class LiveFeed:
         )
 
     async def _on_connected(self) -> None:
+        self.live.on_connect(self.node.clock.timestamp_ns())
         # Whatever happened while we were away is lost: every book must be rebuilt.
         for symbol in self.config.symbols:
             unified = self.live.unified_symbol(symbol)

@@ -28,6 +28,10 @@ class LiveVenue(Protocol):
     rest_url: str
     limiter: WeightLimiter
 
+    def on_connect(self, ts_recv: int) -> None:
+        """Reset per-connection state (sequence numbers) before a new socket's first frame."""
+        ...
+
     def unified_symbol(self, symbol: str) -> str:
         """Return the symbol as this venue's events name it (``BTC/USDT:USDT`` for perps)."""
         ...

@@ -66,6 +66,9 @@ class BinanceLive:
             for channel in channels
         ]
 
+    def on_connect(self, ts_recv: int) -> None:
+        """Do nothing: Binance ids are per book, not per connection."""
+
     def unified_symbol(self, symbol: str) -> str:
         """Return ``symbol`` as this market names it (``BTC/USDT:USDT`` on USD-M)."""
         return unified_symbol(raw_symbol(symbol), self.market)

@@ -13,8 +13,6 @@ The parser sets ``first_id == last_id == u`` on every ``OrderBookDeltas``.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from tradefabric.data.order_book import OrderBook
 from tradefabric.model.data import OrderBookDeltas
 
@@ -22,7 +20,7 @@ from tradefabric.model.data import OrderBookDeltas
 class BybitBookRule:
     """Bybit's rule: each delta's ``u`` is the previous message's ``u`` + 1."""
 
-    snapshot_supersedes_buffer: ClassVar[bool] = True
+    snapshot_supersedes_buffer = True
     """Bybit pushes snapshots in-stream, so a snapshot already contains every delta
     received before it (or, with ``u == 1``, ends their sequence). Not yet read by
     ``OrderBooks``, which replays buffered deltas after a snapshot."""

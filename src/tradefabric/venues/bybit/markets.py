@@ -29,7 +29,7 @@ class BybitMarket(msgspec.Struct, frozen=True, kw_only=True):
     sequence_rule: str
     """Name of the book sequence rule: ``update_id`` (``u`` goes up by one per message)."""
     channels: dict[str, str]
-    """Channel name -> topic prefix; the topic is ``<prefix>.<SYMBOL>`` (``publicTrade.BTCUSDT``)."""
+    """Channel name -> topic prefix; a topic is ``<prefix>.<SYMBOL>``, e.g. ``tickers.BTCUSDT``."""
     book_depths: tuple[int, ...]
     """Depths Bybit serves on ``orderbook.<depth>.<symbol>`` for this category."""
     max_args_per_subscribe: int

@@ -41,6 +41,9 @@ BROKEN = -1
 class CoinbaseBookRule:
     """``SequenceRule`` of Coinbase level2: batches chain by ``prev_id`` per product."""
 
+    # level2 snapshots arrive on the socket and contain everything sent before them.
+    snapshot_supersedes_buffer = True
+
     def is_stale(self, deltas: OrderBookDeltas, last_id: int) -> bool:
         """Return True when the batch's message is not after ``last_id``."""
         return deltas.last_id <= last_id
@@ -102,8 +105,8 @@ class ConnectionSequence:
         return True
 
     def message_id(self) -> int:
-        """Return the id of the message accepted last."""
-        return self.base | self.last_seq
+        """Return the id of the message accepted last (the epoch's first id before any)."""
+        return self.base + max(self.last_seq, 0)
 
     def break_links(self) -> None:
         """Mark every level2 book of the connection as no longer continuous."""

@@ -41,7 +41,6 @@ def _minute_ns(date: str, hour: str, minute: str) -> int:
     return ((days * 24 + hours) * 60 + minutes) * _NS_PER_MINUTE
 
 
-
 def parse_rfc3339_ns(text: str) -> int:
     """Return ``text`` (RFC 3339, ``Z`` or ``+HH:MM`` offset) as int ns since the epoch, UTC.
 

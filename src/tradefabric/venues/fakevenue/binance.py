@@ -158,6 +158,10 @@ class BinanceScript:
         except msgspec.DecodeError:
             return None
 
+    def venue_book(self, symbol: str) -> OrderBook | None:
+        """Return the venue's own book of a unified symbol."""
+        return self._books.book(self._market.venue, symbol)
+
     def book(self, raw_symbol: str) -> OrderBook | None:
         """Return the venue's own book of ``raw_symbol`` (e.g. ``BTCUSDT``)."""
         return self._books.book(self._market.venue, unified_symbol(raw_symbol, self._market))

@@ -24,6 +24,7 @@ import msgspec
 import structlog
 from aiohttp import WSMsgType, web
 
+from tradefabric.data.order_book import OrderBook
 from tradefabric.venues.fakevenue.faults import FaultCounters, Faults, HttpFault
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,12 @@ class VenueScript(Protocol):
 
     name: str
     ws_paths: tuple[str, ...]
+    trades_streamed: int
+    """Trades sent so far (for tests: what a perfect client would have received)."""
+
+    def venue_book(self, symbol: str) -> OrderBook | None:
+        """Return the venue's own current book of a unified symbol (the truth to compare)."""
+        ...
 
     def rest_routes(self) -> list[web.RouteDef]:
         """Return the REST endpoints this venue serves."""
