@@ -13,8 +13,10 @@ A receiver process (its own event loop) takes them through tradefabric's
 publish. Latency = publish time - send time (both processes read the same
 CLOCK_REALTIME). The floor, measured in the same run with the same sender,
 frames and pacing: a bare websockets client (same connect options) stamping
-each ``recv()``. Each level sends a warm-up (excluded) and then ``--seconds`` of
-frames. Target: feed p99 < 1 ms at 10k msgs/s (PASS/FAIL; exit 1 with --strict).
+each ``recv()``; and, for information, that bare client with permessage-deflate
+off (``nodefl``), since VenueConnection offers it and aiohttp accepts it.
+Each level sends a warm-up (excluded) and then ``--seconds`` of frames.
+Target: feed p99 < 1 ms at 10k msgs/s (PASS/FAIL; exit 1 with --strict).
 """
 
 from __future__ import annotations
@@ -120,21 +122,25 @@ async def _paced_send(ws: Any, frames: list[str], rate: int, count: int) -> np.n
 
 
 def receiver_main(mode: str, url: str, count: int, out: Connection) -> None:
-    """Receive ``count`` frames in ``mode`` (feed | floor); send back (ids, times)."""
-    runner = _receive_feed if mode == "feed" else _receive_floor
-    ids, times = asyncio.run(runner(url, count))
+    """Receive ``count`` frames in ``mode`` (feed | floor | nodefl); send back (ids, times)."""
+    if mode == "feed":
+        ids, times = asyncio.run(_receive_feed(url, count))
+    else:
+        ids, times = asyncio.run(_receive_floor(url, count, deflate=mode == "floor"))
     out.send_bytes(np.asarray(ids, dtype=np.int64).tobytes())
     out.send_bytes(np.asarray(times, dtype=np.int64).tobytes())
 
 
-async def _receive_floor(url: str, count: int) -> tuple[list[int], list[int]]:
+async def _receive_floor(url: str, count: int, *, deflate: bool) -> tuple[list[int], list[int]]:
     from websockets.asyncio.client import connect
 
     times: list[int] = []
     stamp = times.append
     clock = time.time_ns
-    # The same options VenueConnection uses (websockets' defaults otherwise).
-    async with connect(url, max_size=None, open_timeout=10) as ws:
+    # The same options VenueConnection uses (websockets' defaults, so permessage-deflate is
+    # offered and the aiohttp sender accepts it); "nodefl" turns compression off.
+    compression = "deflate" if deflate else None
+    async with connect(url, max_size=None, open_timeout=10, compression=compression) as ws:
         recv = ws.recv
         for _ in range(count):
             await recv(decode=False)
@@ -262,7 +268,7 @@ def main() -> int:
     levels = [
         run_level(ctx, jobs, port, mode, rate, seconds=args.seconds)
         for rate in RATES
-        for mode in ("floor", "feed")
+        for mode in ("nodefl", "floor", "feed")
     ]
     jobs.send(None)
     sender.join(timeout=5)

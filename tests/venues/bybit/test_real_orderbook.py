@@ -118,9 +118,8 @@ def test_restart_snapshot_u_1_resets_the_sequence(lines: list[bytes]) -> None:
     run.feed([_delta_line(4, [], 1733011205790)])  # u=3 lost
     assert not run.book().valid
     run.feed([_snapshot_line(reference.book(), 1, 1733011205890)])  # another restart
-    # OrderBooks replays the buffered delta u=4 after it: it does not follow u=1, so the
-    # book stays invalid (safe) until the next snapshot; see BybitBookRule's docstring.
-    assert not run.book().valid
+    # The in-stream snapshot supersedes the buffered delta u=4 of the old sequence.
+    assert run.book().valid and run.book().sequence == 1
     run.feed([_snapshot_line(reference.book(), 5, 1733011205990)])
     assert run.book().valid and run.book().sequence == 5
 

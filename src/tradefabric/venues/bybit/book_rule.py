@@ -22,8 +22,8 @@ class BybitBookRule:
 
     snapshot_supersedes_buffer = True
     """Bybit pushes snapshots in-stream, so a snapshot already contains every delta
-    received before it (or, with ``u == 1``, ends their sequence). Not yet read by
-    ``OrderBooks``, which replays buffered deltas after a snapshot."""
+    received before it (or, with ``u == 1``, ends their sequence): ``OrderBooks``
+    drops the buffered deltas instead of replaying them."""
 
     def is_stale(self, deltas: OrderBookDeltas, last_id: int) -> bool:
         """Return True when the book at ``last_id`` already contains ``deltas``."""
