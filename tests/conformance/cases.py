@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
+from tradefabric.venues.registry import VENUES
+
 
 class ConformanceCase(msgspec.Struct, frozen=True):
     """One venue, the recording its fake venue serves, and the symbol to follow."""
@@ -19,7 +21,15 @@ class ConformanceCase(msgspec.Struct, frozen=True):
     speed: float = 0.0
 
 
-CASES = [
+ALL_CASES = [
     ConformanceCase("binance", "binance_ws/spot_btcusdt_20240808.gz", "BTC/USDT"),
     ConformanceCase("binance-usdm", "binance_ws/usdm_btcusdt_20240808.gz", "BTC/USDT:USDT"),
+    # Venues whose recordings we lack are served the real Binance traffic re-encoded
+    # in their current protocol by their fake-venue script.
+    ConformanceCase("coinbase", "binance_ws/spot_btcusdt_20240808.gz", "BTC/USDT"),
+    ConformanceCase("bybit-linear", "binance_ws/usdm_btcusdt_20240808.gz", "BTC/USDT:USDT"),
+    ConformanceCase("kraken", "binance_ws/spot_btcusdt_20240808.gz", "BTC/USDT"),
 ]
+
+CASES = [case for case in ALL_CASES if case.venue in VENUES]
+"""Every case whose venue has its live side and fake venue registered."""

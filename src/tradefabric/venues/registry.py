@@ -1,16 +1,34 @@
 """Every venue tradefabric speaks, and how to build its parts: one table, no branches.
 
-Each venue package contributes its entries through ``<venue>/entry.py``.
+Each venue package contributes its entries through ``<package>/entry.py``
+(``venue_entries() -> list[VenueEntry]``); the packages are listed here.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
-from tradefabric.venues.binance import entry as binance
 from tradefabric.venues.entry import VenueEntry
 
-VENUES: dict[str, VenueEntry] = {e.name: e for e in binance.venue_entries()}
+VENUE_PACKAGES = ("binance", "coinbase", "bybit", "kraken")
+
+
+def _load() -> dict[str, VenueEntry]:
+    entries: dict[str, VenueEntry] = {}
+    for package in VENUE_PACKAGES:
+        try:
+            module = importlib.import_module(f"tradefabric.venues.{package}.entry")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"tradefabric.venues.{package}.entry":
+                raise
+            continue  # a venue whose live side is not built yet
+        entries.update((e.name, e) for e in module.venue_entries())
+    return entries
+
+
+VENUES: dict[str, VenueEntry] = _load()
 
 
 def venue_entry(name: str) -> VenueEntry:
