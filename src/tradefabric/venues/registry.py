@@ -18,10 +18,11 @@ VENUE_PACKAGES = ("binance", "coinbase", "bybit", "kraken")
 def _load() -> dict[str, VenueEntry]:
     entries: dict[str, VenueEntry] = {}
     for package in VENUE_PACKAGES:
+        name = f"tradefabric.venues.{package}"
         try:
-            module = importlib.import_module(f"tradefabric.venues.{package}.entry")
+            module = importlib.import_module(f"{name}.entry")
         except ModuleNotFoundError as exc:
-            if exc.name != f"tradefabric.venues.{package}.entry":
+            if exc.name not in (name, f"{name}.entry"):
                 raise
             continue  # a venue whose live side is not built yet
         entries.update((e.name, e) for e in module.venue_entries())
