@@ -113,6 +113,10 @@ def _table(status: FeedStatus) -> Table:
             f"{status.clock_offset_ms:+.1f} ms ±{status.clock_offset_uncertainty_ms:.1f}",
         ),
     ]
+    for channel in status.channels:
+        flag = " STALE" if channel.stale else ""
+        rate = 1.0 / channel.mean_gap_s if channel.mean_gap_s > 0 else 0.0
+        rows.append((f"{channel.channel} {channel.symbol}", f"{rate:,.1f}/s{flag}"))
     for book in status.books:
         state = "valid" if book.valid else "RESYNCING"
         rows.append((f"book {book.symbol}", f"{state} {book.best_bid} / {book.best_ask}"))

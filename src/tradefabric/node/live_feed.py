@@ -12,6 +12,7 @@ import msgspec
 import structlog
 
 from tradefabric.core.errors import TradefabricError
+from tradefabric.data.feed.activity import ChannelActivity, ChannelState
 from tradefabric.data.feed.backfill import TradeBackfill
 from tradefabric.data.feed.book_resync import BookResync
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
@@ -55,6 +56,7 @@ class FeedStatus(msgspec.Struct, frozen=True):
     clock_offset_ms: float
     clock_offset_uncertainty_ms: float
     trade_source: FallbackStats | None
+    channels: list[ChannelState]
 
 
 class LiveFeed:
@@ -65,6 +67,7 @@ class LiveFeed:
         self.config = config
         self.live = node.venue.make_live(node.parser, node.clock, config.ws_url, config.rest_url)
         self.offset = ClockOffsetEstimator()
+        self.activity = ChannelActivity(node.bus, node.clock)
         self.connection = VenueConnection(
             name=self.live.venue,
             url=lambda: self.live.stream_url(config.symbols, config.channels),
@@ -130,6 +133,7 @@ class LiveFeed:
             clock_offset_ms=self.offset.offset_ns() / 1e6,
             clock_offset_uncertainty_ms=self.offset.uncertainty_ns() / 1e6,
             trade_source=self.fallback.stats() if self.fallback else None,
+            channels=self.activity.states(),
         )
 
     async def _on_connected(self) -> None:
