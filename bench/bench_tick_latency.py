@@ -222,7 +222,7 @@ def run_level(
     recv_span = (recv[-1] - recv[warmup]) / 1e9
     measured = count - warmup
     return Level(
-        mode, rate, measured, measured, measured / span, measured / recv_span,
+        mode, rate, measured, measured, float(measured / span), float(measured / recv_span),
         float(p50), float(p99), float(p999), float(lat_us.max()),
     )  # fmt: skip
 

@@ -12,6 +12,7 @@ from tradefabric.core.errors import (
     FatalError,
     MalformedMessageError,
     RateLimitedError,
+    RequestRejectedError,
     RetryableError,
     SequenceGapError,
     StaleMessageError,
@@ -21,7 +22,7 @@ from tradefabric.core.errors import (
 )
 
 RETRYABLE = [VenueUnavailableError, RateLimitedError]
-FATAL = [ConfigError, DataSourceError]
+FATAL = [ConfigError, DataSourceError, RequestRejectedError]
 DATA = [MalformedMessageError, UnknownStreamError, StaleMessageError, SequenceGapError]
 BRANCHES = [RetryableError, FatalError, DataError]
 

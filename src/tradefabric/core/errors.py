@@ -26,7 +26,7 @@ class VenueUnavailableError(RetryableError):
 class RateLimitedError(RetryableError):
     """A venue refused a request because a rate limit was hit."""
 
-    def __init__(self, message: str, retry_after_s: float) -> None:
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 

@@ -21,7 +21,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from tradefabric.core.clock import Clock
-from tradefabric.core.errors import DataError
+from tradefabric.core.errors import DataError, StaleMessageError
 from tradefabric.core.logging import WarningThrottle
 from tradefabric.data.feed.backoff import Backoff
 from tradefabric.data.feed.recorder import FrameRecorder
@@ -46,6 +46,8 @@ class ConnectionStats(msgspec.Struct, frozen=True):
     reconnects: int
     stalls: int
     frames: int
+    duplicates: int
+    """Frames dropped as repeats of data already received (stale ids)."""
     rejected: dict[str, int]
     last_frame_ns: int
     last_error: str
@@ -66,6 +68,7 @@ class VenueConnection:
         silence_timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         record_dir: Path | None = None,
+        compression: str | None = None,
     ) -> None:
         self.name = name
         self._url = url
@@ -76,10 +79,13 @@ class VenueConnection:
         self._silence_ns = int(silence_timeout_s * 1e9)
         self._backoff = backoff or Backoff()
         self._record_dir = record_dir
+        # Off by default: per-message deflate costs latency on every frame (measured in
+        # bench/bench_tick_latency.py); venues that require it can turn it on.
+        self._compression = compression
         self._warnings = WarningThrottle(log)
         self._rejected: Counter[str] = Counter()
         self._ws: ClientConnection | None = None
-        self.connects = self.reconnects = self.stalls = self.frames = 0
+        self.connects = self.reconnects = self.stalls = self.frames = self.duplicates = 0
         self.last_frame_ns = 0
         self.last_error = ""
         self.recordings: list[Path] = []
@@ -88,7 +94,7 @@ class VenueConnection:
         """Return the connection's counters."""
         return ConnectionStats(
             self.name, self._ws is not None, self.connects, self.reconnects, self.stalls,
-            self.frames, dict(self._rejected), self.last_frame_ns, self.last_error,
+            self.frames, self.duplicates, dict(self._rejected), self.last_frame_ns, self.last_error,
         )  # fmt: skip
 
     async def send(self, text: str) -> None:
@@ -113,7 +119,9 @@ class VenueConnection:
     async def _session(self, stop: asyncio.Event) -> None:
         recorder = self._open_recorder()
         try:
-            async with connect(self._url(), max_size=None, open_timeout=10) as ws:
+            async with connect(
+                self._url(), max_size=None, open_timeout=10, compression=self._compression
+            ) as ws:
                 self._ws = ws
                 self.connects += 1
                 for frame in self._subscribe_frames():
@@ -158,6 +166,9 @@ class VenueConnection:
                 recorder.record(raw, ts_recv)
             try:
                 on_frame(raw, ts_recv)
+            except StaleMessageError:
+                # Expected after a reconnect or REST fallback: the copy we already have.
+                self.duplicates += 1
             except DataError as exc:
                 kind = type(exc).__name__
                 self._rejected[kind] += 1
@@ -174,7 +185,8 @@ class VenueConnection:
                 self.stalls += 1
                 self.last_error = f"no frame for {self._silence_ns / 1e9:g}s"
                 log.warning("connection_stalled", connection=self.name, error=self.last_error)
-                await ws.close(code=1001, reason="stalled")
+                # A stalled peer may never answer a close handshake: cut the socket now.
+                ws.transport.abort()
                 return
 
     def _open_recorder(self) -> FrameRecorder | None:
