@@ -1,0 +1,287 @@
+"""What a live feed needs to talk to Coinbase Advanced Trade: subscribe frames, resyncs, REST.
+
+Coinbase subscribes by frames (one channel per frame) on one URL, and sends
+level2 snapshots only on the socket: a book is resynced by unsubscribing and
+subscribing ``level2`` again on the live connection, never by REST. Heartbeats
+are always subscribed so quiet connections stay open. REST serves recent
+trades (``market/products/{id}/ticker``, public) and the server time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Literal
+
+import msgspec
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock
+from tradefabric.core.errors import ConfigError, MalformedMessageError
+from tradefabric.data import topics
+from tradefabric.data.feed.clock_offset import OffsetSample
+from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.data.feed.venue import SendFrame
+from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
+from tradefabric.model.enums import AggressorSide
+from tradefabric.venues.coinbase.markets import CoinbaseMarket, product_id, unified_symbol
+from tradefabric.venues.coinbase.parser import CoinbaseStreamParser
+from tradefabric.venues.coinbase.subscriptions import (
+    channel_name,
+    resync_book_frames,
+    subscribe_frames,
+)
+from tradefabric.venues.coinbase.timestamps import parse_rfc3339_ns
+from tradefabric.venues.coinbase.wire import PositiveSize, Price
+
+DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
+"""The live feed's channel names (as ``LiveFeedConfig`` and its REST fallback know them)."""
+
+FEED_CHANNELS = {"trade": "trades", "bookTicker": "quotes", "depth": "book", "kline": "candles"}
+"""The live feed's generic channel names -> ours (``markets.COINBASE.channels`` keys)."""
+
+PUBLIC_REQUESTS_PER_SECOND = 10
+"""Coinbase's REST limit for public endpoints, per IP (Advanced Trade rate-limit docs)."""
+MARKET_TRADES_PATH = "/api/v3/brokerage/market/products/{product_id}/ticker"
+SERVER_TIME_PATH = "/api/v3/brokerage/time"
+RECENT_TRADES_LIMIT = 1000
+"""How many recent trades to ask for (the endpoint's maximum)."""
+SNAPSHOT_WAIT_S = 5.0
+"""How long a resync waits for the level2 snapshot it asked for before asking again."""
+_POLL_S = 0.01
+
+
+class RestMarketTrade(msgspec.Struct, frozen=True, gc=False):
+    """One trade of the public market trades reply (``side`` as on ``market_trades``).
+
+    ``{"trade_id":"995098700","product_id":"BTC-USD","price":"68900.50","size":"0.0015",
+    "time":"2026-04-07T14:30:02.789012Z","side":"BUY","exchange":"CBE"}``
+    """
+
+    trade_id: str
+    product_id: str
+    price: Price
+    size: PositiveSize
+    time: str
+    side: Literal["BUY", "SELL"]
+
+
+class RestMarketTrades(msgspec.Struct, frozen=True):
+    """``GET /api/v3/brokerage/market/products/{product_id}/ticker``: newest trade first."""
+
+    trades: tuple[RestMarketTrade, ...]
+    best_bid: str = ""
+    best_ask: str = ""
+
+
+class RestServerTime(msgspec.Struct, frozen=True):
+    """``GET /api/v3/brokerage/time``.
+
+    ``{"iso":"2026-04-07T14:30:00.123Z","epochSeconds":"1775572200","epochMillis":"1775572200123"}``
+    """
+
+    iso: str = ""
+    epochMillis: str = ""  # noqa: N815  (Coinbase's field name)
+
+    def ns(self) -> int:
+        """Return the server time in ns since the epoch (``epochMillis``, else ``iso``)."""
+        if self.epochMillis.isascii() and self.epochMillis.isdigit():
+            return int(self.epochMillis) * 1_000_000
+        return parse_rfc3339_ns(self.iso)
+
+
+class CoinbaseFeedParser(CoinbaseStreamParser):
+    """A stream parser that also tracks, per symbol, book validity and level2 snapshots.
+
+    The live side needs both to resync a book on the socket: ask for a snapshot
+    only when the book is invalid and none is on its way, then wait for it.
+    """
+
+    def __init__(self, bus: MessageBus, market: CoinbaseMarket) -> None:
+        super().__init__(bus, market)
+        self._valid: dict[str, bool] = {}
+        self._snapshot_ns: dict[str, int] = {}
+        bus.subscribe(topics.BOOK_STATUS, self._on_status)
+        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
+
+    def book_valid(self, symbol: str) -> bool:
+        """Return True when the local book of ``symbol`` last reported itself valid."""
+        return self._valid.get(symbol, False)
+
+    def last_snapshot_ns(self, symbol: str) -> int:
+        """Return when the last level2 snapshot of ``symbol`` was received (0: never)."""
+        return self._snapshot_ns.get(symbol, 0)
+
+    def merge_rest_trades(self, trades: Sequence[Trade]) -> int:
+        """Publish REST trades the stream has not delivered (deduped by id); return how many."""
+        before = self.stats().trades
+        for trade in sorted(trades, key=_trade_order):
+            self._publish_trade(trade)
+        return self.stats().trades - before
+
+    def _on_status(self, status: OrderBookStatus) -> None:
+        if status.venue == self.market.venue:
+            self._valid[status.symbol] = status.valid
+
+    def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
+        if snapshot.venue == self.market.venue:
+            self._snapshot_ns[snapshot.symbol] = snapshot.ts_recv
+
+
+def venue_channels(market: CoinbaseMarket, channels: Sequence[str]) -> list[str]:
+    """Return the venue channels for ``channels``, ``heartbeats`` first, each once.
+
+    A channel is one of the live feed's names (``trade``, ``bookTicker``,
+    ``depth``, ``kline``), one of ours (``trades``, ``quotes``, ``book``,
+    ``candles``) or a venue name (``market_trades``).
+    """
+    names = [channel_name(market, "heartbeats")]
+    for channel in channels:
+        name = channel_name(market, FEED_CHANNELS.get(channel, channel))
+        if name not in names:
+            names.append(name)
+    return names
+
+
+class CoinbaseLive:
+    """Coinbase Advanced Trade's live endpoints, with URLs overridable (proxy, fake venue)."""
+
+    def __init__(
+        self,
+        market: CoinbaseMarket,
+        parser: CoinbaseFeedParser,
+        clock: Clock,
+        ws_url: str | None = None,
+        rest_url: str | None = None,
+    ) -> None:
+        self.market = market
+        self.venue = market.venue
+        self.parser = parser
+        self._clock = clock
+        self.ws_url = ws_url or market.ws_url
+        self.rest_url = rest_url or market.rest_url
+        self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_SECOND * 60)
+        self._snapshot_asked: dict[str, int] = {}
+        self._time_decoder = msgspec.json.Decoder(RestServerTime)
+        self._trades_decoder = msgspec.json.Decoder(RestMarketTrades)
+        taker = market.trade_side_is_taker
+        buy, sell = AggressorSide.BUY, AggressorSide.SELL
+        self._sides = {"BUY": buy if taker else sell, "SELL": sell if taker else buy}
+
+    def on_connect(self, ts_recv: int) -> None:
+        """Start a new connection in the parser: numbering restarts, books are invalidated."""
+        self.parser.on_connect(ts_recv)
+
+    def unified_symbol(self, symbol: str) -> str:
+        """Return ``symbol`` as Coinbase events name it (``BTC/USD``); reject non-spot names."""
+        return unified_symbol(product_id(symbol))
+
+    def stream_url(self, symbols: Sequence[str], channels: Sequence[str]) -> str:
+        """Return the WebSocket URL: the same for every subscription (frames subscribe)."""
+        return self.ws_url
+
+    def subscribe_frames(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
+        """Return one subscribe frame per channel, heartbeats first.
+
+        A ``level2`` subscribe makes the venue send snapshots; they are noted as
+        asked for, so a resync right after connecting waits for them instead of
+        asking again.
+        """
+        names = venue_channels(self.market, channels)
+        if channel_name(self.market, "book") in names:
+            now = self._clock.timestamp_ns()
+            for symbol in symbols:
+                self._snapshot_asked[self.unified_symbol(symbol)] = now
+        return [frame.decode() for frame in subscribe_frames(self.market, names, symbols)]
+
+    async def resync_book(self, symbol: str, rest: VenueRestClient, send: SendFrame) -> None:
+        """Resubscribe ``level2`` for ``symbol`` on the socket and wait for its snapshot.
+
+        Nothing is sent while the book is valid or a snapshot asked for less than
+        ``SNAPSHOT_WAIT_S`` ago is still on its way (Coinbase rate-limits client
+        messages, and a full level2 snapshot is large).
+        """
+        unified = self.unified_symbol(symbol)
+        if self.parser.book_valid(unified):
+            return
+        asked = self._snapshot_asked.get(unified, 0)
+        wait_ns = int(SNAPSHOT_WAIT_S * 1e9)
+        now = self._clock.timestamp_ns()
+        if self.parser.last_snapshot_ns(unified) >= asked or now - asked >= wait_ns:
+            asked = self._snapshot_asked[unified] = now
+            for frame in resync_book_frames(self.market, [unified]):
+                await send(frame.decode())
+        while self._clock.timestamp_ns() - asked < wait_ns:
+            if self.parser.last_snapshot_ns(unified) >= asked:
+                return
+            await asyncio.sleep(_POLL_S)
+
+    async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
+        """Do nothing: every public Coinbase market data channel is on the socket."""
+
+    async def recent_trades(self, rest: VenueRestClient, symbol: str) -> list[Trade]:
+        """Return the venue's last ``RECENT_TRADES_LIMIT`` trades of ``symbol``, oldest first."""
+        product = product_id(symbol)
+        body = await rest.get(
+            MARKET_TRADES_PATH.format(product_id=product),
+            {"limit": str(RECENT_TRADES_LIMIT)},
+            weight=1,
+        )
+        return self.parse_recent_trades(body, symbol, self._clock.timestamp_ns())
+
+    def parse_recent_trades(self, body: bytes, symbol: str, ts_recv: int) -> list[Trade]:
+        """Return the trades of a market trades reply as domain events (not published)."""
+        try:
+            reply = self._trades_decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"market trades of {symbol}: {exc}") from exc
+        unified = self.unified_symbol(symbol)
+        expected = product_id(unified)
+        trades = []
+        for w in reply.trades:
+            if w.product_id != expected:
+                raise MalformedMessageError(
+                    f"market trades of {expected}: a trade of {w.product_id!r}"
+                )
+            trades.append(
+                Trade(self.venue, unified, w.price, w.size, self._sides[w.side], w.trade_id,
+                      parse_rfc3339_ns(w.time), ts_recv)
+            )  # fmt: skip
+        trades.sort(key=_trade_order)
+        return trades
+
+    async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
+        """Fetch recent trades by REST and publish those the stream has not delivered."""
+        return self.parser.merge_rest_trades(await self.recent_trades(rest, symbol))
+
+    async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
+        """Measure the venue's clock against ours once."""
+        sent = self._clock.timestamp_ns()
+        body = await rest.get(SERVER_TIME_PATH, {}, weight=1)
+        received = self._clock.timestamp_ns()
+        try:
+            server_ns = self._time_decoder.decode(body).ns()
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"server time reply: {exc}") from exc
+        return OffsetSample(sent, server_ns, received)
+
+
+def make_live(
+    market: CoinbaseMarket,
+    parser: object,
+    clock: Clock,
+    ws_url: str | None,
+    rest_url: str | None,
+) -> CoinbaseLive:
+    """Return the live endpoints of ``market`` around ``parser`` (a ``CoinbaseFeedParser``)."""
+    if not isinstance(parser, CoinbaseFeedParser):
+        raise ConfigError(f"{market.venue}: live endpoints need a CoinbaseFeedParser")
+    return CoinbaseLive(market, parser, clock, ws_url, rest_url)
+
+
+def _trade_number(trade_id: str) -> int:
+    return int(trade_id) if trade_id.isascii() and trade_id.isdigit() else -1
+
+
+def _trade_order(trade: Trade) -> tuple[int, int]:
+    return trade.ts_event, _trade_number(trade.trade_id)
