@@ -42,7 +42,8 @@ async def _run(shared_data: Path, case: ConformanceCase, inject: Injector | None
         trades: list[Trade] = []
         node.bus.subscribe(topics.TRADES, trades.append)
         config = LiveFeedConfig(
-            symbols=(case.symbol,), ws_url=server.ws_url, rest_url=server.http_url,
+            symbols=(case.symbol,), channels=entry.default_channels,
+            ws_url=server.ws_url, rest_url=server.http_url,
             silence_timeout_s=1.0, rest_fallback_lag_s=0,
         )  # fmt: skip
         feed = LiveFeed(node, config)

@@ -61,6 +61,8 @@ class BookResync:
         try:
             while not self._is_valid(symbol):
                 await self._wait_for_buffered_delta(symbol)
+                if self._is_valid(symbol):
+                    break  # an in-stream snapshot fixed it while we waited
                 try:
                     await self._fetch(symbol)
                     self.snapshots_fetched += 1
