@@ -163,7 +163,7 @@ class CoinbaseLive:
         self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_SECOND * 60)
         self._snapshot_asked: dict[str, int] = {}
         self._time_decoder = msgspec.json.Decoder(RestServerTime)
-        self._trades_decoder = msgspec.json.Decoder(RestMarketTrades)
+        self._trades_decoder = msgspec.json.Decoder(RestMarketTrades, strict=False)
         taker = market.trade_side_is_taker
         buy, sell = AggressorSide.BUY, AggressorSide.SELL
         self._sides = {"BUY": buy if taker else sell, "SELL": sell if taker else buy}

@@ -5,9 +5,8 @@ what that book applies (and the trades and best bid/ask) is re-encoded with
 ``CoinbaseEncoder`` as Advanced Trade frames on the shared timeline: ``l2_data``
 updates, ``market_trades``, a ``ticker`` after each trade (as Coinbase sends it on
 every match, with the real best bid/ask of that moment) and one ``heartbeats``
-message per second.
-That book is the venue's own book. Streaming starts once it is known (the
-recording's inline depth snapshot).
+message per second. That book is the venue's own book; streaming starts once it
+is known (the recording's inline depth snapshot).
 
 Per connection, as on Coinbase:
 
@@ -34,7 +33,6 @@ import asyncio
 import contextlib
 import functools
 import time
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -94,8 +92,9 @@ def with_sequence_num(text: str, sequence_num: int) -> str:
 class _Session:
     """One client connection as the venue numbers it."""
 
-    def __init__(self, client: ClientConnection, socket: web.WebSocketResponse) -> None:
-        self.client = client
+    def __init__(self, streams: set[str], socket: web.WebSocketResponse) -> None:
+        self.streams = streams
+        """The client's subscribed streams (the server's own set, changed in place)."""
         self.socket = socket
         self.next_seq = 0
         self.seen: dict[str, int] = {}
@@ -110,16 +109,16 @@ class _NumberedSocket:
 
     def __init__(self, script: CoinbaseScript, session: _Session) -> None:
         self._script = script
-        self._session = session
+        self.session = session
 
     @property
     def closed(self) -> bool:
         """Return True once the underlying socket is closed."""
-        return self._session.socket.closed
+        return self.session.socket.closed
 
     async def close(self) -> bool:
         """Close the underlying socket."""
-        return await self._session.socket.close()
+        return await self.session.socket.close()
 
     async def send_str(self, text: str) -> None:
         """Write a timeline frame renumbered for this connection (other text as it is).
@@ -129,7 +128,7 @@ class _NumberedSocket:
         frames are large (a level2 update is ~4 KB), so a flat-out replay would
         otherwise run ever further ahead of it.
         """
-        session = self._session
+        session = self.session
         await session.socket.send_str(self._script.render(session, text))
         session.unyielded += len(text)
         if session.unyielded >= _YIELD_BYTES:
@@ -173,9 +172,6 @@ class CoinbaseScript:
         self._heartbeat_second = -1
         self._heartbeats = 0
         self._seeded = asyncio.Event()
-        self._sessions: weakref.WeakKeyDictionary[ClientConnection, _Session] = (
-            weakref.WeakKeyDictionary()
-        )
         self._bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
         self._bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
         self._bus.subscribe(topics.TRADES, self._on_trade)
@@ -209,6 +205,8 @@ class CoinbaseScript:
             return [_error(f"unknown message type {message.type!r}")]
         if message.channel not in _SERVED:
             return [_error(f"channel {message.channel!r} is not served; served: {_SERVED}")]
+        if not products and message.channel != _HEARTBEATS:
+            return [_error(f"{message.channel} needs product_ids")]
         session = self._session(client)
         streams = {stream_key(message.channel, p) for p in products or [""]}
         if message.type == "subscribe":
@@ -219,7 +217,7 @@ class CoinbaseScript:
             client.streams -= streams
             for stream in streams:
                 session.seen.pop(stream, None)
-        self._queue(session, lambda: self._ack(client))
+        self._queue(session, functools.partial(self._ack, session.streams))
         if message.type == "subscribe" and message.channel == "level2":
             for product in products:
                 self._queue(session, functools.partial(self._snapshot, product))
@@ -258,7 +256,7 @@ class CoinbaseScript:
         # it may still be on its way) and did not get were lost: they use up numbers.
         current = self._current
         lost = 0
-        for stream in session.client.streams:
+        for stream in session.streams:
             due = self._counts.get(stream, 0)
             if current is not None and stream == current.stream:
                 due -= 1
@@ -272,11 +270,12 @@ class CoinbaseScript:
         return number
 
     def _session(self, client: ClientConnection) -> _Session:
-        session = self._sessions.get(client)
-        if session is None:
-            session = self._sessions[client] = _Session(client, client.ws)
-            # The server writes broadcast frames to ``client.ws``: number them per connection.
-            client.ws = cast(web.WebSocketResponse, _NumberedSocket(self, session))
+        socket = client.ws
+        if isinstance(socket, _NumberedSocket):
+            return socket.session
+        session = _Session(client.streams, socket)
+        # The server writes broadcast frames to ``client.ws``: number them per connection.
+        client.ws = cast(web.WebSocketResponse, _NumberedSocket(self, session))
         return session
 
     def _queue(self, session: _Session, reply: Callable[[], Awaitable[str | None]]) -> None:
@@ -296,9 +295,9 @@ class CoinbaseScript:
             except ConnectionError:
                 return
 
-    async def _ack(self, client: ClientConnection) -> str:
+    async def _ack(self, streams: set[str]) -> str:
         subscribed: dict[str, list[str]] = {}
-        for stream in sorted(client.streams):
+        for stream in sorted(streams):
             channel, _, product = stream.partition(":")
             products = subscribed.setdefault(channel, [])
             if product:
