@@ -1,0 +1,46 @@
+"""Kraken spot (WebSocket v2) as a registry entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock
+from tradefabric.data.feed.venue import FrameParser, LiveVenue
+from tradefabric.venues.entry import VenueEntry
+from tradefabric.venues.fakevenue.kraken import KrakenScript
+from tradefabric.venues.fakevenue.server import VenueScript
+from tradefabric.venues.kraken import markets
+from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
+from tradefabric.venues.kraken.live import DEFAULT_CHANNELS, KrakenFeedParser, make_live
+
+
+def venue_entries() -> list[VenueEntry]:
+    """Return the entries of every Kraken market."""
+    return [_entry(venue) for venue in markets.MARKETS]
+
+
+def _entry(venue: str) -> VenueEntry:
+    market = markets.market(venue)
+    # One table for the parser (which learns precisions and depths) and the rule (which checks).
+    pairs = KrakenPairs.for_market(market)
+
+    def make_parser(bus: MessageBus) -> FrameParser:
+        return KrakenFeedParser(bus, market, pairs)
+
+    def make_live_venue(
+        parser: FrameParser, clock: Clock, ws_url: str | None, rest_url: str | None
+    ) -> LiveVenue:
+        return make_live(market, parser, clock, ws_url, rest_url)
+
+    def make_script(path: Path) -> VenueScript:
+        return KrakenScript(path, market)
+
+    return VenueEntry(
+        name=venue,
+        sequence_rule=KrakenBookRule(pairs),
+        make_parser=make_parser,
+        make_live=make_live_venue,
+        make_script=make_script,
+        default_channels=DEFAULT_CHANNELS,
+    )

@@ -1,0 +1,268 @@
+"""What a live feed needs to talk to Kraken spot (WebSocket v2): subscribe frames, resyncs, REST.
+
+Kraken subscribes by frames (one channel per frame) on one URL. The ``instrument``
+channel is subscribed first, so pair precisions (which the book checksum is
+printed with) are known before any book arrives. Books have no sequence ids and
+no REST snapshot: a book whose checksum failed is resynced by unsubscribing and
+subscribing ``book`` again on the live connection, which makes Kraken send a
+fresh snapshot. REST serves recent trades (``/0/public/Trades``) and the server
+time (``/0/public/Time``, whole seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import msgspec
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock
+from tradefabric.core.errors import ConfigError, MalformedMessageError, RequestRejectedError
+from tradefabric.data import topics
+from tradefabric.data.feed.clock_offset import OffsetSample
+from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.data.feed.venue import SendFrame
+from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
+from tradefabric.venues.kraken.book import KrakenPairs
+from tradefabric.venues.kraken.markets import KrakenMarket
+from tradefabric.venues.kraken.parser import KrakenStreamParser
+from tradefabric.venues.kraken.rest import parse_rest_trades
+from tradefabric.venues.kraken.subscriptions import (
+    Subscription,
+    subscribe_frame,
+    unsubscribe_frame,
+)
+from tradefabric.venues.kraken.symbols import check_symbol, symbol_to_rest_pair
+
+DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
+"""The live feed's channel names (as ``LiveFeedConfig`` and its REST fallback know them)."""
+
+FEED_CHANNELS = {"trade": "trade", "bookTicker": "ticker", "depth": "book", "kline": "ohlc"}
+"""The live feed's generic channel names -> Kraken v2 channel names."""
+
+BOOK_DEPTH = 100
+"""Levels per side subscribed (Kraken accepts 10, 25, 100, 500, 1000; the checksum covers 10)."""
+OHLC_INTERVAL_MIN = 1
+PUBLIC_REQUESTS_PER_MINUTE = 60
+"""Kraken's public REST limit: about one request per second per IP."""
+SERVER_TIME_PATH = "/0/public/Time"
+SNAPSHOT_WAIT_S = 5.0
+"""How long a resync waits for the book snapshot it asked for before asking again."""
+_POLL_S = 0.01
+_NS = 1_000_000_000
+
+
+class _Time(msgspec.Struct, frozen=True):
+    unixtime: int
+
+
+class _TimeReply(msgspec.Struct, frozen=True):
+    error: tuple[str, ...] = ()
+    result: _Time | None = None
+
+
+class KrakenFeedParser(KrakenStreamParser):
+    """A stream parser that also tracks book validity and snapshots, and merges REST trades.
+
+    The live side needs both to resync a book on the socket: ask for a snapshot
+    only when the book is invalid and none is on its way, then wait for it.
+    """
+
+    def __init__(
+        self, bus: MessageBus, market: KrakenMarket, pairs: KrakenPairs | None = None
+    ) -> None:
+        super().__init__(bus, market, pairs)
+        self._valid: dict[str, bool] = {}
+        self._snapshot_ns: dict[str, int] = {}
+        bus.subscribe(topics.BOOK_STATUS, self._on_book_status)
+        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_book_snapshot)
+
+    def book_valid(self, symbol: str) -> bool:
+        """Return True when the local book of ``symbol`` last reported itself valid."""
+        return self._valid.get(symbol, False)
+
+    def last_snapshot_ns(self, symbol: str) -> int:
+        """Return when the last book snapshot of ``symbol`` was received (0: never)."""
+        return self._snapshot_ns.get(symbol, 0)
+
+    def merge_rest_trades(self, trades: Sequence[Trade]) -> int:
+        """Publish REST trades newer than the last one seen (by Kraken's trade id); count them."""
+        published = 0
+        for trade in sorted(trades, key=_trade_number):
+            number = _trade_number(trade)
+            if number < 0 or number <= self._last_trade_id.get(trade.symbol, -1):
+                continue
+            self._last_trade_id[trade.symbol] = number
+            self._bus.publish(topics.TRADES, trade)
+            published += 1
+        return published
+
+    def _on_book_status(self, status: OrderBookStatus) -> None:
+        if status.venue == self.market.venue:
+            self._valid[status.symbol] = status.valid
+
+    def _on_book_snapshot(self, snapshot: OrderBookSnapshot) -> None:
+        if snapshot.venue == self.market.venue:
+            self._snapshot_ns[snapshot.symbol] = snapshot.ts_recv
+
+
+def _trade_number(trade: Trade) -> int:
+    tid = trade.trade_id
+    return int(tid) if tid.isascii() and tid.isdigit() else -1
+
+
+def venue_channels(market: KrakenMarket, channels: Sequence[str]) -> list[str]:
+    """Return the Kraken channels for ``channels``, ``instrument`` first, each once.
+
+    A channel is one of the live feed's names (``trade``, ``bookTicker``,
+    ``depth``, ``kline``) or a Kraken v2 name (``ticker``, ``book``, ``ohlc``).
+    """
+    names = ["instrument"]
+    for channel in channels:
+        name = FEED_CHANNELS.get(channel, channel)
+        if name not in market.channels:
+            known = sorted(set(FEED_CHANNELS) | set(market.channels))
+            raise ConfigError(f"unknown Kraken channel {channel!r}; expected one of {known}")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+class KrakenLive:
+    """Kraken spot's live endpoints, with URLs overridable (proxy, the local fake venue)."""
+
+    def __init__(
+        self,
+        market: KrakenMarket,
+        parser: KrakenFeedParser,
+        clock: Clock,
+        ws_url: str | None = None,
+        rest_url: str | None = None,
+        *,
+        book_depth: int = BOOK_DEPTH,
+    ) -> None:
+        if book_depth not in market.book_depths:
+            raise ConfigError(f"Kraken book depth {book_depth} not in {market.book_depths}")
+        self.market = market
+        self.venue = market.venue
+        self.parser = parser
+        self.book_depth = book_depth
+        self._clock = clock
+        self.ws_url = ws_url or market.ws_url
+        self.rest_url = rest_url or market.rest_url
+        self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_MINUTE)
+        self._snapshot_asked: dict[str, int] = {}
+        self._req_id = 0
+        self._time_decoder = msgspec.json.Decoder(_TimeReply)
+
+    def on_connect(self, ts_recv: int) -> None:
+        """Do nothing: Kraken numbers nothing per connection (books restart from a snapshot)."""
+
+    def unified_symbol(self, symbol: str) -> str:
+        """Return ``symbol`` as Kraken v2 names it (``BTC/USD``); reject non-spot names."""
+        if ":" in symbol:
+            raise ConfigError(f"Kraken spot has no derivative symbol {symbol!r}")
+        try:
+            return check_symbol(symbol.upper())
+        except MalformedMessageError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    def stream_url(self, symbols: Sequence[str], channels: Sequence[str]) -> str:
+        """Return the WebSocket URL: the same for every subscription (frames subscribe)."""
+        return self.ws_url
+
+    def subscribe_frames(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
+        """Return one subscribe frame per channel, ``instrument`` first.
+
+        Trades are subscribed without a snapshot (a reconnect's gap is backfilled by
+        REST, deduped by id). A ``book`` subscribe makes the venue send snapshots:
+        they are noted as asked for, so a resync right after connecting waits for them.
+        """
+        unified = tuple(self.unified_symbol(s) for s in symbols)
+        names = venue_channels(self.market, channels)
+        frames = []
+        for name in names:
+            sub = Subscription(
+                channel=name,
+                symbols=() if name == "instrument" else unified,
+                depth=self.book_depth if name == "book" else 0,
+                interval=OHLC_INTERVAL_MIN if name == "ohlc" else 0,
+                snapshot=name != "trade",
+            )
+            frames.append(subscribe_frame(self.market, sub, self._next_req_id()).decode())
+        if "book" in names:
+            now = self._clock.timestamp_ns()
+            for symbol in unified:
+                self._snapshot_asked[symbol] = now
+        return frames
+
+    async def resync_book(self, symbol: str, rest: VenueRestClient, send: SendFrame) -> None:
+        """Resubscribe ``book`` for ``symbol`` on the socket and wait for its snapshot.
+
+        Nothing is sent while the book is valid or a snapshot asked for less than
+        ``SNAPSHOT_WAIT_S`` ago is still on its way.
+        """
+        unified = self.unified_symbol(symbol)
+        if self.parser.book_valid(unified):
+            return
+        asked = self._snapshot_asked.get(unified, 0)
+        wait_ns = int(SNAPSHOT_WAIT_S * _NS)
+        now = self._clock.timestamp_ns()
+        if self.parser.last_snapshot_ns(unified) >= asked or now - asked >= wait_ns:
+            asked = self._snapshot_asked[unified] = now
+            sub = Subscription(channel="book", symbols=(unified,), depth=self.book_depth)
+            await send(unsubscribe_frame(self.market, sub, self._next_req_id()).decode())
+            await send(subscribe_frame(self.market, sub, self._next_req_id()).decode())
+        while self._clock.timestamp_ns() - asked < wait_ns:
+            if self.parser.last_snapshot_ns(unified) >= asked:
+                return
+            await asyncio.sleep(_POLL_S)
+
+    async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
+        """Publish the OHLC bars whose interval has ended (Kraken announces no close)."""
+        self.parser.flush_candles(self._clock.timestamp_ns())
+
+    async def recent_trades(self, rest: VenueRestClient, symbol: str) -> list[Trade]:
+        """Return the venue's last 1000 trades of ``symbol`` (what a backfill can reach)."""
+        unified = self.unified_symbol(symbol)
+        body = await rest.get(
+            self.market.recent_trades_path, {"pair": symbol_to_rest_pair(unified)}, weight=1
+        )
+        trades = parse_rest_trades(body, self.venue, self._clock.timestamp_ns())
+        return [t for t in trades if t.symbol == unified]
+
+    async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
+        """Fetch recent trades by REST and publish those the stream has not delivered."""
+        return self.parser.merge_rest_trades(await self.recent_trades(rest, symbol))
+
+    async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
+        """Measure the venue's clock against ours once (Kraken tells whole seconds)."""
+        sent = self._clock.timestamp_ns()
+        body = await rest.get(SERVER_TIME_PATH, {}, weight=1)
+        received = self._clock.timestamp_ns()
+        try:
+            reply = self._time_decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            raise MalformedMessageError(f"Kraken server time reply: {exc}") from exc
+        if reply.error or reply.result is None:
+            raise RequestRejectedError(f"Kraken server time: {'; '.join(reply.error)}")
+        # The venue truncates to the second: the middle of that second is the best estimate.
+        return OffsetSample(sent, reply.result.unixtime * _NS + _NS // 2, received)
+
+    def _next_req_id(self) -> int:
+        self._req_id += 1
+        return self._req_id
+
+
+def make_live(
+    market: KrakenMarket,
+    parser: object,
+    clock: Clock,
+    ws_url: str | None,
+    rest_url: str | None,
+) -> KrakenLive:
+    """Return the live endpoints of ``market`` around ``parser`` (a ``KrakenFeedParser``)."""
+    if not isinstance(parser, KrakenFeedParser):
+        raise ConfigError(f"{market.venue}: live endpoints need a KrakenFeedParser")
+    return KrakenLive(market, parser, clock, ws_url, rest_url)
