@@ -87,6 +87,9 @@ class LiveFeed:
                 lag_threshold_s=config.rest_fallback_lag_s,
             )  # fmt: skip
         self._resync: BookResync | None = None
+        self._catch_ups: set[asyncio.Task[None]] = set()
+        self.trades_caught_up = 0
+        """Trades fetched by REST right after reconnects."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect and stay connected until ``stop`` is set; then close the node."""
@@ -107,12 +110,16 @@ class LiveFeed:
             ]
             if self.fallback is not None:
                 background.append(asyncio.create_task(self.fallback.run(stop)))
+            heartbeat = self.live.heartbeat()
+            if heartbeat is not None:
+                background.append(asyncio.create_task(self._heartbeat(stop, *heartbeat)))
             try:
                 await self.connection.run(stop)
             finally:
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
+                await asyncio.gather(*self._catch_ups, return_exceptions=True)
                 await self._resync.close()
                 await self.backfill.close()
                 self.node.close()
@@ -142,6 +149,20 @@ class LiveFeed:
         for symbol in self.config.symbols:
             unified = self.live.unified_symbol(symbol)
             self.node.books.invalidate(self.live.venue, unified, "reconnected")
+        catch_up = not self.live.detects_trade_gaps and "trade" in self.config.channels
+        if catch_up and self.connection.connects > 1:
+            # Trades of the outage: venues without consecutive ids raise no TradeGap, so
+            # ask REST once after every reconnect (deduped by id against the stream).
+            task = asyncio.create_task(self._catch_up_trades())
+            self._catch_ups.add(task)
+            task.add_done_callback(self._catch_ups.discard)
+
+    async def _catch_up_trades(self) -> None:
+        for symbol in self.config.symbols:
+            try:
+                self.trades_caught_up += await self._poll_trades(symbol)
+            except TradefabricError as exc:
+                log.info("catch_up_failed", venue=self.live.venue, error=str(exc))
 
     async def _fetch_snapshot(self, symbol: str) -> None:
         assert self._rest is not None
@@ -160,6 +181,14 @@ class LiveFeed:
 
     async def _poll(self, rest: VenueRestClient) -> None:
         await self.live.poll(rest, self.config.symbols)
+
+    async def _heartbeat(self, stop: asyncio.Event, interval_s: float, frame: str) -> None:
+        # An application-level keepalive (Bybit drops a socket that sends no ping).
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            if not stop.is_set():
+                await self.connection.send(frame)
 
     async def _every(
         self,

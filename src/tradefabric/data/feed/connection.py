@@ -120,7 +120,11 @@ class VenueConnection:
         recorder = self._open_recorder()
         try:
             async with connect(
-                self._url(), max_size=None, open_timeout=10, compression=self._compression
+                self._url(),
+                max_size=None,
+                open_timeout=10,
+                close_timeout=2,
+                compression=self._compression,
             ) as ws:
                 self._ws = ws
                 self.connects += 1

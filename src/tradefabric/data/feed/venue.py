@@ -27,6 +27,13 @@ class LiveVenue(Protocol):
     venue: str
     rest_url: str
     limiter: WeightLimiter
+    detects_trade_gaps: bool
+    """True when the parser publishes a ``TradeGap`` for every missing trade (consecutive
+    ids); otherwise the feed asks REST for recent trades after every reconnect."""
+
+    def heartbeat(self) -> tuple[float, str] | None:
+        """Return (interval in seconds, text frame) to send on the socket periodically, or None."""
+        ...
 
     def on_connect(self, ts_recv: int) -> None:
         """Reset per-connection state (sequence numbers) before a new socket's first frame."""

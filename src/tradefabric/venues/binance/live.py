@@ -34,6 +34,9 @@ def raw_symbol(symbol: str) -> str:
 class BinanceLive:
     """Binance's live endpoints for one market, with URLs overridable (testnet, proxy, fake)."""
 
+    # Trade ids are consecutive per symbol: the parser publishes every gap.
+    detects_trade_gaps = True
+
     def __init__(
         self,
         market: BinanceMarket,
@@ -65,6 +68,10 @@ class BinanceLive:
             for symbol in symbols
             for channel in channels
         ]
+
+    def heartbeat(self) -> None:
+        """Return None: Binance needs no application-level ping (the library pongs its pings)."""
+        return None
 
     def on_connect(self, ts_recv: int) -> None:
         """Do nothing: Binance ids are per book, not per connection."""

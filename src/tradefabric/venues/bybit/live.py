@@ -193,6 +193,9 @@ class BybitFeedParser(BybitStreamParser):
 class BybitLive:
     """Bybit's live endpoints for one market, with URLs overridable (testnet, proxy, fake)."""
 
+    # Trade ids are UUIDs: REST catches up after each reconnect.
+    detects_trade_gaps = False
+
     def __init__(
         self,
         market: BybitMarket,

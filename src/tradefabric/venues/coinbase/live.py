@@ -146,6 +146,9 @@ def venue_channels(market: CoinbaseMarket, channels: Sequence[str]) -> list[str]
 class CoinbaseLive:
     """Coinbase Advanced Trade's live endpoints, with URLs overridable (proxy, fake venue)."""
 
+    # No gap detection on trades: REST catches up after each reconnect.
+    detects_trade_gaps = False
+
     def __init__(
         self,
         market: CoinbaseMarket,
@@ -167,6 +170,10 @@ class CoinbaseLive:
         taker = market.trade_side_is_taker
         buy, sell = AggressorSide.BUY, AggressorSide.SELL
         self._sides = {"BUY": buy if taker else sell, "SELL": sell if taker else buy}
+
+    def heartbeat(self) -> None:
+        """Return None: the socket library's pings keep the connection alive."""
+        return None
 
     def on_connect(self, ts_recv: int) -> None:
         """Start a new connection in the parser: numbering restarts, books are invalidated."""

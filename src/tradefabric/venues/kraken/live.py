@@ -132,6 +132,9 @@ def venue_channels(market: KrakenMarket, channels: Sequence[str]) -> list[str]:
 class KrakenLive:
     """Kraken spot's live endpoints, with URLs overridable (proxy, the local fake venue)."""
 
+    # Trade ids are consecutive per pair: the parser publishes every gap.
+    detects_trade_gaps = True
+
     def __init__(
         self,
         market: KrakenMarket,
@@ -155,6 +158,10 @@ class KrakenLive:
         self._snapshot_asked: dict[str, int] = {}
         self._req_id = 0
         self._time_decoder = msgspec.json.Decoder(_TimeReply)
+
+    def heartbeat(self) -> None:
+        """Return None: the socket library's pings keep the connection alive."""
+        return None
 
     def on_connect(self, ts_recv: int) -> None:
         """Do nothing: Kraken numbers nothing per connection (books restart from a snapshot)."""
