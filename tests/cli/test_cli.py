@@ -90,7 +90,7 @@ def test_verify_book_reports_match_rate(shared_data: Path) -> None:
     [
         (["data", "replay", "/no/such/file.gz"], "cannot read recording /no/such/file.gz"),
         (["data", "verify-book", "/tmp"], "is a directory"),
-        (["data", "replay", "x", "--venue", "kraken"], "unknown venue 'kraken'"),
+        (["data", "replay", "x", "--venue", "ftx"], "unknown venue 'ftx'"),
         (["data", "replay", "x", "--intervals", "7x"], "invalid interval '7x'"),
         (["data", "query", "--catalog", "/no/such/dir", "SELECT 1"], "does not exist"),
     ],
