@@ -169,6 +169,7 @@ class BinanceStreamParser:
             tag_field="stream",
             tag=stream,
             frozen=True,
+            gc=False,  # holds scalars and tuples only; skipping GC tracking saves time per frame
         )
         self._handle_by_envelope[envelope] = route.handle
         union = Union[tuple(self._handle_by_envelope)]  # type: ignore[valid-type]  # noqa: UP007

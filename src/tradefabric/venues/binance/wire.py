@@ -19,7 +19,7 @@ PositiveSize = Annotated[float, msgspec.Meta(gt=0.0, lt=_LIMIT)]
 Level = tuple[Price, Size]
 
 
-class StreamFrame(msgspec.Struct, frozen=True):
+class StreamFrame(msgspec.Struct, frozen=True, gc=False):
     """A combined-stream envelope, or a REST depth snapshot found inline in a recording.
 
     ``{"stream":"btcusdt@trade","data":{...}}``; ``data`` is kept raw so it is
@@ -31,7 +31,7 @@ class StreamFrame(msgspec.Struct, frozen=True):
     last_update_id: int = msgspec.field(default=-1, name="lastUpdateId")
 
 
-class WireTrade(msgspec.Struct, frozen=True):
+class WireTrade(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@trade``.
 
     ``{"e":"trade","E":1723161255343,"s":"BTCUSDT","t":3735683259,"p":"61837.63000000",
@@ -46,7 +46,7 @@ class WireTrade(msgspec.Struct, frozen=True):
     buyer_is_maker: bool = msgspec.field(name="m")
 
 
-class WireAggTrade(msgspec.Struct, frozen=True):
+class WireAggTrade(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@aggTrade``.
 
     ``{"e":"aggTrade","E":123456789,"s":"BTCUSDT","a":5933014,"p":"0.001","q":"100",
@@ -61,7 +61,7 @@ class WireAggTrade(msgspec.Struct, frozen=True):
     buyer_is_maker: bool = msgspec.field(name="m")
 
 
-class WireBookTicker(msgspec.Struct, frozen=True):
+class WireBookTicker(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@bookTicker``; spot carries no event time, USD-M adds ``E`` and ``T``.
 
     ``{"u":50093239212,"s":"BTCUSDT","b":"61837.63000000","B":"3.78826000",
@@ -77,7 +77,7 @@ class WireBookTicker(msgspec.Struct, frozen=True):
     event_time_ms: int = msgspec.field(default=0, name="E")
 
 
-class WireDepthUpdate(msgspec.Struct, frozen=True):
+class WireDepthUpdate(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@depth@100ms`` (spot) or ``@depth@0ms`` (USD-M, with ``pu``).
 
     ``{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":50093239203,"u":50093239207,
@@ -93,7 +93,7 @@ class WireDepthUpdate(msgspec.Struct, frozen=True):
     prev_id: int = msgspec.field(default=-1, name="pu")
 
 
-class WireDepthSnapshot(msgspec.Struct, frozen=True):
+class WireDepthSnapshot(msgspec.Struct, frozen=True, gc=False):
     """REST ``GET /api/v3/depth`` (spot) or ``/fapi/v1/depth`` (USD-M, adds ``E``/``T``).
 
     ``{"lastUpdateId":50093239218,"bids":[["61837.63000000","3.78826000"]],
@@ -106,7 +106,7 @@ class WireDepthSnapshot(msgspec.Struct, frozen=True):
     event_time_ms: int = msgspec.field(default=0, name="E")
 
 
-class WireKlineBody(msgspec.Struct, frozen=True):
+class WireKlineBody(msgspec.Struct, frozen=True, gc=False):
     """The ``k`` object of a kline event."""
 
     open_time_ms: int = msgspec.field(name="t")
@@ -122,7 +122,7 @@ class WireKlineBody(msgspec.Struct, frozen=True):
     taker_buy_volume: Size = msgspec.field(name="V")
 
 
-class WireKline(msgspec.Struct, frozen=True):
+class WireKline(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@kline_<interval>``.
 
     ``{"e":"kline","E":1638747660000,"s":"BTCUSDT","k":{"t":1638747660000,"T":1638747719999,
@@ -135,7 +135,7 @@ class WireKline(msgspec.Struct, frozen=True):
     kline: WireKlineBody = msgspec.field(name="k")
 
 
-class WireMarkPrice(msgspec.Struct, frozen=True):
+class WireMarkPrice(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@markPrice`` / ``@markPrice@1s`` (USD-M).
 
     ``{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000",
@@ -149,7 +149,7 @@ class WireMarkPrice(msgspec.Struct, frozen=True):
     next_funding_ms: int = msgspec.field(name="T")
 
 
-class WireForceOrderBody(msgspec.Struct, frozen=True):
+class WireForceOrderBody(msgspec.Struct, frozen=True, gc=False):
     """The ``o`` object of a liquidation event."""
 
     side: str = msgspec.field(name="S")
@@ -159,7 +159,7 @@ class WireForceOrderBody(msgspec.Struct, frozen=True):
     trade_time_ms: int = msgspec.field(name="T")
 
 
-class WireForceOrder(msgspec.Struct, frozen=True):
+class WireForceOrder(msgspec.Struct, frozen=True, gc=False):
     """``<symbol>@forceOrder`` (USD-M liquidations).
 
     ``{"e":"forceOrder","E":1568014460893,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC",
@@ -169,7 +169,7 @@ class WireForceOrder(msgspec.Struct, frozen=True):
     order: WireForceOrderBody = msgspec.field(name="o")
 
 
-class WireOpenInterest(msgspec.Struct, frozen=True):
+class WireOpenInterest(msgspec.Struct, frozen=True, gc=False):
     """REST ``GET /fapi/v1/openInterest``.
 
     ``{"openInterest":"10659.509","symbol":"BTCUSDT","time":1589437530011}``
@@ -180,7 +180,7 @@ class WireOpenInterest(msgspec.Struct, frozen=True):
     time_ms: int = msgspec.field(name="time")
 
 
-class WireRestTrade(msgspec.Struct, frozen=True):
+class WireRestTrade(msgspec.Struct, frozen=True, gc=False):
     """One element of REST ``GET /api/v3/trades`` (``/fapi/v1/trades``).
 
     ``{"id":28457,"price":"4.00000100","qty":"12.00000000","quoteQty":"48.000012",

@@ -24,7 +24,7 @@ Level = tuple[Price, Size]
 Side = Literal["Buy", "Sell"]
 
 
-class WireTrade(msgspec.Struct, frozen=True):
+class WireTrade(msgspec.Struct, frozen=True, gc=False):
     """One element of ``publicTrade.<symbol>`` ``data``; ``S`` is the taker's side.
 
     ``{"T":1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick",
@@ -40,7 +40,7 @@ class WireTrade(msgspec.Struct, frozen=True):
     block_trade: bool = msgspec.field(default=False, name="BT")
 
 
-class TradeFrame(msgspec.Struct, frozen=True):
+class TradeFrame(msgspec.Struct, frozen=True, gc=False):
     """``publicTrade.<symbol>``.
 
     ``{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[<WireTrade>]}``
@@ -50,7 +50,7 @@ class TradeFrame(msgspec.Struct, frozen=True):
     ts: int
 
 
-class WireBook(msgspec.Struct, frozen=True):
+class WireBook(msgspec.Struct, frozen=True, gc=False):
     """The ``data`` of ``orderbook.<depth>.<symbol>``: ``u`` update id, ``seq`` cross sequence.
 
     ``{"s":"XRPUSDT","b":[["1.9531","6198"]],"a":[["1.9535","8415"]],"u":20254870,
@@ -64,7 +64,7 @@ class WireBook(msgspec.Struct, frozen=True):
     cross_seq: int = msgspec.field(default=-1, name="seq")
 
 
-class BookFrame(msgspec.Struct, frozen=True):
+class BookFrame(msgspec.Struct, frozen=True, gc=False):
     """``orderbook.<depth>.<symbol>``; ``type`` is ``snapshot`` or ``delta``.
 
     ``{"topic":"orderbook.500.XRPUSDT","type":"delta","ts":1733011200693,
@@ -77,7 +77,7 @@ class BookFrame(msgspec.Struct, frozen=True):
     cts: int = 0
 
 
-class WireTicker(msgspec.Struct, frozen=True):
+class WireTicker(msgspec.Struct, frozen=True, gc=False):
     """The ``data`` of ``tickers.<symbol>``; a linear ``delta`` carries only changed fields.
 
     Linear: ``{"symbol":"BTCUSDT","tickDirection":"PlusTick","lastPrice":"17216.00",
@@ -113,7 +113,7 @@ class WireTicker(msgspec.Struct, frozen=True):
     usd_index_price: str | None = msgspec.field(default=None, name="usdIndexPrice")
 
 
-class TickerFrame(msgspec.Struct, frozen=True):
+class TickerFrame(msgspec.Struct, frozen=True, gc=False):
     """``tickers.<symbol>``; ``cs`` is the cross sequence.
 
     ``{"topic":"tickers.BTCUSDT","type":"snapshot","data":<WireTicker>,"cs":24987956059,
@@ -126,7 +126,7 @@ class TickerFrame(msgspec.Struct, frozen=True):
     cs: int = -1
 
 
-class WireKline(msgspec.Struct, frozen=True):
+class WireKline(msgspec.Struct, frozen=True, gc=False):
     """One element of ``kline.<interval>.<symbol>`` ``data``; ``confirm`` marks it closed.
 
     ``{"start":1672324800000,"end":1672325099999,"interval":"5","open":"16649.5",
@@ -147,7 +147,7 @@ class WireKline(msgspec.Struct, frozen=True):
     timestamp: int = 0
 
 
-class KlineFrame(msgspec.Struct, frozen=True):
+class KlineFrame(msgspec.Struct, frozen=True, gc=False):
     """``kline.<interval>.<symbol>``.
 
     ``{"topic":"kline.5.BTCUSDT","data":[<WireKline>],"ts":1672324988882,"type":"snapshot"}``
@@ -157,7 +157,7 @@ class KlineFrame(msgspec.Struct, frozen=True):
     ts: int
 
 
-class WireLiquidation(msgspec.Struct, frozen=True):
+class WireLiquidation(msgspec.Struct, frozen=True, gc=False):
     """One element of ``allLiquidation.<symbol>`` ``data``.
 
     ``{"T":1739502302929,"s":"ROSEUSDT","S":"Sell","v":"20000","p":"0.04499"}``: ``S`` is
@@ -172,7 +172,7 @@ class WireLiquidation(msgspec.Struct, frozen=True):
     price: Price = msgspec.field(name="p")
 
 
-class LiquidationFrame(msgspec.Struct, frozen=True):
+class LiquidationFrame(msgspec.Struct, frozen=True, gc=False):
     """``allLiquidation.<symbol>``; ``data`` is a list (documented once as a single object).
 
     ``{"topic":"allLiquidation.ROSEUSDT","type":"snapshot","ts":1739502303204,
@@ -183,7 +183,7 @@ class LiquidationFrame(msgspec.Struct, frozen=True):
     ts: int
 
 
-class ControlFrame(msgspec.Struct, frozen=True):
+class ControlFrame(msgspec.Struct, frozen=True, gc=False):
     """Anything without a known topic: op replies (acks, pongs) or an unknown stream.
 
     ``{"success":true,"ret_msg":"","conn_id":"cejreaspqfm9se7usbrg-2xh","req_id":"sub-1",
@@ -198,7 +198,7 @@ class ControlFrame(msgspec.Struct, frozen=True):
     req_id: str = ""
 
 
-class WireRequest(msgspec.Struct, frozen=True, omit_defaults=True):
+class WireRequest(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """A request we send: ``subscribe``, ``unsubscribe`` or ``ping``.
 
     ``{"op":"subscribe","args":["orderbook.1.BTCUSDT","publicTrade.BTCUSDT"],"req_id":"sub-1"}``

@@ -44,7 +44,7 @@ class WireL2Event(msgspec.Struct, frozen=True, gc=False):
     updates: tuple[WireL2Update, ...]
 
 
-class WireL2Message(msgspec.Struct, frozen=True, tag_field="channel", tag="l2_data"):
+class WireL2Message(msgspec.Struct, frozen=True, tag_field="channel", tag="l2_data", gc=False):
     """``level2`` channel messages (received as ``l2_data``).
 
     ``{"channel":"l2_data","client_id":"","timestamp":"2026-04-07T14:30:01.456789Z",
@@ -81,7 +81,9 @@ class WireTradesEvent(msgspec.Struct, frozen=True, gc=False):
     trades: tuple[WireMarketTrade, ...]
 
 
-class WireTradesMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="market_trades"):
+class WireTradesMessage(
+    msgspec.Struct, frozen=True, tag_field="channel", tag="market_trades", gc=False
+):
     """``market_trades`` channel messages (trades batched over up to 250 ms).
 
     ``{"channel":"market_trades","client_id":"","timestamp":"2026-04-07T14:30:02.789012Z",
@@ -118,7 +120,7 @@ class WireTickerEvent(msgspec.Struct, frozen=True, gc=False):
     tickers: tuple[WireTicker, ...]
 
 
-class WireTickerMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="ticker"):
+class WireTickerMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="ticker", gc=False):
     """``ticker`` channel messages (sent on every match).
 
     ``{"channel":"ticker","client_id":"","timestamp":"2026-04-07T14:30:03.000000Z",
@@ -157,7 +159,7 @@ class WireCandlesEvent(msgspec.Struct, frozen=True, gc=False):
     candles: tuple[WireCandle, ...]
 
 
-class WireCandlesMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="candles"):
+class WireCandlesMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="candles", gc=False):
     """``candles`` channel messages (the running 5-minute candle, about every second).
 
     ``{"channel":"candles","client_id":"","timestamp":"2026-04-07T14:30:05.000000Z",
@@ -183,7 +185,9 @@ class WireHeartbeat(msgspec.Struct, frozen=True, gc=False):
     current_time: str = ""
 
 
-class WireHeartbeatsMessage(msgspec.Struct, frozen=True, tag_field="channel", tag="heartbeats"):
+class WireHeartbeatsMessage(
+    msgspec.Struct, frozen=True, tag_field="channel", tag="heartbeats", gc=False
+):
     """``heartbeats`` channel messages (one a second).
 
     ``{"channel":"heartbeats","client_id":"","timestamp":"2026-04-07T14:30:10.000000Z",
@@ -230,7 +234,7 @@ WireMessage = (
 """Every message the parser handles, tagged by ``channel``."""
 
 
-class WireEnvelope(msgspec.Struct, frozen=True):
+class WireEnvelope(msgspec.Struct, frozen=True, gc=False):
     """The fields of any message, decoded leniently to classify a frame the union rejected.
 
     An error reply has no channel: ``{"type":"error","message":"failure to subscribe"}``.

@@ -27,7 +27,7 @@ PositiveSize = Annotated[float, msgspec.Meta(gt=0.0, lt=_LIMIT)]
 FrameType = Literal["snapshot", "update"]
 
 
-class WireTrade(msgspec.Struct, frozen=True):
+class WireTrade(msgspec.Struct, frozen=True, gc=False):
     """One element of a ``trade`` frame's ``data``; ``side`` is the taker's."""
 
     symbol: str
@@ -39,7 +39,7 @@ class WireTrade(msgspec.Struct, frozen=True):
     ord_type: str = ""
 
 
-class TradeFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="trade"):
+class TradeFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="trade", gc=False):
     """``trade``.
 
     ``{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy",
@@ -51,7 +51,7 @@ class TradeFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="trade"):
     data: tuple[WireTrade, ...]
 
 
-class WireTicker(msgspec.Struct, frozen=True):
+class WireTicker(msgspec.Struct, frozen=True, gc=False):
     """One element of a ``ticker`` frame's ``data`` (best bid/ask and 24 h statistics)."""
 
     symbol: str
@@ -69,7 +69,7 @@ class WireTicker(msgspec.Struct, frozen=True):
     timestamp: str = ""
 
 
-class TickerFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ticker"):
+class TickerFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ticker", gc=False):
     """``ticker``.
 
     ``{"channel":"ticker","type":"snapshot","data":[{"symbol":"BTC/USD","bid":105944.20,
@@ -82,14 +82,14 @@ class TickerFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ticker"
     data: tuple[WireTicker, ...]
 
 
-class WireLevel(msgspec.Struct, frozen=True):
+class WireLevel(msgspec.Struct, frozen=True, gc=False):
     """One book level; ``qty`` 0 in an update removes the price."""
 
     price: Price
     qty: Size
 
 
-class WireBook(msgspec.Struct, frozen=True):
+class WireBook(msgspec.Struct, frozen=True, gc=False):
     """One element of a ``book`` frame's ``data``; ``checksum`` is CRC32 of the top 10."""
 
     symbol: str
@@ -99,7 +99,7 @@ class WireBook(msgspec.Struct, frozen=True):
     timestamp: str = ""
 
 
-class BookFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="book"):
+class BookFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="book", gc=False):
     """``book``.
 
     ``{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":105944.20,
@@ -110,7 +110,7 @@ class BookFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="book"):
     data: tuple[WireBook, ...]
 
 
-class WireOhlc(msgspec.Struct, frozen=True):
+class WireOhlc(msgspec.Struct, frozen=True, gc=False):
     """One element of an ``ohlc`` frame's ``data``: the bar so far of ``interval`` minutes."""
 
     symbol: str
@@ -126,7 +126,7 @@ class WireOhlc(msgspec.Struct, frozen=True):
     timestamp: str = ""
 
 
-class OhlcFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ohlc"):
+class OhlcFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ohlc", gc=False):
     """``ohlc``.
 
     ``{"channel":"ohlc","type":"update","data":[{"symbol":"BTC/USD","interval":1,
@@ -138,7 +138,7 @@ class OhlcFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ohlc"):
     data: tuple[WireOhlc, ...]
 
 
-class WirePair(msgspec.Struct, frozen=True):
+class WirePair(msgspec.Struct, frozen=True, gc=False):
     """One pair of the ``instrument`` channel (only what the adapter uses)."""
 
     symbol: str
@@ -146,13 +146,13 @@ class WirePair(msgspec.Struct, frozen=True):
     qty_precision: Annotated[int, msgspec.Meta(ge=0, le=18)]
 
 
-class WireInstruments(msgspec.Struct, frozen=True):
+class WireInstruments(msgspec.Struct, frozen=True, gc=False):
     """The ``data`` object of an ``instrument`` frame."""
 
     pairs: tuple[WirePair, ...] = ()
 
 
-class InstrumentFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="instrument"):
+class InstrumentFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="instrument", gc=False):
     """``instrument``.
 
     ``{"channel":"instrument","type":"snapshot","data":{"assets":[],"pairs":[{"symbol":"BTC/USD",
@@ -164,11 +164,11 @@ class InstrumentFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="ins
     data: WireInstruments
 
 
-class HeartbeatFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="heartbeat"):
+class HeartbeatFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="heartbeat", gc=False):
     """``heartbeat``, about once a second while subscribed: ``{"channel":"heartbeat"}``."""
 
 
-class WireStatus(msgspec.Struct, frozen=True):
+class WireStatus(msgspec.Struct, frozen=True, gc=False):
     """One element of a ``status`` frame's ``data``."""
 
     system: str = ""
@@ -177,7 +177,7 @@ class WireStatus(msgspec.Struct, frozen=True):
     connection_id: int = 0
 
 
-class StatusFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="status"):
+class StatusFrame(msgspec.Struct, frozen=True, tag_field="channel", tag="status", gc=False):
     """``status``, on connect and on every change of the exchange's state.
 
     ``{"channel":"status","type":"update","data":[{"api_version":"v2",
@@ -192,7 +192,7 @@ DataFrame = TradeFrame | TickerFrame | BookFrame | OhlcFrame | InstrumentFrame
 ChannelFrame = DataFrame | HeartbeatFrame | StatusFrame
 
 
-class WireMethodResult(msgspec.Struct, frozen=True):
+class WireMethodResult(msgspec.Struct, frozen=True, gc=False):
     """The ``result`` of a subscribe/unsubscribe response."""
 
     channel: str = ""
@@ -202,7 +202,7 @@ class WireMethodResult(msgspec.Struct, frozen=True):
     snapshot: bool = True
 
 
-class MethodResponse(msgspec.Struct, frozen=True):
+class MethodResponse(msgspec.Struct, frozen=True, gc=False):
     """A response to a request: ``subscribe``, ``unsubscribe`` or ``pong``.
 
     ``{"method":"subscribe","result":{"channel":"ticker","symbol":"BTC/USD","snapshot":true},
@@ -218,7 +218,7 @@ class MethodResponse(msgspec.Struct, frozen=True):
     req_id: int = 0
 
 
-class FrameHeader(msgspec.Struct, frozen=True):
+class FrameHeader(msgspec.Struct, frozen=True, gc=False):
     """What every v2 frame starts with; used to classify a frame the union rejected."""
 
     channel: str = ""
