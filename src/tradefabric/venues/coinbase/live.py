@@ -9,7 +9,6 @@ trades (``market/products/{id}/ticker``, public) and the server time.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Literal
 
@@ -21,6 +20,7 @@ from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.data.feed.snapshot_requests import SnapshotRequests
 from tradefabric.data.feed.venue import SendFrame
 from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
 from tradefabric.model.enums import AggressorSide
@@ -48,7 +48,6 @@ RECENT_TRADES_LIMIT = 1000
 """How many recent trades to ask for (the endpoint's maximum)."""
 SNAPSHOT_WAIT_S = 5.0
 """How long a resync waits for the level2 snapshot it asked for before asking again."""
-_POLL_S = 0.01
 
 
 class RestMarketTrade(msgspec.Struct, frozen=True, gc=False):
@@ -164,7 +163,7 @@ class CoinbaseLive:
         self.ws_url = ws_url or market.ws_url
         self.rest_url = rest_url or market.rest_url
         self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_SECOND * 60)
-        self._snapshot_asked: dict[str, int] = {}
+        self._snapshots = SnapshotRequests(clock, SNAPSHOT_WAIT_S)
         self._time_decoder = msgspec.json.Decoder(RestServerTime)
         self._trades_decoder = msgspec.json.Decoder(RestMarketTrades, strict=False)
         taker = market.trade_side_is_taker
@@ -196,32 +195,25 @@ class CoinbaseLive:
         """
         names = venue_channels(self.market, channels)
         if channel_name(self.market, "book") in names:
-            now = self._clock.timestamp_ns()
-            for symbol in symbols:
-                self._snapshot_asked[self.unified_symbol(symbol)] = now
+            self._snapshots.asked_now(self.unified_symbol(symbol) for symbol in symbols)
         return [frame.decode() for frame in subscribe_frames(self.market, names, symbols)]
 
     async def resync_book(self, symbol: str, rest: VenueRestClient, send: SendFrame) -> None:
         """Resubscribe ``level2`` for ``symbol`` on the socket and wait for its snapshot.
 
-        Nothing is sent while the book is valid or a snapshot asked for less than
-        ``SNAPSHOT_WAIT_S`` ago is still on its way (Coinbase rate-limits client
-        messages, and a full level2 snapshot is large).
+        At most one request per ``SNAPSHOT_WAIT_S``: Coinbase rate-limits client
+        messages, and a full level2 snapshot is large.
         """
         unified = self.unified_symbol(symbol)
-        if self.parser.book_valid(unified):
-            return
-        asked = self._snapshot_asked.get(unified, 0)
-        wait_ns = int(SNAPSHOT_WAIT_S * 1e9)
-        now = self._clock.timestamp_ns()
-        if self.parser.last_snapshot_ns(unified) >= asked or now - asked >= wait_ns:
-            asked = self._snapshot_asked[unified] = now
-            for frame in resync_book_frames(self.market, [unified]):
-                await send(frame.decode())
-        while self._clock.timestamp_ns() - asked < wait_ns:
-            if self.parser.last_snapshot_ns(unified) >= asked:
-                return
-            await asyncio.sleep(_POLL_S)
+        await self._snapshots.resync(
+            unified,
+            book_valid=self.parser.book_valid,
+            last_snapshot_ns=self.parser.last_snapshot_ns,
+            resubscribe_frames=lambda: [
+                f.decode() for f in resync_book_frames(self.market, [unified])
+            ],
+            send=send,
+        )
 
     async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
         """Do nothing: every public Coinbase market data channel is on the socket."""

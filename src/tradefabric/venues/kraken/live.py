@@ -11,7 +11,6 @@ time (``/0/public/Time``, whole seconds).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import msgspec
@@ -22,6 +21,7 @@ from tradefabric.core.errors import ConfigError, MalformedMessageError, RequestR
 from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
+from tradefabric.data.feed.snapshot_requests import SnapshotRequests
 from tradefabric.data.feed.venue import SendFrame
 from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
 from tradefabric.venues.kraken.book import KrakenPairs
@@ -49,7 +49,6 @@ PUBLIC_REQUESTS_PER_MINUTE = 60
 SERVER_TIME_PATH = "/0/public/Time"
 SNAPSHOT_WAIT_S = 5.0
 """How long a resync waits for the book snapshot it asked for before asking again."""
-_POLL_S = 0.01
 _NS = 1_000_000_000
 
 
@@ -155,7 +154,7 @@ class KrakenLive:
         self.ws_url = ws_url or market.ws_url
         self.rest_url = rest_url or market.rest_url
         self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_MINUTE)
-        self._snapshot_asked: dict[str, int] = {}
+        self._snapshots = SnapshotRequests(clock, SNAPSHOT_WAIT_S)
         self._req_id = 0
         self._time_decoder = msgspec.json.Decoder(_TimeReply)
 
@@ -199,32 +198,27 @@ class KrakenLive:
             )
             frames.append(subscribe_frame(self.market, sub, self._next_req_id()).decode())
         if "book" in names:
-            now = self._clock.timestamp_ns()
-            for symbol in unified:
-                self._snapshot_asked[symbol] = now
+            self._snapshots.asked_now(unified)
         return frames
 
     async def resync_book(self, symbol: str, rest: VenueRestClient, send: SendFrame) -> None:
-        """Resubscribe ``book`` for ``symbol`` on the socket and wait for its snapshot.
-
-        Nothing is sent while the book is valid or a snapshot asked for less than
-        ``SNAPSHOT_WAIT_S`` ago is still on its way.
-        """
+        """Resubscribe ``book`` for ``symbol`` on the socket and wait for its snapshot."""
         unified = self.unified_symbol(symbol)
-        if self.parser.book_valid(unified):
-            return
-        asked = self._snapshot_asked.get(unified, 0)
-        wait_ns = int(SNAPSHOT_WAIT_S * _NS)
-        now = self._clock.timestamp_ns()
-        if self.parser.last_snapshot_ns(unified) >= asked or now - asked >= wait_ns:
-            asked = self._snapshot_asked[unified] = now
-            sub = Subscription(channel="book", symbols=(unified,), depth=self.book_depth)
-            await send(unsubscribe_frame(self.market, sub, self._next_req_id()).decode())
-            await send(subscribe_frame(self.market, sub, self._next_req_id()).decode())
-        while self._clock.timestamp_ns() - asked < wait_ns:
-            if self.parser.last_snapshot_ns(unified) >= asked:
-                return
-            await asyncio.sleep(_POLL_S)
+        sub = Subscription(channel="book", symbols=(unified,), depth=self.book_depth)
+
+        def frames() -> list[str]:
+            return [
+                unsubscribe_frame(self.market, sub, self._next_req_id()).decode(),
+                subscribe_frame(self.market, sub, self._next_req_id()).decode(),
+            ]
+
+        await self._snapshots.resync(
+            unified,
+            book_valid=self.parser.book_valid,
+            last_snapshot_ns=self.parser.last_snapshot_ns,
+            resubscribe_frames=frames,
+            send=send,
+        )
 
     async def poll(self, rest: VenueRestClient, symbols: Sequence[str]) -> None:
         """Publish the OHLC bars whose interval has ended (Kraken announces no close)."""
