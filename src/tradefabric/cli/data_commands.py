@@ -14,6 +14,7 @@ from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.market_data import MarketDataNode, ReplaySummary
 from tradefabric.store.catalog import Catalog, QueryResult
+from tradefabric.venues.registry import VENUES
 
 app = typer.Typer(help="Market data: replay recordings, verify order books, query the catalog.")
 
@@ -21,7 +22,7 @@ FileArg = Annotated[
     Path, typer.Argument(help="Recording: '<ts_ns> <raw json>' per line, gzip or plain.")
 ]
 VenueOpt = Annotated[
-    str, typer.Option("--venue", help="Market the recording comes from: binance or binance-usdm.")
+    str, typer.Option("--venue", help=f"Venue the recording comes from: {', '.join(VENUES)}.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document.")]
 
@@ -65,6 +66,8 @@ def verify_book(file: FileArg, venue: VenueOpt = "binance", json_output: JsonOpt
     """Rebuild the book of FILE (snapshot + diffs) and compare it with the venue's bookTicker.
 
     Prints the match rate at equal update ids, the number of comparisons, gaps and resyncs.
+    Binance publishes the update id of its top of book, so the comparison needs a Binance
+    recording; for other venues the book state and its gaps are still reported.
     """
     try:
         config = MarketDataConfig(venue=venue, check_books=True, candle_intervals=("1m",))
