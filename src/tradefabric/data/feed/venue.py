@@ -9,6 +9,10 @@ from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.model.data import Trade
 
+DEFAULT_FEED_CHANNELS = ("trade", "bookTicker", "depth")
+"""The live feed's generic default channels: trades, top of book, and the order book.
+Each venue maps them to its own channel names."""
+
 SendFrame = Callable[[str], Awaitable[None]]
 """Send a text frame on the venue connection (for resubscribing)."""
 

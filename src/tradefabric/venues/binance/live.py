@@ -10,13 +10,13 @@ from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
-from tradefabric.data.feed.venue import SendFrame
+from tradefabric.data.feed.venue import DEFAULT_FEED_CHANNELS, SendFrame
 from tradefabric.model.data import Trade
 from tradefabric.venues.binance.markets import BinanceMarket
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
 
-DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
+DEFAULT_CHANNELS = DEFAULT_FEED_CHANNELS
 
 
 class _ServerTime(msgspec.Struct, frozen=True):

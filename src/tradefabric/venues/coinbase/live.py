@@ -21,7 +21,7 @@ from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.data.feed.snapshot_requests import SnapshotRequests
-from tradefabric.data.feed.venue import SendFrame
+from tradefabric.data.feed.venue import DEFAULT_FEED_CHANNELS, SendFrame
 from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
 from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.coinbase.markets import CoinbaseMarket, product_id, unified_symbol
@@ -34,8 +34,7 @@ from tradefabric.venues.coinbase.subscriptions import (
 from tradefabric.venues.coinbase.timestamps import parse_rfc3339_ns
 from tradefabric.venues.coinbase.wire import PositiveSize, Price
 
-DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
-"""The live feed's channel names (as ``LiveFeedConfig`` and its REST fallback know them)."""
+DEFAULT_CHANNELS = DEFAULT_FEED_CHANNELS
 
 FEED_CHANNELS = {"trade": "trades", "bookTicker": "quotes", "depth": "book", "kline": "candles"}
 """The live feed's generic channel names -> ours (``markets.COINBASE.channels`` keys)."""

@@ -22,7 +22,7 @@ from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.data.feed.snapshot_requests import SnapshotRequests
-from tradefabric.data.feed.venue import SendFrame
+from tradefabric.data.feed.venue import DEFAULT_FEED_CHANNELS, SendFrame
 from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
 from tradefabric.venues.kraken.book import KrakenPairs
 from tradefabric.venues.kraken.markets import KrakenMarket
@@ -35,8 +35,7 @@ from tradefabric.venues.kraken.subscriptions import (
 )
 from tradefabric.venues.kraken.symbols import check_symbol, symbol_to_rest_pair
 
-DEFAULT_CHANNELS = ("trade", "bookTicker", "depth")
-"""The live feed's channel names (as ``LiveFeedConfig`` and its REST fallback know them)."""
+DEFAULT_CHANNELS = DEFAULT_FEED_CHANNELS
 
 FEED_CHANNELS = {"trade": "trade", "bookTicker": "ticker", "depth": "book", "kline": "ohlc"}
 """The live feed's generic channel names -> Kraken v2 channel names."""
