@@ -11,8 +11,38 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 
+from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
+from tradefabric.data import topics
 from tradefabric.data.feed.venue import SendFrame
+from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus
+
+
+class BookWatch:
+    """Follow, per symbol of one venue, whether its book is valid and when a snapshot arrived."""
+
+    def __init__(self, bus: MessageBus, venue: str) -> None:
+        self._venue = venue
+        self._valid: dict[str, bool] = {}
+        self._snapshot_ns: dict[str, int] = {}
+        bus.subscribe(topics.BOOK_STATUS, self._on_status)
+        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
+
+    def book_valid(self, symbol: str) -> bool:
+        """Return True when the local book of ``symbol`` last reported itself valid."""
+        return self._valid.get(symbol, False)
+
+    def last_snapshot_ns(self, symbol: str) -> int:
+        """Return when the last snapshot of ``symbol`` was received (0: never)."""
+        return self._snapshot_ns.get(symbol, 0)
+
+    def _on_status(self, status: OrderBookStatus) -> None:
+        if status.venue == self._venue:
+            self._valid[status.symbol] = status.valid
+
+    def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
+        if snapshot.venue == self._venue:
+            self._snapshot_ns[snapshot.symbol] = snapshot.ts_recv
 
 
 class SnapshotRequests:
@@ -34,21 +64,20 @@ class SnapshotRequests:
         self,
         symbol: str,
         *,
-        book_valid: Callable[[str], bool],
-        last_snapshot_ns: Callable[[str], int],
+        watch: BookWatch,
         resubscribe_frames: Callable[[], Iterable[str]],
         send: SendFrame,
     ) -> None:
         """Resubscribe unless a snapshot is already coming, then wait for it (up to ``wait_s``)."""
-        if book_valid(symbol):
+        if watch.book_valid(symbol):
             return
         asked = self._asked.get(symbol, 0)
         now = self._clock.timestamp_ns()
-        if last_snapshot_ns(symbol) >= asked or now - asked >= self._wait_ns:
+        if watch.last_snapshot_ns(symbol) >= asked or now - asked >= self._wait_ns:
             asked = self._asked[symbol] = now
             for frame in resubscribe_frames():
                 await send(frame)
         while self._clock.timestamp_ns() - asked < self._wait_ns:
-            if last_snapshot_ns(symbol) >= asked:
+            if watch.last_snapshot_ns(symbol) >= asked:
                 return
             await asyncio.sleep(self._poll_s)

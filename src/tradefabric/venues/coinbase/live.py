@@ -17,12 +17,11 @@ import msgspec
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError, MalformedMessageError
-from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
-from tradefabric.data.feed.snapshot_requests import SnapshotRequests
+from tradefabric.data.feed.snapshot_requests import BookWatch, SnapshotRequests
 from tradefabric.data.feed.venue import DEFAULT_FEED_CHANNELS, SendFrame
-from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
+from tradefabric.model.data import Trade
 from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.coinbase.markets import CoinbaseMarket, product_id, unified_symbol
 from tradefabric.venues.coinbase.parser import CoinbaseStreamParser
@@ -97,18 +96,15 @@ class CoinbaseFeedParser(CoinbaseStreamParser):
 
     def __init__(self, bus: MessageBus, market: CoinbaseMarket) -> None:
         super().__init__(bus, market)
-        self._valid: dict[str, bool] = {}
-        self._snapshot_ns: dict[str, int] = {}
-        bus.subscribe(topics.BOOK_STATUS, self._on_status)
-        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
+        self.watch = BookWatch(bus, market.venue)
 
     def book_valid(self, symbol: str) -> bool:
         """Return True when the local book of ``symbol`` last reported itself valid."""
-        return self._valid.get(symbol, False)
+        return self.watch.book_valid(symbol)
 
     def last_snapshot_ns(self, symbol: str) -> int:
-        """Return when the last level2 snapshot of ``symbol`` was received (0: never)."""
-        return self._snapshot_ns.get(symbol, 0)
+        """Return when the last book snapshot of ``symbol`` was received (0: never)."""
+        return self.watch.last_snapshot_ns(symbol)
 
     def merge_rest_trades(self, trades: Sequence[Trade]) -> int:
         """Publish REST trades the stream has not delivered (deduped by id); return how many."""
@@ -116,14 +112,6 @@ class CoinbaseFeedParser(CoinbaseStreamParser):
         for trade in sorted(trades, key=_trade_order):
             self._publish_trade(trade)
         return self.stats().trades - before
-
-    def _on_status(self, status: OrderBookStatus) -> None:
-        if status.venue == self.market.venue:
-            self._valid[status.symbol] = status.valid
-
-    def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
-        if snapshot.venue == self.market.venue:
-            self._snapshot_ns[snapshot.symbol] = snapshot.ts_recv
 
 
 def venue_channels(market: CoinbaseMarket, channels: Sequence[str]) -> list[str]:
@@ -206,8 +194,7 @@ class CoinbaseLive:
         unified = self.unified_symbol(symbol)
         await self._snapshots.resync(
             unified,
-            book_valid=self.parser.book_valid,
-            last_snapshot_ns=self.parser.last_snapshot_ns,
+            watch=self.parser.watch,
             resubscribe_frames=lambda: [
                 f.decode() for f in resync_book_frames(self.market, [unified])
             ],

@@ -21,9 +21,9 @@ from tradefabric.core.errors import ConfigError, MalformedMessageError, RequestR
 from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
-from tradefabric.data.feed.snapshot_requests import SnapshotRequests
+from tradefabric.data.feed.snapshot_requests import BookWatch, SnapshotRequests
 from tradefabric.data.feed.venue import DEFAULT_FEED_CHANNELS, SendFrame
-from tradefabric.model.data import OrderBookSnapshot, OrderBookStatus, Trade
+from tradefabric.model.data import Trade
 from tradefabric.venues.kraken.book import KrakenPairs
 from tradefabric.venues.kraken.markets import KrakenMarket
 from tradefabric.venues.kraken.parser import KrakenStreamParser
@@ -71,18 +71,15 @@ class KrakenFeedParser(KrakenStreamParser):
         self, bus: MessageBus, market: KrakenMarket, pairs: KrakenPairs | None = None
     ) -> None:
         super().__init__(bus, market, pairs)
-        self._valid: dict[str, bool] = {}
-        self._snapshot_ns: dict[str, int] = {}
-        bus.subscribe(topics.BOOK_STATUS, self._on_book_status)
-        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_book_snapshot)
+        self.watch = BookWatch(bus, market.venue)
 
     def book_valid(self, symbol: str) -> bool:
         """Return True when the local book of ``symbol`` last reported itself valid."""
-        return self._valid.get(symbol, False)
+        return self.watch.book_valid(symbol)
 
     def last_snapshot_ns(self, symbol: str) -> int:
         """Return when the last book snapshot of ``symbol`` was received (0: never)."""
-        return self._snapshot_ns.get(symbol, 0)
+        return self.watch.last_snapshot_ns(symbol)
 
     def merge_rest_trades(self, trades: Sequence[Trade]) -> int:
         """Publish REST trades newer than the last one seen (by Kraken's trade id); count them."""
@@ -95,14 +92,6 @@ class KrakenFeedParser(KrakenStreamParser):
             self._bus.publish(topics.TRADES, trade)
             published += 1
         return published
-
-    def _on_book_status(self, status: OrderBookStatus) -> None:
-        if status.venue == self.market.venue:
-            self._valid[status.symbol] = status.valid
-
-    def _on_book_snapshot(self, snapshot: OrderBookSnapshot) -> None:
-        if snapshot.venue == self.market.venue:
-            self._snapshot_ns[snapshot.symbol] = snapshot.ts_recv
 
 
 def _trade_number(trade: Trade) -> int:
@@ -213,8 +202,7 @@ class KrakenLive:
 
         await self._snapshots.resync(
             unified,
-            book_valid=self.parser.book_valid,
-            last_snapshot_ns=self.parser.last_snapshot_ns,
+            watch=self.parser.watch,
             resubscribe_frames=frames,
             send=send,
         )
