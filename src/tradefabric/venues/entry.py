@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
+from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
 from tradefabric.data.feed.venue import FrameParser, LiveVenue
 from tradefabric.venues.fakevenue.server import VenueScript
@@ -27,3 +29,25 @@ class VenueEntry:
     make_live: LiveFactory
     make_script: ScriptFactory
     default_channels: tuple[str, ...]
+
+
+Market = TypeVar("Market")
+Parser = TypeVar("Parser")
+
+
+def live_factory(
+    venue: str,
+    market: Market,
+    parser_type: type[Parser],
+    build: Callable[[Market, Parser, Clock, str | None, str | None], LiveVenue],
+) -> LiveFactory:
+    """Return a ``LiveFactory`` that checks the node's parser is the venue's own, then builds."""
+
+    def make_live(
+        parser: FrameParser, clock: Clock, ws_url: str | None, rest_url: str | None
+    ) -> LiveVenue:
+        if not isinstance(parser, parser_type):
+            raise ConfigError(f"{venue}: live endpoints need a {parser_type.__name__}")
+        return build(market, parser, clock, ws_url, rest_url)
+
+    return make_live

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from tradefabric.core.clock import Clock
-from tradefabric.core.errors import ConfigError
-from tradefabric.data.feed.venue import FrameParser, LiveVenue
 from tradefabric.venues.bybit import markets
 from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
-from tradefabric.venues.entry import VenueEntry
+from tradefabric.venues.entry import VenueEntry, live_factory
 from tradefabric.venues.fakevenue.bybit import BybitScript
 
 DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
@@ -25,18 +22,11 @@ def venue_entries() -> list[VenueEntry]:
 def _entry(venue: str) -> VenueEntry:
     market = markets.market(venue)
 
-    def make_live(
-        parser: FrameParser, clock: Clock, ws_url: str | None, rest_url: str | None
-    ) -> LiveVenue:
-        if not isinstance(parser, BybitFeedParser):
-            raise ConfigError(f"{venue}: live endpoints need a BybitFeedParser")
-        return BybitLive(market, parser, clock, ws_url, rest_url)
-
     return VenueEntry(
         name=venue,
         sequence_rule=markets.sequence_rule(market),
         make_parser=lambda bus: BybitFeedParser(bus, market),
-        make_live=make_live,
+        make_live=live_factory(venue, market, BybitFeedParser, BybitLive),
         make_script=lambda path: BybitScript(path, market),
         default_channels=DEFAULT_CHANNELS[market.category],
     )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import Clock
-from tradefabric.data.feed.venue import FrameParser, LiveVenue
+from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.coinbase import markets
-from tradefabric.venues.coinbase.live import DEFAULT_CHANNELS, CoinbaseFeedParser, make_live
-from tradefabric.venues.entry import VenueEntry
+from tradefabric.venues.coinbase.live import DEFAULT_CHANNELS, CoinbaseFeedParser, CoinbaseLive
+from tradefabric.venues.entry import VenueEntry, live_factory
 from tradefabric.venues.fakevenue.coinbase import CoinbaseScript
 from tradefabric.venues.fakevenue.server import VenueScript
 
@@ -25,11 +24,6 @@ def _entry(venue: str) -> VenueEntry:
     def make_parser(bus: MessageBus) -> FrameParser:
         return CoinbaseFeedParser(bus, market)
 
-    def make_live_venue(
-        parser: FrameParser, clock: Clock, ws_url: str | None, rest_url: str | None
-    ) -> LiveVenue:
-        return make_live(market, parser, clock, ws_url, rest_url)
-
     def make_script(path: Path) -> VenueScript:
         return CoinbaseScript(path, market)
 
@@ -37,7 +31,7 @@ def _entry(venue: str) -> VenueEntry:
         name=venue,
         sequence_rule=markets.sequence_rule(market),
         make_parser=make_parser,
-        make_live=make_live_venue,
+        make_live=live_factory(venue, market, CoinbaseFeedParser, CoinbaseLive),
         make_script=make_script,
         default_channels=DEFAULT_CHANNELS,
     )

@@ -16,7 +16,7 @@ import msgspec
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
-from tradefabric.core.errors import ConfigError, MalformedMessageError
+from tradefabric.core.errors import MalformedMessageError
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.data.feed.snapshot_requests import BookWatch, SnapshotRequests
@@ -249,19 +249,6 @@ class CoinbaseLive:
         except msgspec.DecodeError as exc:
             raise MalformedMessageError(f"server time reply: {exc}") from exc
         return OffsetSample(sent, server_ns, received)
-
-
-def make_live(
-    market: CoinbaseMarket,
-    parser: object,
-    clock: Clock,
-    ws_url: str | None,
-    rest_url: str | None,
-) -> CoinbaseLive:
-    """Return the live endpoints of ``market`` around ``parser`` (a ``CoinbaseFeedParser``)."""
-    if not isinstance(parser, CoinbaseFeedParser):
-        raise ConfigError(f"{market.venue}: live endpoints need a CoinbaseFeedParser")
-    return CoinbaseLive(market, parser, clock, ws_url, rest_url)
 
 
 def _trade_number(trade_id: str) -> int:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import Clock
-from tradefabric.data.feed.venue import FrameParser, LiveVenue
-from tradefabric.venues.entry import VenueEntry
+from tradefabric.data.feed.venue import FrameParser
+from tradefabric.venues.entry import VenueEntry, live_factory
 from tradefabric.venues.fakevenue.kraken import KrakenScript
 from tradefabric.venues.fakevenue.server import VenueScript
 from tradefabric.venues.kraken import markets
 from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
-from tradefabric.venues.kraken.live import DEFAULT_CHANNELS, KrakenFeedParser, make_live
+from tradefabric.venues.kraken.live import DEFAULT_CHANNELS, KrakenFeedParser, KrakenLive
 
 
 def venue_entries() -> list[VenueEntry]:
@@ -28,11 +27,6 @@ def _entry(venue: str) -> VenueEntry:
     def make_parser(bus: MessageBus) -> FrameParser:
         return KrakenFeedParser(bus, market, pairs)
 
-    def make_live_venue(
-        parser: FrameParser, clock: Clock, ws_url: str | None, rest_url: str | None
-    ) -> LiveVenue:
-        return make_live(market, parser, clock, ws_url, rest_url)
-
     def make_script(path: Path) -> VenueScript:
         return KrakenScript(path, market)
 
@@ -40,7 +34,7 @@ def _entry(venue: str) -> VenueEntry:
         name=venue,
         sequence_rule=KrakenBookRule(pairs),
         make_parser=make_parser,
-        make_live=make_live_venue,
+        make_live=live_factory(venue, market, KrakenFeedParser, KrakenLive),
         make_script=make_script,
         default_channels=DEFAULT_CHANNELS,
     )

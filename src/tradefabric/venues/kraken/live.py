@@ -241,16 +241,3 @@ class KrakenLive:
     def _next_req_id(self) -> int:
         self._req_id += 1
         return self._req_id
-
-
-def make_live(
-    market: KrakenMarket,
-    parser: object,
-    clock: Clock,
-    ws_url: str | None,
-    rest_url: str | None,
-) -> KrakenLive:
-    """Return the live endpoints of ``market`` around ``parser`` (a ``KrakenFeedParser``)."""
-    if not isinstance(parser, KrakenFeedParser):
-        raise ConfigError(f"{market.venue}: live endpoints need a KrakenFeedParser")
-    return KrakenLive(market, parser, clock, ws_url, rest_url)
