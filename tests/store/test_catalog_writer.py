@@ -74,7 +74,7 @@ def test_candles_round_trip_exact_values(
 
     rows = Catalog(root).query("SELECT * FROM candles ORDER BY interval").rows
     end = MIDNIGHT + 60_000_000_000
-    common = (MIDNIGHT, 100.0, 110.5, 99.25, 105.0, 12.5, 7, 5.0, 104.75, end, end + 500_000, 0)
+    common = (MIDNIGHT, 100.0, 110.5, 99.25, 105.0, 12.5, 7, 5.0, 104.75, end, end + 500_000, 0, 0)
     assert rows == (
         ("binance", "BTC/USDT:USDT", "1m", *common),
         ("binance", "BTC/USDT:USDT", "5m", *common),
@@ -106,7 +106,7 @@ def test_file_schema_is_exact(root: Path, bus: MessageBus, writer: CatalogWriter
         + [("ts_open", pa.int64())]
         + [(n, pa.float64()) for n in ("open", "high", "low", "close", "volume")]
         + [("trades", pa.int64()), ("buy_volume", pa.float64()), ("vwap", pa.float64())]
-        + [("ts_event", pa.int64()), ("ts_recv", pa.int64()), ("revision", pa.int64())],
+        + [(n, pa.int64()) for n in ("ts_event", "ts_recv", "revision", "flags")],
     }
     for data_type, fields in expected.items():
         (path,) = parquet_files(root / data_type)

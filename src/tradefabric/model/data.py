@@ -176,6 +176,8 @@ class Candle(msgspec.Struct, frozen=True, gc=False):
     volume-weighted average trade price (the previous close when ``volume`` is 0).
     ``revision`` is 0 when first published and counts corrections after it (trades
     recovered by a backfill); the highest revision of an interval is the right one.
+    ``flags`` is a ``CandleFlag`` bit set: 0 for a candle built from real data,
+    INTERPOLATED or CORRECTED when the data layer filled or repaired it.
     """
 
     venue: str
@@ -193,3 +195,4 @@ class Candle(msgspec.Struct, frozen=True, gc=False):
     ts_event: int
     ts_recv: int
     revision: int = 0
+    flags: int = 0

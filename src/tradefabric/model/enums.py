@@ -26,3 +26,12 @@ class EmptyCandlePolicy(enum.StrEnum):
     """Emit nothing: the candle series has a hole where no trade happened."""
     CARRY = "carry"
     """Emit a flat candle at the previous close with zero volume and zero trades."""
+
+
+class CandleFlag(enum.IntFlag):
+    """Why a stored candle is not plain venue data; 0 means it is."""
+
+    INTERPOLATED = 1
+    """Filled in for a missing interval; no trade data stands behind it."""
+    CORRECTED = 2
+    """Replaced an outlier; the original row is kept beside it."""

@@ -166,7 +166,7 @@ class CatalogWriter:
         buffers = self._buffers["candles"]
         buf = buffers.get(key)
         if buf is None:
-            buf = buffers[key] = _Buffer(candle.venue, candle.symbol, key[2], 13)
+            buf = buffers[key] = _Buffer(candle.venue, candle.symbol, key[2], 14)
         c = buf.columns
         c[0].append(candle.interval)
         c[1].append(candle.ts_open)
@@ -181,6 +181,7 @@ class CatalogWriter:
         c[10].append(candle.ts_event)
         c[11].append(candle.ts_recv)
         c[12].append(candle.revision)
+        c[13].append(candle.flags)
         if len(c[0]) >= self._flush_rows:
             self._flush_partition("candles", key)
 

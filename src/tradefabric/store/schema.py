@@ -78,6 +78,7 @@ CANDLE_COLUMNS: Final = _columns(
     ("ts_event", "int64"),
     ("ts_recv", "int64"),
     ("revision", "int64"),
+    ("flags", "int64"),
 )
 
 COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
