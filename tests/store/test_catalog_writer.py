@@ -12,7 +12,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.data.topics import CANDLES, QUOTES, TRADES
 from tradefabric.model.enums import AggressorSide
-from tradefabric.store import catalog_writer
+from tradefabric.store import storage
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.schema import COLUMNS, RowCounts
@@ -23,7 +23,8 @@ BTC_DIR = "venue=binance/symbol=BTC-USDT_USDT"
 
 
 def parquet_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    """Return every data file (finished or temporary) below ``root``, not the manifest."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and "_manifest" not in p.parts)
 
 
 def test_trades_round_trip_exact_values(root: Path, bus: MessageBus, writer: CatalogWriter) -> None:
@@ -207,12 +208,12 @@ def test_flush_rows_must_be_positive(root: Path, bus: MessageBus) -> None:
 def test_failed_write_keeps_rows_and_leaves_no_temp_file(
     root: Path, bus: MessageBus, writer: CatalogWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def disk_full(table: object, where: object) -> None:
+    def disk_full(path: object, data: object, exclusive: bool) -> None:
         raise OSError(28, "No space left on device")
 
     bus.publish(TRADES, make_trade(MIDNIGHT, trade_id="kept"))
     with monkeypatch.context() as patch:
-        patch.setattr(catalog_writer.pq, "write_table", disk_full)
+        patch.setattr(storage, "_write_synced", disk_full)
         with pytest.raises(DataSourceError, match="No space left on device"):
             writer.flush()
     assert parquet_files(root) == []

@@ -1,20 +1,25 @@
 """Query the Parquet catalog written by ``CatalogWriter`` with DuckDB.
 
-Each table (``trades``, ``quotes``, ``candles``) is a view over every
-``<root>/<type>/**/*.parquet`` file. Hive partitioning is off: the venue, symbol
-and timestamps stored inside the files are authoritative, the directory names
-only speed up finding files by eye.
+Each table (``trades``, ``quotes``, ``candles``) is a view over exactly the
+files of one catalog version (the newest by default, or a pinned one), as the
+manifest lists them: files of unfinished writes are never read. Hive
+partitioning is off: the venue, symbol and timestamps stored inside the files
+are authoritative, the directory names only help a person find files by eye.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import msgspec
 
 from tradefabric.core.errors import DataSourceError
+from tradefabric.store.manifest import CatalogFile, Manifest, ManifestEntry
 from tradefabric.store.schema import COLUMNS, DATA_TYPES, DataType, RowCounts
+from tradefabric.store.storage import LocalStorage, open_storage
 
 
 class QueryResult(msgspec.Struct, frozen=True):
@@ -25,32 +30,73 @@ class QueryResult(msgspec.Struct, frozen=True):
 
 
 class Catalog:
-    """A read-only view of the Parquet catalog under ``root``."""
+    """A read-only view of the Parquet catalog at ``root`` (a directory or an fsspec URL).
 
-    def __init__(self, root: Path) -> None:
-        self._root = Path(root)
+    ``version`` pins the catalog to one commit: queries then see exactly the
+    rows that version held, whatever was imported or compacted later.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        version: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._storage = open_storage(root, storage_options)
+        self._manifest = Manifest(self._storage)
+        self._pinned = version
 
     @property
-    def root(self) -> Path:
-        """Return the catalog root directory."""
-        return self._root
+    def root(self) -> str:
+        """Return the catalog root as given (path or URL)."""
+        return self._storage.root_url
+
+    @property
+    def version(self) -> int:
+        """Return the version queries read: the pinned one, or the newest."""
+        self._load()
+        return self._manifest.latest_version if self._pinned is None else self._pinned
+
+    def versions(self) -> tuple[ManifestEntry, ...]:
+        """Return every commit, oldest first."""
+        return self._load()
+
+    def files(self) -> dict[str, CatalogFile]:
+        """Return the files of the version queries read, by path."""
+        self._load()
+        return self._manifest.live_files(self._pinned)
+
+    def fingerprint(self) -> str:
+        """Return a SHA-256 over the files (paths and content hashes) of the version read.
+
+        Two catalogs with equal fingerprints hold the same bytes; a backtest
+        records it beside the version number.
+        """
+        digest = hashlib.sha256()
+        for path, f in sorted(self.files().items()):
+            digest.update(f"{path}:{f.sha256}\n".encode())
+        return digest.hexdigest()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """Open an in-memory DuckDB connection with the views ``trades``, ``quotes``, ``candles``.
 
-        A table with no files yet gets an empty view with the right columns. The
-        file list of a non-empty table is re-read on every query, but a table
-        that was empty at connect time stays empty on this connection: connect
-        again to see its first files.
+        The views read the files of this catalog's version as of this call;
+        connect again to see later commits.
         """
-        self._check_root()
+        files = self.files()
         con = duckdb.connect()
         try:
+            self._storage.attach(con)
             for data_type in DATA_TYPES:
-                con.execute(self._view_sql(data_type))
+                paths = [
+                    self._storage.reader_path(p)
+                    for p, f in files.items()
+                    if f.data_type == data_type
+                ]
+                con.execute(_view_sql(data_type, sorted(paths)))
         except duckdb.Error as exc:
             con.close()
-            raise DataSourceError(f"cannot open catalog at {self._root}: {exc}") from exc
+            raise DataSourceError(f"cannot open catalog at {self.root}: {exc}") from exc
         return con
 
     def query(self, sql: str) -> QueryResult:
@@ -78,32 +124,27 @@ class Catalog:
         values = result.rows[0]
         return RowCounts(**{t: _as_int(v) for t, v in zip(result.columns, values, strict=True)})
 
-    def _check_root(self) -> None:
-        if not self._root.exists():
-            raise DataSourceError(f"catalog root {self._root} does not exist")
-        if not self._root.is_dir():
-            raise DataSourceError(f"catalog root {self._root} is not a directory")
+    def _load(self) -> tuple[ManifestEntry, ...]:
+        if isinstance(self._storage, LocalStorage):
+            root = Path(self._storage.root_url)
+            if not root.is_dir():
+                raise DataSourceError(f"catalog root {root} does not exist")
+        return self._manifest.refresh()
 
-    def _has_files(self, data_type: DataType) -> bool:
-        directory = self._root / data_type
-        if not directory.is_dir():
-            return False
-        # Stop at the first match; a catalog can hold many thousands of files.
-        return any(True for _ in directory.rglob("*.parquet"))
 
-    def _view_sql(self, data_type: DataType) -> str:
-        columns = COLUMNS[data_type]
-        if not self._has_files(data_type):
-            # read_parquet fails on an empty glob, so an empty table is typed NULLs, no rows.
-            select = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in columns)
-            return f"CREATE VIEW {data_type} AS SELECT {select} WHERE false"
-        pattern = _sql_string(f"{self._root / data_type}/**/*.parquet")
-        # Casts pin the view's types to the schema even if a file was written differently.
-        select = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in columns)
-        return (
-            f"CREATE VIEW {data_type} AS SELECT {select} "
-            f"FROM read_parquet({pattern}, hive_partitioning = false)"
-        )
+def _view_sql(data_type: DataType, paths: list[str]) -> str:
+    columns = COLUMNS[data_type]
+    if not paths:
+        # read_parquet fails on an empty list, so an empty table is typed NULLs, no rows.
+        select = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in columns)
+        return f"CREATE VIEW {data_type} AS SELECT {select} WHERE false"
+    listing = "[" + ", ".join(_sql_string(p) for p in paths) + "]"
+    # Casts pin the view's types to the schema even if a file was written differently.
+    select = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in columns)
+    return (
+        f"CREATE VIEW {data_type} AS SELECT {select} "
+        f"FROM read_parquet({listing}, hive_partitioning = false)"
+    )
 
 
 def _sql_string(text: str) -> str:

@@ -1,45 +1,41 @@
-"""Persist trades, quotes and candles from the bus into a partitioned Parquet catalog.
+"""Write trades, quotes and candles into the Parquet catalog: from the bus, or as whole tables.
 
 Layout: ``<root>/<type>/venue=<venue>/symbol=<symbol>/date=YYYY-MM-DD/part-<ts>-<rand>.parquet``
 where ``<type>`` is ``trades``, ``quotes`` or ``candles``, the date is the UTC
 date of ``ts_event`` (``ts_open`` for candles) and ``<ts>`` is the earliest
-such timestamp in the file, zero-padded so names sort in time order.
+such timestamp in the file, zero-padded so names sort in time order. Which
+files belong to the catalog is decided by its manifest (``store/manifest.py``),
+not by the directory listing.
 
-Rows are buffered column-wise in plain lists per partition: the bus handler
-only appends, and pyarrow is touched once per file, not once per message.
+Rows from the bus are buffered column-wise in plain lists per partition: the
+bus handler only appends, and pyarrow is touched once per file, not once per
+message. Every write, buffered or ``write_table``, goes through the one
+deduplicating commit path in ``store/table_commit.py``.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
-from typing import Final, cast
+from typing import Any, Final
 
 # pyarrow ships no type information; everything read from it is Any here.
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.errors import ConfigError, DataSourceError
-from tradefabric.core.time import NS_PER_DAY, ns_to_date
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import NS_PER_DAY
 from tradefabric.data.topics import CANDLES, QUOTES, TRADES, TRADES_BACKFILLED
 from tradefabric.model.data import Candle, Quote, Trade
-from tradefabric.store.schema import COLUMNS, DATA_TYPES, DataType, RowCounts, symbol_dir_name
+from tradefabric.store.schema import DATA_TYPES, DataType, RowCounts, arrow_schema
+from tradefabric.store.storage import open_storage
+from tradefabric.store.table_commit import TableCommitter, WriteReport
+
+__all__ = ["CatalogWriter", "WriteReport"]
 
 _PartitionKey = tuple[str, str, int]
 """(venue, symbol, UTC day number since the epoch)."""
 
-_ARROW_TYPES: Final = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
-
-_SCHEMAS: Final = {
-    data_type: pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in cols])
-    for data_type, cols in COLUMNS.items()
-}
-
-# Index (within the buffered columns, i.e. after venue and symbol) of the
-# timestamp that decides the partition date and the file name.
-_TIME_COLUMN: Final[dict[DataType, int]] = {"trades": 0, "quotes": 0, "candles": 1}
+_SCHEMAS: Final = {data_type: arrow_schema(data_type) for data_type in DATA_TYPES}
 
 
 class _Buffer:
@@ -57,35 +53,60 @@ class _Buffer:
         self.day = day
         self.columns: list[list[object]] = [[] for _ in range(width)]
 
+    def to_table(self, data_type: DataType) -> pa.Table:
+        rows = len(self.columns[0])
+        schema = _SCHEMAS[data_type]
+        arrays = [
+            pa.array([self.venue] * rows, pa.string()),
+            pa.array([self.symbol] * rows, pa.string()),
+        ]
+        arrays += [
+            pa.array(values, schema.field(i + 2).type) for i, values in enumerate(self.columns)
+        ]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
 
 class CatalogWriter:
-    """Subscribe to TRADES, QUOTES and CANDLES and write them to a Parquet catalog under ``root``.
+    """Write to the Parquet catalog at ``root`` (a directory or an fsspec URL such as ``s3://``).
 
-    A partition's rows are written as one file when ``flush_rows`` of them are
-    buffered, and on ``flush()`` or ``close()``. The write happens inside the
-    bus handler that crossed the threshold, so it blocks the publisher for the
-    duration of one file write.
+    With a ``bus``, subscribe to TRADES, QUOTES and CANDLES: a partition's rows
+    are committed when ``flush_rows`` of them are buffered, and on ``flush()``
+    or ``close()``. The write happens inside the bus handler that crossed the
+    threshold, so it blocks the publisher for the duration of one file write.
+    ``write_table`` commits a whole table at once (importers, downloads).
+    Rows whose natural key is already stored are dropped and counted.
     """
 
-    def __init__(self, root: Path, bus: MessageBus, flush_rows: int = 100_000) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        bus: MessageBus | None = None,
+        flush_rows: int = 100_000,
+        source: str = "feed",
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
         if flush_rows < 1:
             raise ConfigError(f"flush_rows must be at least 1, got {flush_rows}")
-        self._root = Path(root)
+        self._storage = open_storage(root, storage_options)
+        self._committer = TableCommitter(self._storage)
         self._bus = bus
+        self._source = source
         self._flush_rows = flush_rows
         self._buffers: dict[DataType, dict[_PartitionKey, _Buffer]] = {t: {} for t in DATA_TYPES}
         self._rows_written = dict.fromkeys(DATA_TYPES, 0)
+        self._duplicates = dict.fromkeys(DATA_TYPES, 0)
         self._files_written = 0
         self._closed = False
-        bus.subscribe(TRADES, self._on_trade)
-        bus.subscribe(TRADES_BACKFILLED, self._on_trade)
-        bus.subscribe(QUOTES, self._on_quote)
-        bus.subscribe(CANDLES, self._on_candle)
+        if bus is not None:
+            bus.subscribe(TRADES, self._on_trade)
+            bus.subscribe(TRADES_BACKFILLED, self._on_trade)
+            bus.subscribe(QUOTES, self._on_quote)
+            bus.subscribe(CANDLES, self._on_candle)
 
     @property
-    def root(self) -> Path:
-        """Return the catalog root directory."""
-        return self._root
+    def root(self) -> str:
+        """Return the catalog root as given (path or URL)."""
+        return self._storage.root_url
 
     @property
     def files_written(self) -> int:
@@ -93,8 +114,12 @@ class CatalogWriter:
         return self._files_written
 
     def rows_written(self) -> RowCounts:
-        """Return how many rows of each type have been written to files."""
+        """Return how many new rows of each type have been committed."""
         return RowCounts(**self._rows_written)
+
+    def duplicates_dropped(self) -> RowCounts:
+        """Return how many rows of each type were dropped because their key was stored."""
+        return RowCounts(**self._duplicates)
 
     def buffered_rows(self) -> RowCounts:
         """Return how many rows of each type are buffered and not yet written."""
@@ -104,20 +129,35 @@ class CatalogWriter:
         }
         return RowCounts(**counts)
 
+    def write_table(
+        self, data_type: DataType, table: pa.Table, source: str, operation: str = "import"
+    ) -> WriteReport:
+        """Commit ``table`` (catalog columns; optional ones may be missing) as one version.
+
+        Rows whose natural key is stored are dropped and counted; a candle with a
+        higher revision, or real data for an interpolated candle, replaces the stored one.
+        """
+        report = self._committer.commit_table(data_type, table, source, operation)
+        self._rows_written[data_type] += report.rows_added
+        self._duplicates[data_type] += report.duplicates
+        self._files_written += report.files
+        return report
+
     def flush(self) -> None:
-        """Write every buffered row to its partition's files."""
+        """Commit every buffered row: one version per table type with buffered rows."""
         for data_type, buffers in self._buffers.items():
-            for key in list(buffers):
-                self._flush_partition(data_type, key)
+            if buffers:
+                self._flush_partitions(data_type, list(buffers))
 
     def close(self) -> None:
         """Flush and stop listening to the bus; calling it again does nothing."""
         if self._closed:
             return
-        self._bus.unsubscribe(TRADES, self._on_trade)
-        self._bus.unsubscribe(TRADES_BACKFILLED, self._on_trade)
-        self._bus.unsubscribe(QUOTES, self._on_quote)
-        self._bus.unsubscribe(CANDLES, self._on_candle)
+        if self._bus is not None:
+            self._bus.unsubscribe(TRADES, self._on_trade)
+            self._bus.unsubscribe(TRADES_BACKFILLED, self._on_trade)
+            self._bus.unsubscribe(QUOTES, self._on_quote)
+            self._bus.unsubscribe(CANDLES, self._on_candle)
         self._closed = True
         self.flush()
 
@@ -185,67 +225,15 @@ class CatalogWriter:
         if len(c[0]) >= self._flush_rows:
             self._flush_partition("candles", key)
 
-    # --- file writing ---
+    # --- committing buffers ---
 
     def _flush_partition(self, data_type: DataType, key: _PartitionKey) -> None:
-        buf = self._buffers[data_type][key]
-        rows = len(buf.columns[0])
-        if rows:
-            self._write_file(data_type, buf)
-        # Dropped only after a successful write, so a failed write can be retried by flush().
-        del self._buffers[data_type][key]
-        self._rows_written[data_type] += rows
+        self._flush_partitions(data_type, [key])
 
-    def _write_file(self, data_type: DataType, buf: _Buffer) -> None:
-        rows = len(buf.columns[0])
-        schema = _SCHEMAS[data_type]
-        arrays = [
-            pa.array([buf.venue] * rows, pa.string()),
-            pa.array([buf.symbol] * rows, pa.string()),
-        ]
-        arrays += [
-            pa.array(values, schema.field(i + 2).type) for i, values in enumerate(buf.columns)
-        ]
-        table = pa.Table.from_arrays(arrays, schema=schema)
-        first_ts = min(cast(list[int], buf.columns[_TIME_COLUMN[data_type]]))
-        directory = (
-            self._root
-            / data_type
-            / f"venue={buf.venue}"
-            / f"symbol={symbol_dir_name(buf.symbol)}"
-            / f"date={ns_to_date(buf.day * NS_PER_DAY)}"
-        )
-        name = f"part-{first_ts:019d}-{secrets.token_hex(4)}.parquet"
-        try:
-            _write_atomically(table, directory, name)
-        except OSError as exc:
-            raise DataSourceError(f"cannot write {data_type} file in {directory}: {exc}") from exc
-        self._files_written += 1
-
-
-def _write_atomically(table: object, directory: Path, name: str) -> None:
-    """Write ``table`` as ``directory/name`` so readers see either no file or the whole file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    # A leading dot and a .tmp suffix keep the half-written file out of the *.parquet globs.
-    tmp = directory / f".{name}.tmp"
-    try:
-        with tmp.open("wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, directory / name)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Persist the rename itself; without it a crash can lose a file that was fsynced."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    def _flush_partitions(self, data_type: DataType, keys: list[_PartitionKey]) -> None:
+        buffers = self._buffers[data_type]
+        tables = [buffers[key].to_table(data_type) for key in keys]
+        self.write_table(data_type, pa.concat_tables(tables), self._source, "append")
+        # Dropped only after a successful commit, so a failed write can be retried by flush().
+        for key in keys:
+            del buffers[key]

@@ -10,6 +10,9 @@ from typing import Final, Literal
 
 import msgspec
 
+# pyarrow ships no type information; everything read from it is Any here.
+import pyarrow as pa
+
 DataType = Literal["trades", "quotes", "candles"]
 """The name of one catalog table; also its top-level directory under the root."""
 
@@ -22,6 +25,9 @@ _DUCKDB_TYPES: Final[dict[ColumnKind, str]] = {
     "int64": "BIGINT",
     "float64": "DOUBLE",
 }
+
+
+_ARROW_TYPES: Final = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
 
 
 class Column(msgspec.Struct, frozen=True):
@@ -94,6 +100,11 @@ class RowCounts(msgspec.Struct, frozen=True):
     trades: int = 0
     quotes: int = 0
     candles: int = 0
+
+
+def arrow_schema(data_type: DataType) -> pa.Schema:
+    """Return the pyarrow schema of one catalog table, in column order."""
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in COLUMNS[data_type]])
 
 
 def symbol_dir_name(symbol: str) -> str:
