@@ -138,7 +138,7 @@ def _view_sql(data_type: DataType, paths: list[str]) -> str:
         # read_parquet fails on an empty list, so an empty table is typed NULLs, no rows.
         select = ", ".join(f'CAST(NULL AS {c.duckdb_type}) AS "{c.name}"' for c in columns)
         return f"CREATE VIEW {data_type} AS SELECT {select} WHERE false"
-    listing = "[" + ", ".join(_sql_string(p) for p in paths) + "]"
+    listing = "[" + ", ".join(sql_string(p) for p in paths) + "]"
     # Casts pin the view's types to the schema even if a file was written differently.
     select = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type}) AS "{c.name}"' for c in columns)
     return (
@@ -147,7 +147,7 @@ def _view_sql(data_type: DataType, paths: list[str]) -> str:
     )
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
     """Return ``text`` as a single-quoted SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 

@@ -94,6 +94,14 @@ COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
 }
 
 
+class CandleSeries(msgspec.Struct, frozen=True):
+    """One stored candle series: a venue's candles of one symbol at one interval."""
+
+    venue: str
+    symbol: str
+    interval: str
+
+
 class RowCounts(msgspec.Struct, frozen=True):
     """Row counts per catalog table."""
 

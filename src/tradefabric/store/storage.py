@@ -15,6 +15,7 @@ store must then be serialized by the caller).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -97,7 +98,7 @@ class LocalStorage:
         """Create ``rel`` with O_EXCL via a temp file and a hard link, so it appears whole."""
         path = self._root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}{_TMP_SUFFIX}")
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{_TMP_SUFFIX}")
         try:
             _write_synced(tmp, data, exclusive=False)
             # link() fails if the target exists: an atomic "create if absent" of a complete file.

@@ -86,6 +86,11 @@ class TableCommitter:
         self._keys: dict[PartitionId, tuple[frozenset[str], pa.Table]] = {}
 
     @property
+    def storage(self) -> CatalogStorage:
+        """Return the storage this committer writes to."""
+        return self._storage
+
+    @property
     def manifest(self) -> Manifest:
         """Return the catalog's manifest as this committer last saw it."""
         return self._manifest
@@ -141,7 +146,7 @@ class TableCommitter:
     def write_file(self, pid: PartitionId, rows: pa.Table) -> CatalogFile:
         """Write ``rows`` of one partition, sorted by time, as a new Parquet file."""
         data_type, venue, symbol, day = pid
-        time_column = NATURAL_KEYS[_as_data_type(data_type)].time_column
+        time_column = NATURAL_KEYS[as_data_type(data_type)].time_column
         rows = rows.take(pc.sort_indices(rows[time_column]))
         times = rows[time_column]
         ts_min, ts_max = pc.min(times).as_py(), pc.max(times).as_py()
@@ -192,7 +197,7 @@ class TableCommitter:
                 if write.removed or cached is None or cached[0] != before:
                     self._keys.pop(pid, None)
                     continue
-                key = NATURAL_KEYS[_as_data_type(f.data_type)]
+                key = NATURAL_KEYS[as_data_type(f.data_type)]
                 columns = [*key.columns, "revision", "flags"] if key.supersedable else None
                 added_keys = stored_keys(read_files(self._storage, [f], f.data_type, columns), key)
                 self._keys[pid] = (before | {f.path}, pa.concat_tables([cached[1], added_keys]))
@@ -273,7 +278,7 @@ def read_files(
     columns: list[str] | None = None,
 ) -> pa.Table:
     """Read and concatenate catalog files (optionally only some columns)."""
-    schema = arrow_schema(_as_data_type(data_type))
+    schema = arrow_schema(as_data_type(data_type))
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
     tables = []
@@ -286,7 +291,8 @@ def read_files(
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
-def _as_data_type(name: str) -> DataType:
+def as_data_type(name: str) -> DataType:
+    """Return ``name`` as a catalog table name, or raise naming it."""
     for data_type in NATURAL_KEYS:
         if data_type == name:
             return data_type

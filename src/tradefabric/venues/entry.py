@@ -29,6 +29,8 @@ class VenueEntry:
     make_live: LiveFactory
     make_script: ScriptFactory
     default_channels: tuple[str, ...]
+    trade_ids_sequential: bool = False
+    """Trade ids count up by one per trade and symbol, so a jump is a missed trade."""
 
 
 Market = TypeVar("Market")

@@ -19,6 +19,7 @@ def _entry(venue: str) -> VenueEntry:
 
     return VenueEntry(
         name=venue,
+        trade_ids_sequential=True,
         sequence_rule=markets.sequence_rule(market),
         make_parser=lambda bus: BinanceStreamParser(bus, market),
         make_live=live_factory(venue, market, BinanceStreamParser, BinanceLive),

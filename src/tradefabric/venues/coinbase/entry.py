@@ -29,6 +29,7 @@ def _entry(venue: str) -> VenueEntry:
 
     return VenueEntry(
         name=venue,
+        trade_ids_sequential=True,
         sequence_rule=markets.sequence_rule(market),
         make_parser=make_parser,
         make_live=live_factory(venue, market, CoinbaseFeedParser, CoinbaseLive),

@@ -32,6 +32,7 @@ def _entry(venue: str) -> VenueEntry:
 
     return VenueEntry(
         name=venue,
+        trade_ids_sequential=True,
         sequence_rule=KrakenBookRule(pairs),
         make_parser=make_parser,
         make_live=live_factory(venue, market, KrakenFeedParser, KrakenLive),
