@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tradefabric.cli import catalog_commands
 from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
 from tradefabric.core.errors import TradefabricError
 from tradefabric.model.enums import EmptyCandlePolicy
@@ -17,6 +18,10 @@ from tradefabric.store.catalog import Catalog, QueryResult
 from tradefabric.venues.registry import VENUES
 
 app = typer.Typer(help="Market data: replay recordings, verify order books, query the catalog.")
+app.command("versions")(catalog_commands.versions)
+app.command("compact")(catalog_commands.compact_catalog)
+app.command("gaps")(catalog_commands.gaps)
+app.command("resample")(catalog_commands.resample_candles)
 
 FileArg = Annotated[
     Path, typer.Argument(help="Recording: '<ts_ns> <raw json>' per line, gzip or plain.")
@@ -84,7 +89,10 @@ def verify_book(file: FileArg, venue: VenueOpt = "binance", json_output: JsonOpt
 @app.command()
 def query(
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over the views trades, quotes, candles.")],
-    catalog: Annotated[Path, typer.Option("--catalog", help="Parquet catalog directory.")],
+    catalog: catalog_commands.CatalogOpt,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Read this catalog version (data versions).")
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Run SQL over the catalog's views: trades, quotes and candles (timestamps in int ns).
@@ -94,7 +102,7 @@ def query(
     candles(venue, symbol, interval, ts_open, open, high, low, close, volume, trades, ...).
     """
     try:
-        result = Catalog(catalog).query(sql)
+        result = Catalog(catalog, version=version).query(sql)
     except TradefabricError as exc:
         raise fail(exc) from exc
     if json_output:

@@ -61,3 +61,22 @@ def ns_to_iso(ts_ns: int) -> str:
 def ns_to_date(ts_ns: int) -> str:
     """Return the UTC calendar date of ``ts_ns`` as ``YYYY-MM-DD``."""
     return dt.datetime.fromtimestamp(ts_ns // NS_PER_SECOND, tz=dt.UTC).strftime("%Y-%m-%d")
+
+
+def parse_utc(text: str) -> int:
+    """Parse a UTC time given by a person into ns: ``2024-08-01``, ``2024-08-01T12:30[:00]``,
+    an ISO time with ``Z`` or an offset, or an integer of ns since the epoch.
+    """
+    stripped = text.strip()
+    if stripped.isdigit():
+        return int(stripped)
+    try:
+        parsed = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"invalid time {text!r}: expected e.g. 2024-08-01, 2024-08-01T12:30 or ns since epoch"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    delta = parsed - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * NS_PER_US

@@ -75,7 +75,7 @@ def resample(
     sql = resample_sql(series, target_interval, start_ns=start_ns, end_ns=end_ns)
     con = catalog.connect()
     try:
-        table = con.execute(sql).to_arrow_table()
+        table = con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:
         raise DataSourceError(f"resampling {series} failed: {exc}") from exc
     finally:

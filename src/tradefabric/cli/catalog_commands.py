@@ -1,0 +1,271 @@
+"""``tradefabric data versions|compact|gaps|resample``: look after the catalog itself."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import msgspec
+import pyarrow as pa
+import typer
+from rich.table import Table
+
+from tradefabric.cli.output import fail, print_json, stdout
+from tradefabric.core.errors import TradefabricError
+from tradefabric.core.time import ns_to_iso, parse_utc
+from tradefabric.store.catalog import Catalog
+from tradefabric.store.catalog_writer import CatalogWriter
+from tradefabric.store.compaction import CompactionReport, compact
+from tradefabric.store.gaps import GapScan, SeriesFilter, interpolated_candles, scan_gaps
+from tradefabric.store.manifest import ManifestEntry
+from tradefabric.store.resample import resample
+from tradefabric.store.schema import CandleSeries, DataType
+from tradefabric.store.table_commit import as_data_type
+
+CatalogOpt = Annotated[
+    str, typer.Option("--catalog", help="Catalog root: a directory or an fsspec URL (s3://...).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document.")]
+VenueOpt = Annotated[str | None, typer.Option("--venue", help="Only this venue.")]
+SymbolOpt = Annotated[str | None, typer.Option("--symbol", help="Only this symbol, e.g. BTC/USDT.")]
+IntervalOpt = Annotated[str | None, typer.Option("--interval", help="Only this candle interval.")]
+TimeOpt = Annotated[
+    str | None, typer.Option(help="UTC time: 2024-08-01, 2024-08-01T12:00 or ns since epoch.")
+]
+
+
+class Repair(enum.StrEnum):
+    """How ``data gaps`` repairs the candle gaps it finds."""
+
+    NONE = "none"
+    INTERPOLATE = "interpolate"
+
+
+class VersionRow(msgspec.Struct, frozen=True):
+    """One line of ``data versions``."""
+
+    version: int
+    committed_at: str
+    operation: str
+    source: str
+    files_added: int
+    files_removed: int
+    rows_added: int
+    first_ts: str | None
+    last_ts: str | None
+    content_hash: str
+
+
+class GapReport(msgspec.Struct, frozen=True):
+    """What ``data gaps`` found and repaired."""
+
+    scan: GapScan
+    missing_candles: int
+    missing_trades: int
+    interpolated_now: int
+    repair_version: int | None
+
+
+def versions(catalog: CatalogOpt, json_output: JsonOpt = False) -> None:
+    """List every catalog version: what each commit added or removed, from what source.
+
+    Pin one in queries and backtests with its number (e.g. ``data query --version 3``).
+    """
+    try:
+        rows = [_version_row(e) for e in Catalog(catalog).versions()]
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        print_json(rows)
+        return
+    table = Table(title=f"Catalog versions of {catalog}")
+    for name in ("version", "committed (UTC)", "operation", "source", "+files", "-files"):
+        table.add_column(name)
+    table.add_column("rows", justify="right")
+    table.add_column("data from .. to")
+    table.add_column("hash")
+    for r in rows:
+        span = f"{r.first_ts} .. {r.last_ts}" if r.first_ts else "-"
+        table.add_row(
+            str(r.version), r.committed_at, r.operation, r.source, str(r.files_added),
+            str(r.files_removed), f"{r.rows_added:,}", span, r.content_hash[:12],
+        )  # fmt: skip
+    stdout.print(table)
+
+
+def compact_catalog(
+    catalog: CatalogOpt,
+    data_type: Annotated[
+        str | None, typer.Option("--type", help="Only this table: trades, quotes or candles.")
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Merge each partition's small files into one daily file (one new version, atomic)."""
+    try:
+        report = compact(catalog, _table_name(data_type))
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        print_json(report)
+        return
+    _print_compaction(report)
+
+
+def gaps(
+    catalog: CatalogOpt,
+    venue: VenueOpt = None,
+    symbol: SymbolOpt = None,
+    interval: IntervalOpt = None,
+    start: Annotated[str | None, typer.Option("--from", help="Expected start (UTC).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Expected end, exclusive (UTC).")] = None,
+    repair: Annotated[
+        Repair, typer.Option("--repair", help="none: report only; interpolate: fill, flagged.")
+    ] = Repair.NONE,
+    json_output: JsonOpt = False,
+) -> None:
+    """Find missing candles and missed trades (trade-id jumps); optionally fill candle gaps.
+
+    Filled candles are flagged INTERPOLATED (the ``flags`` column), never mixed
+    unmarked with real ones; real data imported or downloaded later replaces them.
+    Exit code 1 when gaps remain, so scripts can check completeness.
+    """
+    try:
+        series = SeriesFilter(venue, symbol, interval, _time(start), _time(end))
+        catalog_view = Catalog(catalog)
+        scan = scan_gaps(catalog_view, series)
+        filled, version = _repair(catalog, catalog_view, scan, repair)
+        if filled:
+            scan = scan_gaps(Catalog(catalog), series)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    report = GapReport(scan, scan.missing_candles, scan.missing_trades, filled, version)
+    if json_output:
+        print_json(report)
+    else:
+        _print_gaps(report)
+    if scan.candle_gaps or scan.trade_gaps:
+        raise typer.Exit(code=1)
+
+
+def resample_candles(
+    catalog: CatalogOpt,
+    venue: Annotated[str, typer.Option("--venue", help="Venue of the series.")],
+    symbol: Annotated[str, typer.Option("--symbol", help="Symbol of the series.")],
+    source: Annotated[str, typer.Option("--from-interval", help="Stored interval, e.g. 1s.")],
+    target: Annotated[str, typer.Option("--to-interval", help="Wanted interval, e.g. 1h.")],
+    write: Annotated[
+        bool, typer.Option("--write", help="Store the result in the catalog (new version).")
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Resample stored candles in DuckDB (e.g. 1s -> 1m -> 1h -> 1d); print or store them."""
+    try:
+        series = CandleSeries(venue, symbol, source)
+        table = resample(Catalog(catalog), series, target)
+        report = None
+        if write:
+            source_name = f"resample:{source}->{target}"
+            report = CatalogWriter(catalog).write_table("candles", table, source_name, "resample")
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        print_json({"candles": table.to_pylist(), "write": report})
+        return
+    _print_candles(table.to_pylist(), f"{venue} {symbol} {source} -> {target}")
+    if report is not None:
+        stdout.print(
+            f"stored {report.rows_added:,} new, {report.replaced:,} replaced, "
+            f"{report.duplicates:,} already there (version {report.version})"
+        )
+
+
+def _repair(root: str, catalog: Catalog, scan: GapScan, repair: Repair) -> tuple[int, int | None]:
+    if repair is Repair.NONE or not scan.candle_gaps:
+        return 0, None
+    tables = [interpolated_candles(catalog, gap) for gap in scan.candle_gaps]
+    report = CatalogWriter(root).write_table(
+        "candles", pa.concat_tables(tables), "interpolate", "repair"
+    )
+    return report.rows_added + report.replaced, report.version
+
+
+def _version_row(entry: ManifestEntry) -> VersionRow:
+    first = min((f.ts_min for f in entry.added), default=None)
+    last = max((f.ts_max for f in entry.added), default=None)
+    return VersionRow(
+        version=entry.version,
+        committed_at=ns_to_iso(entry.committed_at),
+        operation=entry.operation,
+        source=entry.source,
+        files_added=len(entry.added),
+        files_removed=len(entry.removed),
+        rows_added=entry.rows_added,
+        first_ts=ns_to_iso(first) if first is not None else None,
+        last_ts=ns_to_iso(last) if last is not None else None,
+        content_hash=entry.content_hash,
+    )
+
+
+def _print_compaction(report: CompactionReport) -> None:
+    if report.version is None:
+        stdout.print("nothing to compact: every partition is already one file")
+        return
+    stdout.print(
+        f"compacted {report.partitions:,} partitions: {report.files_before:,} files -> "
+        f"{report.files_after:,}, {report.rows:,} rows, {report.duplicates:,} repeated rows "
+        f"dropped (version {report.version})"
+    )
+
+
+def _print_gaps(report: GapReport) -> None:
+    scan = report.scan
+    table = Table(title="Candle gaps")
+    for name in ("venue", "symbol", "interval", "first missing (UTC)", "next present (UTC)"):
+        table.add_column(name)
+    table.add_column("missing", justify="right")
+    for g in scan.candle_gaps[:200]:
+        table.add_row(
+            g.venue, g.symbol, g.interval, ns_to_iso(g.start_ns), ns_to_iso(g.end_ns),
+            f"{g.missing:,}",
+        )  # fmt: skip
+    stdout.print(table)
+    if len(scan.candle_gaps) > 200:
+        stdout.print(f"... {len(scan.candle_gaps) - 200:,} more gaps (use --json for all)")
+    for t in scan.trade_gaps[:50]:
+        stdout.print(
+            f"trades {t.venue} {t.symbol}: ids {t.first_missing_id}..{t.last_missing_id} missing "
+            f"({t.missing:,}) between {ns_to_iso(t.ts_before)} and {ns_to_iso(t.ts_after)}"
+        )
+    for name in scan.unchecked_trade_series:
+        stdout.print(f"trades {name}: ids are not sequential on this venue; not checkable")
+    stdout.print(
+        f"missing candles: {report.missing_candles:,} in {len(scan.candle_gaps):,} gaps; "
+        f"missing trades: {report.missing_trades:,}; interpolated candles stored: "
+        f"{scan.interpolated_candles:,}"
+    )
+    if report.interpolated_now:
+        stdout.print(
+            f"filled {report.interpolated_now:,} candles by flagged interpolation "
+            f"(version {report.repair_version})"
+        )
+
+
+def _print_candles(rows: list[dict[str, object]], title: str) -> None:
+    table = Table(title=title)
+    for name in ("open (UTC)", "open", "high", "low", "close", "volume", "trades", "flags"):
+        table.add_column(name, justify="right")
+    for r in rows[:500]:
+        table.add_row(
+            ns_to_iso(int(str(r["ts_open"]))),
+            *(str(r[k]) for k in ("open", "high", "low", "close", "volume", "trades", "flags")),
+        )
+    stdout.print(table)
+    stdout.print(f"{len(rows):,} candles")
+
+
+def _time(text: str | None) -> int | None:
+    return None if text is None else parse_utc(text)
+
+
+def _table_name(name: str | None) -> DataType | None:
+    return None if name is None else as_data_type(name)
