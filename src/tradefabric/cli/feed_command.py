@@ -42,6 +42,13 @@ def feed(
     duration: Annotated[
         float, typer.Option("--duration", help="Stop after this many seconds (0 = until Ctrl-C).")
     ] = 0.0,
+    venue_clock: Annotated[
+        bool,
+        typer.Option(
+            "--venue-clock",
+            help="Stamp receive times on the venue's clock (local + measured offset).",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the final status as JSON.")
     ] = False,
@@ -57,6 +64,7 @@ def feed(
             ws_url=url_override,
             rest_url=rest_override,
             record_dir=record,
+            recv_on_venue_clock=venue_clock,
         )
         status = asyncio.run(_run(venue, catalog, config, duration, not json_output))
     except TradefabricError as exc:

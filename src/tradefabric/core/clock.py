@@ -130,3 +130,37 @@ class LiveClock:
         for handle in self._handles.values():
             handle.cancel()
         self._handles.clear()
+
+
+class OffsetClock:
+    """A clock that reads ``base`` time plus an offset measured elsewhere (a venue's clock).
+
+    ``offset_ns`` is asked on every reading, so a continuously re-estimated offset
+    (``ClockOffsetEstimator.offset_ns``) applies from the next timestamp on. Timers
+    run on the base clock: only the timestamps move.
+    """
+
+    def __init__(self, base: Clock, offset_ns: Callable[[], int]) -> None:
+        self._base = base
+        self._offset_ns = offset_ns
+
+    def timestamp_ns(self) -> int:
+        """Return the base time shifted by the current offset."""
+        return self._base.timestamp_ns() + self._offset_ns()
+
+    def set_timer(self, interval_ns: int, callback: TimerCallback, start_ns: int = 0) -> None:
+        """Set the timer on the base clock."""
+        self._base.set_timer(interval_ns, callback, start_ns)
+
+    def local_timestamp_ns(self) -> int:
+        """Return the base clock's time, without the offset."""
+        return self._base.timestamp_ns()
+
+
+def local_timestamp_ns(clock: Clock) -> int:
+    """Return ``clock``'s time before any venue offset: what measuring that offset must use.
+
+    Sampling a venue's server time on an ``OffsetClock`` would measure the offset
+    against itself and drift to zero.
+    """
+    return clock.local_timestamp_ns() if isinstance(clock, OffsetClock) else clock.timestamp_ns()

@@ -11,6 +11,7 @@ import aiohttp
 import msgspec
 import structlog
 
+from tradefabric.core.clock import OffsetClock
 from tradefabric.core.errors import TradefabricError
 from tradefabric.data.feed.activity import ChannelActivity, ChannelState
 from tradefabric.data.feed.backfill import TradeBackfill
@@ -40,6 +41,10 @@ class LiveFeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """How often to poll REST-only data (open interest)."""
     rest_fallback_lag_s: float = 2.0
     """Poll trades by REST while the stream is silent this long (0 disables the fallback)."""
+    recv_on_venue_clock: bool = False
+    """Stamp ``ts_recv`` on the venue's clock (local time + the continuously estimated
+    offset to its server time) instead of the local clock, so receive and event times of
+    one venue are comparable ("timestamp sync to Binance")."""
 
 
 class FeedStatus(msgspec.Struct, frozen=True):
@@ -62,18 +67,32 @@ class FeedStatus(msgspec.Struct, frozen=True):
 class LiveFeed:
     """Run one venue's live feed into a ``MarketDataNode`` until stopped."""
 
-    def __init__(self, node: MarketDataNode, config: LiveFeedConfig) -> None:
+    def __init__(
+        self,
+        node: MarketDataNode,
+        config: LiveFeedConfig,
+        time_reference: ClockOffsetEstimator | None = None,
+    ) -> None:
+        """Build the feed; ``time_reference`` is another venue's offset estimator (e.g. the
+        Binance feed's) to stamp receive times on that venue's clock instead of this one's.
+        """
         self.node = node
         self.config = config
-        self.live = node.venue.make_live(node.parser, node.clock, config.ws_url, config.rest_url)
         self.offset = ClockOffsetEstimator()
+        reference = time_reference or self.offset
+        recv_clock = (
+            OffsetClock(node.clock, reference.offset_ns)
+            if config.recv_on_venue_clock
+            else node.clock
+        )
+        self.live = node.venue.make_live(node.parser, recv_clock, config.ws_url, config.rest_url)
         self.activity = ChannelActivity(node.bus, node.clock)
         self.connection = VenueConnection(
             name=self.live.venue,
             url=lambda: self.live.stream_url(config.symbols, config.channels),
             subscribe_frames=lambda: self.live.subscribe_frames(config.symbols, config.channels),
             sink=node.parser,
-            clock=node.clock,
+            clock=recv_clock,
             on_connected=self._on_connected,
             silence_timeout_s=config.silence_timeout_s,
             record_dir=config.record_dir,
@@ -83,7 +102,8 @@ class LiveFeed:
         self.fallback: RestFallback | None = None
         if config.rest_fallback_lag_s > 0 and "trade" in config.channels:
             self.fallback = RestFallback(
-                self.connection, node.clock, config.symbols, self._poll_trades,
+                # The connection's clock: its last-frame times are read on that clock.
+                self.connection, recv_clock, config.symbols, self._poll_trades,
                 lag_threshold_s=config.rest_fallback_lag_s,
             )  # fmt: skip
         self._resync: BookResync | None = None

@@ -13,6 +13,8 @@ class OffsetSample(msgspec.Struct, frozen=True):
     local_sent: int
     venue_time: int
     local_received: int
+    venue_resolution: int = 1_000_000
+    """Granularity of the venue's reported time in ns (Binance: 1 ms; Kraken: 1 s)."""
 
     @property
     def round_trip(self) -> int:
@@ -47,10 +49,13 @@ class ClockOffsetEstimator:
         return min(self._samples, key=lambda s: s.round_trip).offset
 
     def uncertainty_ns(self) -> int:
-        """Return half the best round trip: the offset is known to within this."""
+        """Return how far the offset may be off: half the best round trip plus half the
+        venue's time resolution (a venue telling whole seconds is known to +-0.5 s at best).
+        """
         if not self._samples:
             return 0
-        return min(s.round_trip for s in self._samples) // 2
+        best = min(self._samples, key=lambda s: s.round_trip)
+        return best.round_trip // 2 + best.venue_resolution // 2
 
     def to_venue_time(self, local_ns: int) -> int:
         """Express a local timestamp on the venue's clock."""

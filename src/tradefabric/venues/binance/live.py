@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from tradefabric.core.clock import Clock
+from tradefabric.core.clock import Clock, local_timestamp_ns
 from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
@@ -126,9 +126,9 @@ class BinanceLive:
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""
-        sent = self._clock.timestamp_ns()
+        sent = local_timestamp_ns(self._clock)
         body = await rest.get(self.market.server_time_path, {}, weight=1)
-        received = self._clock.timestamp_ns()
+        received = local_timestamp_ns(self._clock)
         try:
             server_ms = msgspec.json.decode(body, type=_ServerTime).serverTime
         except msgspec.DecodeError as exc:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import Clock
+from tradefabric.core.clock import Clock, local_timestamp_ns
 from tradefabric.core.errors import (
     MalformedMessageError,
     RequestRejectedError,
@@ -293,9 +293,9 @@ class BybitLive:
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once (Bybit answers in nanoseconds)."""
-        sent = self._clock.timestamp_ns()
+        sent = local_timestamp_ns(self._clock)
         body = await rest.get(self.market.server_time_path, {}, weight=1)
-        received = self._clock.timestamp_ns()
+        received = local_timestamp_ns(self._clock)
         server = decode_reply(body, _TimeReply, "server time").result
         assert server is not None  # decode_reply checked it
         return OffsetSample(sent, server.timeNano, received)

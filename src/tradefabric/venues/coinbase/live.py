@@ -15,7 +15,7 @@ from typing import Literal
 import msgspec
 
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import Clock
+from tradefabric.core.clock import Clock, local_timestamp_ns
 from tradefabric.core.errors import MalformedMessageError
 from tradefabric.data.feed.clock_offset import OffsetSample
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
@@ -241,9 +241,9 @@ class CoinbaseLive:
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""
-        sent = self._clock.timestamp_ns()
+        sent = local_timestamp_ns(self._clock)
         body = await rest.get(SERVER_TIME_PATH, {}, weight=1)
-        received = self._clock.timestamp_ns()
+        received = local_timestamp_ns(self._clock)
         try:
             server_ns = self._time_decoder.decode(body).ns()
         except msgspec.DecodeError as exc:

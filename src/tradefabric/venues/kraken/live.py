@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import msgspec
 
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import Clock
+from tradefabric.core.clock import Clock, local_timestamp_ns
 from tradefabric.core.errors import ConfigError, MalformedMessageError, RequestRejectedError
 from tradefabric.data import topics
 from tradefabric.data.feed.clock_offset import OffsetSample
@@ -226,9 +226,9 @@ class KrakenLive:
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once (Kraken tells whole seconds)."""
-        sent = self._clock.timestamp_ns()
+        sent = local_timestamp_ns(self._clock)
         body = await rest.get(SERVER_TIME_PATH, {}, weight=1)
-        received = self._clock.timestamp_ns()
+        received = local_timestamp_ns(self._clock)
         try:
             reply = self._time_decoder.decode(body)
         except msgspec.DecodeError as exc:
@@ -236,7 +236,7 @@ class KrakenLive:
         if reply.error or reply.result is None:
             raise RequestRejectedError(f"Kraken server time: {'; '.join(reply.error)}")
         # The venue truncates to the second: the middle of that second is the best estimate.
-        return OffsetSample(sent, reply.result.unixtime * _NS + _NS // 2, received)
+        return OffsetSample(sent, reply.result.unixtime * _NS + _NS // 2, received, _NS)
 
     def _next_req_id(self) -> int:
         self._req_id += 1
