@@ -94,6 +94,7 @@ class LiveFeed:
             sink=node.parser,
             clock=recv_clock,
             on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
             silence_timeout_s=config.silence_timeout_s,
             record_dir=config.record_dir,
         )
@@ -166,9 +167,7 @@ class LiveFeed:
     async def _on_connected(self) -> None:
         self.live.on_connect(self.node.clock.timestamp_ns())
         # Whatever happened while we were away is lost: every book must be rebuilt.
-        for symbol in self.config.symbols:
-            unified = self.live.unified_symbol(symbol)
-            self.node.books.invalidate(self.live.venue, unified, "reconnected")
+        self._invalidate_books("reconnected")
         catch_up = not self.live.detects_trade_gaps and "trade" in self.config.channels
         if catch_up and self.connection.connects > 1:
             # Trades of the outage: venues without consecutive ids raise no TradeGap, so
@@ -176,6 +175,15 @@ class LiveFeed:
             task = asyncio.create_task(self._catch_up_trades())
             self._catch_ups.add(task)
             task.add_done_callback(self._catch_ups.discard)
+
+    def _on_disconnected(self) -> None:
+        # From the moment the socket is gone updates are missed: say so now, not at reconnect.
+        self._invalidate_books("connection lost")
+
+    def _invalidate_books(self, reason: str) -> None:
+        for symbol in self.config.symbols:
+            unified = self.live.unified_symbol(symbol)
+            self.node.books.invalidate(self.live.venue, unified, reason)
 
     async def _catch_up_trades(self) -> None:
         for symbol in self.config.symbols:

@@ -65,6 +65,7 @@ class VenueConnection:
         *,
         subscribe_frames: Callable[[], Sequence[str]] = tuple,
         on_connected: Callable[[], Awaitable[None]] | None = None,
+        on_disconnected: Callable[[], None] | None = None,
         silence_timeout_s: float = 10.0,
         backoff: Backoff | None = None,
         record_dir: Path | None = None,
@@ -76,6 +77,7 @@ class VenueConnection:
         self._clock = clock
         self._subscribe_frames = subscribe_frames
         self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
         self._silence_ns = int(silence_timeout_s * 1e9)
         self._backoff = backoff or Backoff()
         self._record_dir = record_dir
@@ -137,9 +139,12 @@ class VenueConnection:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.warning("connection_lost", connection=self.name, error=self.last_error)
         finally:
+            was_connected = self._ws is not None
             self._ws = None
             if recorder is not None:
                 recorder.close()
+            if was_connected and self._on_disconnected is not None:
+                self._on_disconnected()
 
     async def _receive_until_done(
         self, ws: ClientConnection, stop: asyncio.Event, recorder: FrameRecorder | None

@@ -9,6 +9,7 @@ import aiohttp
 import structlog
 
 from tradefabric.core.errors import (
+    ConfigError,
     RateLimitedError,
     RequestRejectedError,
     RetryableError,
@@ -22,21 +23,35 @@ _RATE_LIMIT_STATUSES = frozenset({418, 429})
 
 
 class WeightLimiter:
-    """A token bucket of request weight per minute, as Binance and others count it.
+    """Keep request weight under a venue's limit of ``limit`` per ``window_s`` in ANY window.
 
-    ``acquire`` waits until the weight fits, so bursts after a reconnect storm
-    slow down instead of earning a 429 (and then an IP ban).
+    A token bucket holding at most ``burst`` weight, refilled at
+    ``(limit - burst) / window_s`` per second, lets through at most
+    ``burst + (limit - burst) = limit`` in any window of ``window_s`` seconds,
+    whether the venue counts in fixed or sliding windows. ``acquire`` waits until
+    the weight fits, so bursts after a reconnect storm slow down instead of
+    earning a 429 (and then an IP ban). ``burst`` defaults to a tenth of the limit.
     """
 
-    def __init__(self, weight_per_minute: int) -> None:
-        self._capacity = float(weight_per_minute)
-        self._tokens = float(weight_per_minute)
-        self._rate = weight_per_minute / 60.0
+    def __init__(self, limit: int, window_s: float = 60.0, burst: int | None = None) -> None:
+        burst = max(1, limit // 10) if burst is None else burst
+        if not 0 < burst < limit or window_s <= 0:
+            raise ConfigError(
+                f"rate limit needs 0 < burst < limit and a positive window, got burst {burst}, "
+                f"limit {limit}, window {window_s} s"
+            )
+        self._capacity = float(burst)
+        self._tokens = float(burst)
+        self._rate = (limit - burst) / window_s
         self._updated = time.monotonic()
         self.waited_s = 0.0
 
     async def acquire(self, weight: int) -> None:
         """Wait until ``weight`` is available, then take it."""
+        if weight > self._capacity:
+            raise ConfigError(
+                f"request weight {weight} exceeds the limiter's burst {self._capacity:.0f}"
+            )
         while True:
             now = time.monotonic()
             self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)

@@ -42,6 +42,8 @@ REST_REQUESTS_PER_WINDOW = 600
 """Bybit's public REST limit per IP: 600 requests ..."""
 REST_WINDOW_S = 5.0
 """... within any 5-second window."""
+REST_BURST = 100
+"""Requests sent at once before pacing starts (the rest of the window's budget is paced)."""
 RECENT_TRADES_LIMIT: dict[str, int] = {"spot": 60, "linear": 1000}
 """Most trades ``/v5/market/recent-trade`` returns, by category."""
 CHANNEL_ALIASES: dict[str, str] = {"bookTicker": "ticker"}
@@ -54,12 +56,8 @@ REMEMBERED_TRADE_IDS = 5000
 
 
 def rest_limiter() -> WeightLimiter:
-    """Return a token bucket that never exceeds Bybit's limit in any window.
-
-    A bucket of capacity ``c`` refilled at ``c`` per minute lets through at most
-    ``c * (1 + window / 60)`` requests in ``window`` seconds.
-    """
-    return WeightLimiter(int(REST_REQUESTS_PER_WINDOW / (1 + REST_WINDOW_S / 60)))
+    """Return a limiter that never exceeds Bybit's limit in any 5-second window."""
+    return WeightLimiter(REST_REQUESTS_PER_WINDOW, REST_WINDOW_S, burst=REST_BURST)
 
 
 class _ServerTime(msgspec.Struct, frozen=True):

@@ -149,7 +149,7 @@ class CoinbaseLive:
         self._clock = clock
         self.ws_url = ws_url or market.ws_url
         self.rest_url = rest_url or market.rest_url
-        self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_SECOND * 60)
+        self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_SECOND, window_s=1.0, burst=2)
         self._snapshots = SnapshotRequests(clock, SNAPSHOT_WAIT_S)
         self._time_decoder = msgspec.json.Decoder(RestServerTime)
         self._trades_decoder = msgspec.json.Decoder(RestMarketTrades, strict=False)

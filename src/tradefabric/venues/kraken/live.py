@@ -141,7 +141,7 @@ class KrakenLive:
         self._clock = clock
         self.ws_url = ws_url or market.ws_url
         self.rest_url = rest_url or market.rest_url
-        self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_MINUTE)
+        self.limiter = WeightLimiter(PUBLIC_REQUESTS_PER_MINUTE, burst=5)
         self._snapshots = SnapshotRequests(clock, SNAPSHOT_WAIT_S)
         self._req_id = 0
         self._time_decoder = msgspec.json.Decoder(_TimeReply)
