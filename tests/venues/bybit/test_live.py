@@ -28,7 +28,6 @@ from tradefabric.model.enums import AggressorSide
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
-from tradefabric.venues.bybit import live
 from tradefabric.venues.bybit.encode import BybitEncoder
 from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
 from tradefabric.venues.bybit.markets import BYBIT_LINEAR, BYBIT_SPOT
@@ -188,12 +187,6 @@ async def test_rest_replies_are_checked() -> None:
     other = _reply({"category": "linear", "list": [{**_rest_trade("x", 1), "symbol": "ETHUSDT"}]})
     with pytest.raises(MalformedMessageError, match="ETHUSDT"):
         await bybit.recent_trades(_rest(other), SYMBOL)
-
-
-def test_rest_limiter_stays_within_600_requests_per_5_seconds() -> None:
-    capacity = live.rest_limiter()._capacity
-    assert capacity * (1 + live.REST_WINDOW_S / 60) <= live.REST_REQUESTS_PER_WINDOW
-    assert capacity >= 500
 
 
 async def _feed_whole_recording(

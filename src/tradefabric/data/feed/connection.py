@@ -143,7 +143,8 @@ class VenueConnection:
             self._ws = None
             if recorder is not None:
                 recorder.close()
-            if was_connected and self._on_disconnected is not None:
+            # A deliberate stop keeps the last state readable; only a loss is reported.
+            if was_connected and not stop.is_set() and self._on_disconnected is not None:
                 self._on_disconnected()
 
     async def _receive_until_done(
