@@ -115,6 +115,7 @@ def _table(status: FeedStatus) -> Table:
         ("reconnects / stalls", f"{conn.reconnects} / {conn.stalls}"),
         ("rejected frames", str(sum(conn.rejected.values()))),
         ("snapshots (failed)", f"{status.snapshots_fetched} ({status.snapshot_failures})"),
+        ("periodic book refreshes", str(status.book_refreshes)),
         ("REST requests (429s)", f"{status.rest_requests} ({status.rest_rate_limited})"),
         (
             "clock offset",

@@ -41,6 +41,9 @@ class LiveFeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """How often to poll REST-only data (open interest)."""
     rest_fallback_lag_s: float = 2.0
     """Poll trades by REST while the stream is silent this long (0 disables the fallback)."""
+    book_refresh_s: float | None = None
+    """Rebuild books from a fresh snapshot this often; None: the venue's default
+    (Kraken 300 s, others never), 0: never."""
     recv_on_venue_clock: bool = False
     """Stamp ``ts_recv`` on the venue's clock (local time + the continuously estimated
     offset to its server time) instead of the local clock, so receive and event times of
@@ -56,6 +59,7 @@ class FeedStatus(msgspec.Struct, frozen=True):
     books: list[BookSummary]
     snapshots_fetched: int
     snapshot_failures: int
+    book_refreshes: int
     rest_requests: int
     rest_rate_limited: int
     clock_offset_ms: float
@@ -111,6 +115,10 @@ class LiveFeed:
         self._catch_ups: set[asyncio.Task[None]] = set()
         self.trades_caught_up = 0
         """Trades fetched by REST right after reconnects."""
+        refresh = config.book_refresh_s
+        self.book_refresh_s = node.venue.book_refresh_s if refresh is None else refresh
+        self.book_refreshes = 0
+        """Periodic book rebuilds started."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect and stay connected until ``stop`` is set; then close the node."""
@@ -129,6 +137,10 @@ class LiveFeed:
                     (self.config.poll_interval_s, self._poll),
                 )
             ]
+            if self.book_refresh_s > 0:
+                background.append(
+                    asyncio.create_task(self._every(stop, self.book_refresh_s, self._refresh))
+                )
             if self.fallback is not None:
                 background.append(asyncio.create_task(self.fallback.run(stop)))
             heartbeat = self.live.heartbeat()
@@ -156,6 +168,7 @@ class LiveFeed:
             books=self.node.book_summaries(),
             snapshots_fetched=resync.snapshots_fetched if resync else 0,
             snapshot_failures=resync.failures if resync else 0,
+            book_refreshes=self.book_refreshes,
             rest_requests=rest.requests if rest else 0,
             rest_rate_limited=rest.rate_limited if rest else 0,
             clock_offset_ms=self.offset.offset_ns() / 1e6,
@@ -206,6 +219,14 @@ class LiveFeed:
 
     async def _sync_clock(self, rest: VenueRestClient) -> None:
         self.offset.add(await self.live.sample_server_time(rest))
+
+    async def _refresh(self, _rest: VenueRestClient) -> None:
+        for symbol in self.config.symbols:
+            unified = self.live.unified_symbol(symbol)
+            book = self.node.books.book(self.live.venue, unified)
+            if book is not None and book.valid:
+                self.book_refreshes += 1
+                self.node.books.invalidate(self.live.venue, unified, "periodic refresh")
 
     async def _poll(self, rest: VenueRestClient) -> None:
         await self.live.poll(rest, self.config.symbols)

@@ -31,6 +31,10 @@ class VenueEntry:
     default_channels: tuple[str, ...]
     trade_ids_sequential: bool = False
     """Trade ids count up by one per trade and symbol, so a jump is a missed trade."""
+    book_refresh_s: float = 0.0
+    """Rebuild books from a fresh snapshot this often (0: never). For venues whose
+    sequence or checksum cannot see every lost update (Kraken's checksum covers the
+    top 10 levels), this bounds how long an undetected deep-level error can live."""
 
 
 Market = TypeVar("Market")

@@ -84,7 +84,8 @@ class BookResync:
         waited = 0.0
         while waited < _BUFFER_WAIT_S:
             synced = self._books.synced(self._venue, symbol)
-            if synced is not None and synced.buffer:
+            if synced is not None and (synced.buffer or synced.rule.snapshot_supersedes_buffer):
+                # Venues whose snapshot replaces the buffer (in-stream snapshots) need no bridge.
                 return
             await asyncio.sleep(_POLL_S)
             waited += _POLL_S

@@ -11,7 +11,12 @@ from tradefabric.venues.fakevenue.kraken import KrakenScript
 from tradefabric.venues.fakevenue.server import VenueScript
 from tradefabric.venues.kraken import markets
 from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
-from tradefabric.venues.kraken.live import DEFAULT_CHANNELS, KrakenFeedParser, KrakenLive
+from tradefabric.venues.kraken.live import (
+    BOOK_REFRESH_S,
+    DEFAULT_CHANNELS,
+    KrakenFeedParser,
+    KrakenLive,
+)
 
 
 def venue_entries() -> list[VenueEntry]:
@@ -33,6 +38,7 @@ def _entry(venue: str) -> VenueEntry:
     return VenueEntry(
         name=venue,
         trade_ids_sequential=True,
+        book_refresh_s=BOOK_REFRESH_S,
         sequence_rule=KrakenBookRule(pairs),
         make_parser=make_parser,
         make_live=live_factory(venue, market, KrakenFeedParser, KrakenLive),

@@ -42,6 +42,9 @@ FEED_CHANNELS = {"trade": "trade", "bookTicker": "ticker", "depth": "book", "kli
 
 BOOK_DEPTH = 100
 """Levels per side subscribed (Kraken accepts 10, 25, 100, 500, 1000; the checksum covers 10)."""
+BOOK_REFRESH_S = 300.0
+"""Rebuild the book from a fresh snapshot this often: a lost update below the top 10
+levels is invisible to Kraken's checksum, so this bounds how long it can stay wrong."""
 OHLC_INTERVAL_MIN = 1
 PUBLIC_REQUESTS_PER_MINUTE = 60
 """Kraken's public REST limit: about one request per second per IP."""
