@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tradefabric import __version__
-from tradefabric.cli import data_commands, venue_commands
+from tradefabric.cli import data_commands, stream_commands, venue_commands
 from tradefabric.cli.demo import demo
 from tradefabric.cli.feed_command import feed
 from tradefabric.core.logging import configure_logging
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(data_commands.app, name="data")
 app.add_typer(venue_commands.app, name="venue")
+app.add_typer(stream_commands.app, name="stream")
 app.command()(demo)
 app.command()(feed)
 
