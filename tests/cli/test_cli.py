@@ -12,7 +12,7 @@ import pytest
 
 COMMANDS = [
     [], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"],
-    ["data", "import"], ["venue"], ["venue", "serve"], ["feed"],
+    ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"], ["feed"],
 ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tradefabric.cli import catalog_commands
+from tradefabric.cli.download_command import download_data
 from tradefabric.cli.import_command import import_data
 from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
 from tradefabric.core.errors import TradefabricError
@@ -24,6 +25,7 @@ app.command("compact")(catalog_commands.compact_catalog)
 app.command("gaps")(catalog_commands.gaps)
 app.command("resample")(catalog_commands.resample_candles)
 app.command("import")(import_data)
+app.command("download")(download_data)
 
 FileArg = Annotated[
     Path, typer.Argument(help="Recording: '<ts_ns> <raw json>' per line, gzip or plain.")

@@ -31,6 +31,7 @@ from tradefabric.venues.binance.markets import BinanceMarket, sequence_rules
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
 from tradefabric.venues.binance.wire import StreamFrame
+from tradefabric.venues.fakevenue.binance_history import BinanceHistory
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
@@ -67,9 +68,11 @@ class BinanceScript:
         self._last_mark_second = -1
         self._signed_volume: dict[str, float] = {}
         self._bus.subscribe(topics.TRADES, self._track_open_interest)
+        self.history = BinanceHistory(market, trade_recordings=(recording,))
+        """History endpoints (exchangeInfo, klines, aggTrades); add candle files to serve klines."""
 
     def rest_routes(self) -> list[web.RouteDef]:
-        """Return depth, time, recent trades and exchange info under the market's prefix."""
+        """Return depth, time, recent trades, exchange info, klines and aggTrades (``history``)."""
         prefix = self._market.depth_snapshot_path.rsplit("/", 1)[0]
         routes = [
             web.get(f"{prefix}/depth", self._on_depth),
@@ -79,7 +82,7 @@ class BinanceScript:
         ]
         if self._market.open_interest_path:
             routes.append(web.get(self._market.open_interest_path, self._on_open_interest))
-        return routes
+        return routes + self.history.rest_routes(prefix)
 
     def initial_streams(self, request: web.Request) -> set[str]:
         """Return the streams named in ``?streams=a/b/c`` (combined-stream URL)."""

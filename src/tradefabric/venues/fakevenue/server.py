@@ -8,7 +8,8 @@ venue: a client that reconnects has missed what was sent meanwhile.
 Faults are injected on command, through the Python API (``server.faults``) or
 over HTTP: ``POST /_fault/drop``, ``/_fault/stall?seconds=2``,
 ``/_fault/malformed?count=3``, ``/_fault/skip?count=1``,
-``/_fault/http?status=429&count=2``; ``GET /_status`` reports progress.
+``/_fault/http?status=429&count=2[&retry_after=0.5]``; ``GET /_status``
+reports progress.
 """
 
 from __future__ import annotations
@@ -255,7 +256,9 @@ class FakeVenueServer:
         if fault is None:
             return await handler(request)
         headers = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.status == 429 else {}
-        body = msgspec.json.encode({"code": -1003, "msg": f"injected HTTP {fault.status}"})
+        # Binance's codes: -1003 too much request weight; -1001 internal error, try again.
+        code = -1003 if fault.status in (418, 429) else -1001
+        body = msgspec.json.encode({"code": code, "msg": f"injected HTTP {fault.status}"})
         return web.Response(status=fault.status, body=body, headers=headers)
 
     async def _on_fault(self, request: web.Request) -> web.Response:
@@ -267,7 +270,11 @@ class FakeVenueServer:
             "malformed": lambda: self.faults.send_malformed(int(query.get("count", "1"))),
             "skip": lambda: self.faults.skip_sequenced(int(query.get("count", "1"))),
             "http": lambda: self.faults.fail_http(
-                HttpFault(int(query.get("status", "429")), int(query.get("count", "1")))
+                HttpFault(
+                    int(query.get("status", "429")),
+                    int(query.get("count", "1")),
+                    float(query.get("retry_after", "1")),
+                )
             ),
         }
         action = actions.get(kind)
