@@ -97,10 +97,25 @@ class FakeVenueServer:
     """Serve a ``VenueScript`` on 127.0.0.1 (random port by default)."""
 
     def __init__(
-        self, script: VenueScript, speed: float = 1.0, host: str = "127.0.0.1", port: int = 0
+        self,
+        script: VenueScript,
+        speed: float = 1.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_unattended_frames: int | None = 2000,
     ) -> None:
+        """Serve ``script``; ``max_unattended_frames`` bounds an outage.
+
+        While no client is subscribed (after a drop), a real venue streams on to
+        nobody: so does this one, for at most ``max_unattended_frames`` frames
+        (lost to the client, as in a real outage), then it waits for a client to
+        subscribe again, so a fast replay cannot end before the client is back.
+        None streams on to nobody without bound.
+        """
         self.script = script
         self.speed = speed
+        self._max_unattended = max_unattended_frames
+        self._unattended = 0
         self.faults = Faults()
         self._host = host
         self._port = port
@@ -204,9 +219,21 @@ class FakeVenueServer:
                 first_ts = frame.ts
             await self._pace(wall_start, frame.ts - first_ts, count)
             await self._apply_drops()
+            await self._wait_for_a_client_after_long_outage()
             await self._send(frame)
         self.finished.set()
         log.info("fake_venue_finished", venue=self.script.name, frames=self._frames_streamed)
+
+    async def _wait_for_a_client_after_long_outage(self) -> None:
+        if any(client.streams for client in self._clients):
+            self._unattended = 0
+            return
+        self._unattended += 1
+        if self._max_unattended is None or self._unattended <= self._max_unattended:
+            return
+        while not any(client.streams for client in self._clients):
+            await asyncio.sleep(0.005)
+        self._unattended = 0
 
     async def _pace(self, wall_start: float, offset_ns: int, count: int) -> None:
         if self.speed <= 0:
