@@ -317,3 +317,49 @@ async def test_rest_fallback_covers_a_silent_stream_without_double_counting(
         f"spot stall 3s at 10x: {source.trades_from_rest} trades came by REST, "
         f"{sum(r.recovered for r in feed.backfill.reports)} by backfill, none lost or doubled"
     )
+
+
+@pytest.mark.slow
+async def test_a_busy_but_late_stream_loses_the_race_to_rest_and_wins_it_back(
+    shared_data: Path,
+) -> None:
+    file, venue, symbol = SPOT
+    script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
+    async with FakeVenueServer(script, speed=10.0) as server:
+        node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
+        trades: list[Trade] = []
+        node.bus.subscribe(topics.TRADES, trades.append)
+        node.bus.subscribe(topics.TRADES_BACKFILLED, trades.append)
+        config = LiveFeedConfig(
+            symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url,
+            silence_timeout_s=30.0, rest_fallback_lag_s=1.0, rest_probe_s=0.5,
+        )  # fmt: skip
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        await _after_frames(server, 6_000)
+        reasons: set[str] = set()
+        # The delay builds to 3 s over 4 s: frames keep coming, so the stream never goes silent.
+        server.faults.lag(3.0, duration_s=8.0, ramp_s=4.0)
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            source = feed.status().trade_source
+            assert source is not None
+            reasons.add(source.reason)
+        await _after_frames(server, 30_000)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    source = feed.status().trade_source
+    assert source is not None
+    assert any("behind REST" in r for r in reasons), reasons
+    assert not any("silent" in r for r in reasons), reasons
+    assert source.source == "websocket" and source.reason == "stream caught up"
+    assert source.trades_from_rest > 50
+    ids = sorted(int(t.trade_id) for t in trades)
+    assert ids == list(range(ids[0], ids[0] + len(ids)))  # every id exactly once
+    assert server.status().faults.lagged_frames > 0
+    report_figure(
+        f"spot stream lagging up to 3 s at 10x (still busy): REST won the race "
+        f"({sorted(r for r in reasons if 'behind' in r)[:1]}), {source.trades_from_rest} trades "
+        f"by REST, back on the stream after; none lost or doubled"
+    )

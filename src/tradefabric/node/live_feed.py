@@ -13,6 +13,7 @@ import structlog
 
 from tradefabric.core.clock import OffsetClock
 from tradefabric.core.errors import TradefabricError
+from tradefabric.data import topics
 from tradefabric.data.feed.activity import ChannelActivity, ChannelState
 from tradefabric.data.feed.backfill import TradeBackfill
 from tradefabric.data.feed.book_resync import BookResync
@@ -40,7 +41,10 @@ class LiveFeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     poll_interval_s: float = 30.0
     """How often to poll REST-only data (open interest)."""
     rest_fallback_lag_s: float = 2.0
-    """Poll trades by REST while the stream is silent this long (0 disables the fallback)."""
+    """Poll trades by REST while the stream is silent, or behind REST, by this long
+    (0 disables the fallback)."""
+    rest_probe_s: float = 5.0
+    """How often one REST poll races the stream to measure how far behind it is."""
     book_refresh_s: float | None = None
     """Rebuild books from a fresh snapshot this often; None: the venue's default
     (Kraken 300 s, others never), 0: never."""
@@ -91,6 +95,8 @@ class LiveFeed:
         )
         self.live = node.venue.make_live(node.parser, recv_clock, config.ws_url, config.rest_url)
         self.activity = ChannelActivity(node.bus, node.clock)
+        self._newest_trade_ns: dict[str, int] = {}
+        node.bus.subscribe(topics.TRADES, self._on_trade)
         self.connection = VenueConnection(
             name=self.live.venue,
             url=lambda: self.live.stream_url(config.symbols, config.channels),
@@ -109,7 +115,8 @@ class LiveFeed:
             self.fallback = RestFallback(
                 # The connection's clock: its last-frame times are read on that clock.
                 self.connection, recv_clock, config.symbols, self._poll_trades,
-                lag_threshold_s=config.rest_fallback_lag_s,
+                rest_lead=self._rest_lead, lag_threshold_s=config.rest_fallback_lag_s,
+                probe_s=config.rest_probe_s,
             )  # fmt: skip
         self._resync: BookResync | None = None
         self._catch_ups: set[asyncio.Task[None]] = set()
@@ -208,6 +215,18 @@ class LiveFeed:
     async def _fetch_snapshot(self, symbol: str) -> None:
         assert self._rest is not None
         await self.live.resync_book(symbol, self._rest, self.connection.send)
+
+    async def _rest_lead(self, symbol: str) -> int:
+        """Return how much newer REST's newest trade of ``symbol`` is than the stream's."""
+        recent = await self._recent_trades(symbol)
+        if not recent:
+            return 0
+        streamed = self._newest_trade_ns.get(self.live.unified_symbol(symbol), 0)
+        return max(t.ts_event for t in recent) - streamed if streamed else 0
+
+    def _on_trade(self, trade: Trade) -> None:
+        if trade.ts_event > self._newest_trade_ns.get(trade.symbol, 0):
+            self._newest_trade_ns[trade.symbol] = trade.ts_event
 
     async def _poll_trades(self, symbol: str) -> int:
         assert self._rest is not None

@@ -20,6 +20,7 @@ class FaultCounters(msgspec.Struct, frozen=True):
 
     drops: int
     stalled_frames: int
+    lagged_frames: int
     malformed_sent: int
     skipped_sequenced: int
     http_errors: int
@@ -30,15 +31,41 @@ class Faults:
 
     def __init__(self) -> None:
         self._stall_until = 0.0
+        self._lag_s = 0.0
+        self._lag_start = 0.0
+        self._lag_ramp_s = 0.0
+        self._lag_until = 0.0
         self._skip = 0
         self._malformed = 0
         self._http: list[HttpFault] = []
         self.drop_requests = 0
-        self._counts = {"drops": 0, "stalled": 0, "malformed": 0, "skipped": 0, "http": 0}
+        kinds = ("drops", "stalled", "lagged", "malformed", "skipped", "http")
+        self._counts = dict.fromkeys(kinds, 0)
 
     def stall(self, seconds: float) -> None:
         """Send no frames for ``seconds`` (the market moves on; connections just go quiet)."""
         self._stall_until = time.monotonic() + seconds
+
+    def lag(self, seconds: float, duration_s: float, ramp_s: float = 0.0) -> None:
+        """For ``duration_s``, deliver frames late: the socket stays busy but behind the
+        market, while REST answers with the venue's current state. The delay grows
+        linearly to ``seconds`` over ``ramp_s`` (as congestion builds; a ramp slower than
+        the clock keeps frames flowing, so the stream never goes silent)."""
+        now = time.monotonic()
+        self._lag_s = seconds
+        self._lag_start = now
+        self._lag_ramp_s = ramp_s
+        self._lag_until = now + duration_s
+
+    def lag_s(self) -> float:
+        """Return how late frames sent now are delivered (0 outside a lag), counting them."""
+        now = time.monotonic()
+        if now >= self._lag_until:
+            return 0.0
+        self._counts["lagged"] += 1
+        if self._lag_ramp_s <= 0:
+            return self._lag_s
+        return self._lag_s * min(1.0, (now - self._lag_start) / self._lag_ramp_s)
 
     def skip_sequenced(self, count: int) -> None:
         """Withhold the next ``count`` sequenced frames (book diffs) from every client."""
@@ -94,4 +121,6 @@ class Faults:
     def counters(self) -> FaultCounters:
         """Return what was injected so far."""
         c = self._counts
-        return FaultCounters(c["drops"], c["stalled"], c["malformed"], c["skipped"], c["http"])
+        return FaultCounters(
+            c["drops"], c["stalled"], c["lagged"], c["malformed"], c["skipped"], c["http"]
+        )

@@ -7,7 +7,7 @@ venue: a client that reconnects has missed what was sent meanwhile.
 
 Faults are injected on command, through the Python API (``server.faults``) or
 over HTTP: ``POST /_fault/drop``, ``/_fault/stall?seconds=2``,
-``/_fault/malformed?count=3``, ``/_fault/skip?count=1``,
+``/_fault/lag?seconds=2&for=5&ramp=4``, ``/_fault/malformed?count=3``, ``/_fault/skip?count=1``,
 ``/_fault/http?status=429&count=2[&retry_after=0.5]``; ``GET /_status``
 reports progress.
 """
@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol
 
@@ -116,6 +117,9 @@ class FakeVenueServer:
         self.speed = speed
         self._max_unattended = max_unattended_frames
         self._unattended = 0
+        # Frames held back by a lag fault, in order: (due time, stream, text).
+        self._late: deque[tuple[float, str, str]] = deque()
+        self._late_waiting = asyncio.Event()
         self.faults = Faults()
         self._host = host
         self._port = port
@@ -126,6 +130,7 @@ class FakeVenueServer:
         self.finished = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._stream_task: asyncio.Task[None] | None = None
+        self._late_task: asyncio.Task[None] | None = None
         self.port = 0
 
     @property
@@ -155,13 +160,15 @@ class FakeVenueServer:
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         self._stream_task = asyncio.create_task(self._stream())
+        self._late_task = asyncio.create_task(self._deliver_late_frames())
 
     async def stop(self) -> None:
         """Close every connection and the server."""
-        if self._stream_task is not None:
-            self._stream_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._stream_task
+        for task in (self._stream_task, self._late_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for client in list(self._clients):
             await client.ws.close()
         if self._runner is not None:
@@ -221,6 +228,8 @@ class FakeVenueServer:
             await self._apply_drops()
             await self._wait_for_a_client_after_long_outage()
             await self._send(frame)
+        while self._late:
+            await asyncio.sleep(0.01)
         self.finished.set()
         log.info("fake_venue_finished", venue=self.script.name, frames=self._frames_streamed)
 
@@ -252,8 +261,26 @@ class FakeVenueServer:
             return
         for _ in range(faults.take_malformed()):
             await self._broadcast(frame.stream, MALFORMED_FRAME)
-        await self._broadcast(frame.stream, frame.text)
+        lag = faults.lag_s()
+        if lag > 0 or self._late:
+            # Behind the queue of late frames too, so the order is kept as the lag ends.
+            self._late.append((time.monotonic() + lag, frame.stream, frame.text))
+            self._late_waiting.set()
+        else:
+            await self._broadcast(frame.stream, frame.text)
         self._frames_streamed += 1
+
+    async def _deliver_late_frames(self) -> None:
+        while True:
+            await self._late_waiting.wait()
+            while self._late:
+                due, stream, text = self._late[0]
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                self._late.popleft()
+                await self._broadcast(stream, text)
+            self._late_waiting.clear()
 
     async def _broadcast(self, stream: str, text: str) -> None:
         for client in self._clients:
@@ -294,6 +321,11 @@ class FakeVenueServer:
         actions: dict[str, Callable[[], None]] = {
             "drop": self.faults.drop,
             "stall": lambda: self.faults.stall(float(query.get("seconds", "1"))),
+            "lag": lambda: self.faults.lag(
+                float(query.get("seconds", "1")),
+                float(query.get("for", "5")),
+                float(query.get("ramp", "0")),
+            ),
             "malformed": lambda: self.faults.send_malformed(int(query.get("count", "1"))),
             "skip": lambda: self.faults.skip_sequenced(int(query.get("count", "1"))),
             "http": lambda: self.faults.fail_http(
