@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -278,10 +279,11 @@ def _candles_from(trades: list[Trade]) -> dict[tuple[str, int], Candle]:
     return built
 
 
-@pytest.mark.slow
-async def test_rest_fallback_covers_a_silent_stream_without_double_counting(
-    shared_data: Path,
-) -> None:
+@contextlib.asynccontextmanager
+async def _spot_feed_at_10x(
+    shared_data: Path, *, lag_s: float, probe_s: float = 5.0
+) -> AsyncIterator[Run]:
+    """Run the spot feed (REST fallback on) against the fake venue at 10x until the block ends."""
     file, venue, symbol = SPOT
     script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
     async with FakeVenueServer(script, speed=10.0) as server:
@@ -291,17 +293,26 @@ async def test_rest_fallback_covers_a_silent_stream_without_double_counting(
         node.bus.subscribe(topics.TRADES_BACKFILLED, trades.append)
         config = LiveFeedConfig(
             symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url,
-            silence_timeout_s=30.0, rest_fallback_lag_s=0.5,
+            silence_timeout_s=30.0, rest_fallback_lag_s=lag_s, rest_probe_s=probe_s,
         )  # fmt: skip
         feed = LiveFeed(node, config)
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop))
-        await _after_frames(server, 8_000)
-        server.faults.stall(3.0)
-        await asyncio.sleep(3.5)
-        await _after_frames(server, 16_000)
+        yield Run(feed, server, script, trades)
         stop.set()
         await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.mark.slow
+async def test_rest_fallback_covers_a_silent_stream_without_double_counting(
+    shared_data: Path,
+) -> None:
+    async with _spot_feed_at_10x(shared_data, lag_s=0.5) as run:
+        await _after_frames(run.server, 8_000)
+        run.server.faults.stall(3.0)
+        await asyncio.sleep(3.5)
+        await _after_frames(run.server, 16_000)
+    feed, trades = run.feed, run.trades
     source = feed.status().trade_source
     assert source is not None
     assert source.switches_to_rest == 1
@@ -323,32 +334,18 @@ async def test_rest_fallback_covers_a_silent_stream_without_double_counting(
 async def test_a_busy_but_late_stream_loses_the_race_to_rest_and_wins_it_back(
     shared_data: Path,
 ) -> None:
-    file, venue, symbol = SPOT
-    script = BinanceScript(shared_data / "binance_ws" / file, market(venue))
-    async with FakeVenueServer(script, speed=10.0) as server:
-        node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
-        trades: list[Trade] = []
-        node.bus.subscribe(topics.TRADES, trades.append)
-        node.bus.subscribe(topics.TRADES_BACKFILLED, trades.append)
-        config = LiveFeedConfig(
-            symbols=(symbol,), ws_url=server.ws_url, rest_url=server.http_url,
-            silence_timeout_s=30.0, rest_fallback_lag_s=1.0, rest_probe_s=0.5,
-        )  # fmt: skip
-        feed = LiveFeed(node, config)
-        stop = asyncio.Event()
-        task = asyncio.create_task(feed.run(stop))
-        await _after_frames(server, 6_000)
-        reasons: set[str] = set()
+    reasons: set[str] = set()
+    async with _spot_feed_at_10x(shared_data, lag_s=1.0, probe_s=0.5) as run:
+        await _after_frames(run.server, 6_000)
         # The delay builds to 3 s over 4 s: frames keep coming, so the stream never goes silent.
-        server.faults.lag(3.0, duration_s=8.0, ramp_s=4.0)
+        run.server.faults.lag(3.0, duration_s=8.0, ramp_s=4.0)
         for _ in range(100):
             await asyncio.sleep(0.1)
-            source = feed.status().trade_source
+            source = run.feed.status().trade_source
             assert source is not None
             reasons.add(source.reason)
-        await _after_frames(server, 30_000)
-        stop.set()
-        await asyncio.wait_for(task, timeout=10)
+        await _after_frames(run.server, 30_000)
+    feed, trades, server = run.feed, run.trades, run.server
     source = feed.status().trade_source
     assert source is not None
     assert any("behind REST" in r for r in reasons), reasons
