@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
@@ -35,6 +35,7 @@ from tradefabric.core.errors import DataSourceError, TradefabricError
 from tradefabric.core.time import NS_PER_MS, interval_to_ns, now_ns
 from tradefabric.model.enums import CandleFlag
 from tradefabric.store.catalog import Catalog, sql_string
+from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.download.client import VenueClient
 from tradefabric.store.download.rows import PageRows, candle_rows, trade_rows
 from tradefabric.store.schema import DataType
@@ -42,45 +43,6 @@ from tradefabric.store.schema import DataType
 log = structlog.get_logger(__name__)
 
 DEFAULT_COMMIT_ROWS = 10_000
-
-
-class WriteResult(Protocol):
-    """What the catalog reports for one committed table (``WriteReport``)."""
-
-    @property
-    def rows_added(self) -> int:
-        """Return how many rows were new."""
-        ...
-
-    @property
-    def duplicates(self) -> int:
-        """Return how many rows the catalog already held."""
-        ...
-
-    @property
-    def replaced(self) -> int:
-        """Return how many stored rows the table superseded (e.g. interpolated candles)."""
-        ...
-
-    @property
-    def version(self) -> int | None:
-        """Return the catalog version committed, or None if nothing changed."""
-        ...
-
-
-class TableWriter(Protocol):
-    """A catalog that commits one table per call (``CatalogWriter``)."""
-
-    @property
-    def root(self) -> str:
-        """Return the catalog root (a directory or an fsspec URL)."""
-        ...
-
-    def write_table(
-        self, data_type: DataType, table: Any, source: str, operation: str = ...
-    ) -> WriteResult:
-        """Commit ``table`` (pa.Table) atomically, dropping rows whose key is stored."""
-        ...
 
 
 class DownloadOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,7 +117,7 @@ class DownloadReport(msgspec.Struct, frozen=True):
 class _Run:
     """Counters and the pending batch of one download."""
 
-    def __init__(self, writer: TableWriter, data_type: DataType, source: str, commit_rows: int):
+    def __init__(self, writer: CatalogWriter, data_type: DataType, source: str, commit_rows: int):
         self.writer = writer
         self.data_type = data_type
         self.source = source
@@ -205,7 +167,7 @@ class _Run:
 
 
 def download_candles(
-    writer: TableWriter,
+    writer: CatalogWriter,
     client: VenueClient,
     *,
     symbol: str,
@@ -274,7 +236,7 @@ def download_candles(
 
 
 def download_trades(
-    writer: TableWriter,
+    writer: CatalogWriter,
     client: VenueClient,
     *,
     symbol: str,
@@ -436,7 +398,7 @@ def _trade_id(trade: Any) -> int:
         raise DataSourceError(f"trade without an integer id: {trade.get('info')!r}") from exc
 
 
-def _catalog(writer: TableWriter) -> Catalog:
+def _catalog(writer: CatalogWriter) -> Catalog:
     root = writer.root
     if "://" not in root:
         Path(root).mkdir(parents=True, exist_ok=True)

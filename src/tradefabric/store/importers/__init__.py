@@ -32,7 +32,7 @@ from tradefabric.store.importers.model import (
     TimeUnit,
 )
 from tradefabric.store.importers.reader import read_file, read_path
-from tradefabric.store.importers.runner import TableWriter, WriteResult, import_path
+from tradefabric.store.importers.runner import import_path
 
 __all__ = [
     "FORMATS",
@@ -49,10 +49,8 @@ __all__ = [
     "ImportProgress",
     "ImportSummary",
     "MissingColumnError",
-    "TableWriter",
     "TimeUnit",
     "UnknownColumnsError",
-    "WriteResult",
     "candle_format",
     "candle_schema",
     "import_path",

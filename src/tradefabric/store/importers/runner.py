@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
 
+from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.importers.formats import candle_format
 from tradefabric.store.importers.model import (
     DEFAULT_CHUNK_ROWS,
@@ -29,40 +29,6 @@ from tradefabric.store.importers.reader import (
     list_files,
     read_file,
 )
-from tradefabric.store.schema import DataType
-
-
-class WriteResult(Protocol):
-    """What the catalog reports for one committed table."""
-
-    @property
-    def rows_added(self) -> int:
-        """Return how many rows were new."""
-        ...
-
-    @property
-    def duplicates(self) -> int:
-        """Return how many rows the catalog already held."""
-        ...
-
-    @property
-    def replaced(self) -> int:
-        """Return how many stored rows the table superseded."""
-        ...
-
-    @property
-    def version(self) -> int | None:
-        """Return the catalog version committed, or None if nothing changed."""
-        ...
-
-
-class TableWriter(Protocol):
-    """A catalog that commits one table per call (``CatalogWriter``)."""
-
-    def write_table(self, data_type: DataType, table: Any, source: str) -> WriteResult:
-        """Commit ``table`` (pa.Table) atomically, dropping rows whose key is stored."""
-        ...
-
 
 ProgressCallback = Callable[[ImportProgress], None]
 
@@ -70,7 +36,7 @@ ProgressCallback = Callable[[ImportProgress], None]
 def import_path(
     path: Path,
     fmt: str,
-    writer: TableWriter,
+    writer: CatalogWriter,
     *,
     venue: str | None = None,
     symbol: str | None = None,
@@ -119,7 +85,7 @@ class _Step:
 
 
 def _write(
-    candles: FileCandles, source: str, writer: TableWriter, chunk_rows: int, step: _Step
+    candles: FileCandles, source: str, writer: CatalogWriter, chunk_rows: int, step: _Step
 ) -> FileImport:
     report = candles.report
     name = Path(report.file).name
