@@ -12,6 +12,7 @@ from tradefabric.cli import catalog_commands
 from tradefabric.cli.download_command import download_data
 from tradefabric.cli.import_command import import_data
 from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
+from tradefabric.cli.triangulate_command import triangulate
 from tradefabric.core.errors import TradefabricError
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.node.config import MarketDataConfig
@@ -26,6 +27,7 @@ app.command("gaps")(catalog_commands.gaps)
 app.command("resample")(catalog_commands.resample_candles)
 app.command("import")(import_data)
 app.command("download")(download_data)
+app.command("triangulate")(triangulate)
 
 FileArg = Annotated[
     Path, typer.Argument(help="Recording: '<ts_ns> <raw json>' per line, gzip or plain.")

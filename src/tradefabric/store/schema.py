@@ -13,12 +13,23 @@ import msgspec
 # pyarrow ships no type information; everything read from it is Any here.
 import pyarrow as pa
 
-DataType = Literal["trades", "quotes", "candles"]
-"""The name of one catalog table; also its top-level directory under the root."""
+DataType = Literal["trades", "quotes", "candles", "anomalies", "corrections", "arbitrage"]
+"""The name of one catalog table; also its top-level directory under the root.
+
+``anomalies``, ``corrections`` and ``arbitrage`` hold what the data integrity
+layer (``tradefabric.integrity``) found; the market data it checked is never changed.
+"""
 
 ColumnKind = Literal["string", "int64", "float64"]
 
-DATA_TYPES: Final[tuple[DataType, ...]] = ("trades", "quotes", "candles")
+DATA_TYPES: Final[tuple[DataType, ...]] = (
+    "trades",
+    "quotes",
+    "candles",
+    "anomalies",
+    "corrections",
+    "arbitrage",
+)
 
 _DUCKDB_TYPES: Final[dict[ColumnKind, str]] = {
     "string": "VARCHAR",
@@ -87,10 +98,54 @@ CANDLE_COLUMNS: Final = _columns(
     ("flags", "int64"),
 )
 
+ANOMALY_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("kind", "string"),
+    ("ts_event", "int64"),
+    ("ts_end", "int64"),
+    ("value", "float64"),
+    ("expected", "float64"),
+    ("score", "float64"),
+    ("detail", "string"),
+    ("ts_recv", "int64"),
+)
+"""One anomaly: a candle, quote or feed that failed a check (``ts_end`` closes an episode).
+
+Stablecoin de-pegs are rows of kind ``depeg`` with venue ``consensus``."""
+
+CORRECTION_COLUMNS: Final = (
+    *CANDLE_COLUMNS,
+    *_columns(("reason", "string"), ("original_close", "float64")),
+)
+"""A corrected or interpolated candle; the original stays untouched in ``candles``."""
+
+ARBITRAGE_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("sell_venue", "string"),
+    ("sell_symbol", "string"),
+    ("asset", "string"),
+    ("ts_start", "int64"),
+    ("ts_peak", "int64"),
+    ("ts_end", "int64"),
+    ("gross_bps_peak", "float64"),
+    ("net_bps_peak", "float64"),
+    ("net_bps_mean", "float64"),
+    ("size", "float64"),
+    ("notional_usd", "float64"),
+    ("minutes", "int64"),
+    ("ts_recv", "int64"),
+)
+"""One arbitrage episode: buy on ``venue``/``symbol``, sell on ``sell_venue``/``sell_symbol``."""
+
 COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
     "trades": TRADE_COLUMNS,
     "quotes": QUOTE_COLUMNS,
     "candles": CANDLE_COLUMNS,
+    "anomalies": ANOMALY_COLUMNS,
+    "corrections": CORRECTION_COLUMNS,
+    "arbitrage": ARBITRAGE_COLUMNS,
 }
 
 
@@ -108,6 +163,9 @@ class RowCounts(msgspec.Struct, frozen=True):
     trades: int = 0
     quotes: int = 0
     candles: int = 0
+    anomalies: int = 0
+    corrections: int = 0
+    arbitrage: int = 0
 
 
 def arrow_schema(data_type: DataType) -> pa.Schema:
