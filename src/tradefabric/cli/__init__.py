@@ -10,6 +10,7 @@ from tradefabric import __version__
 from tradefabric.cli import data_commands, stream_commands, venue_commands
 from tradefabric.cli.demo import demo
 from tradefabric.cli.feed_command import feed
+from tradefabric.cli.signals_command import signals
 from tradefabric.core.logging import configure_logging
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(venue_commands.app, name="venue")
 app.add_typer(stream_commands.app, name="stream")
 app.command()(demo)
 app.command()(feed)
+app.command()(signals)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,103 @@
+"""The analytics configuration: typed and frozen; YAML only serializes it.
+
+An unknown or invalid key fails at load time with the file, the key's path and
+what was expected (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import yaml
+
+from tradefabric.analytics.confidence import ConfidenceParams
+from tradefabric.analytics.ensemble import EnsembleParams
+from tradefabric.analytics.regime import RegimeParams
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import interval_to_ns
+
+
+class PluginSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A plugin named in YAML: its class (dotted path, or ``file.py:Class``) and settings."""
+
+    class_path: str = msgspec.field(name="class")
+    name: str = ""
+    interval: str = "1m"
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class MacroConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where BTC dominance comes from: ``none`` (neutral factor), ``coingecko`` or a class."""
+
+    source: Literal["none", "coingecko", "class"] = "none"
+    url: str = "https://api.coingecko.com/api/v3/global"
+    class_path: str = msgspec.field(default="", name="class")
+    timeout_s: float = 5.0
+
+
+def _default_signals() -> tuple[PluginSpec, ...]:
+    base = "tradefabric.analytics.signals"
+    return (
+        PluginSpec(class_path=f"{base}.ema_volume.EmaVolumeCrossover", name="ema_volume_1m"),
+        PluginSpec(
+            class_path=f"{base}.rsi_vwap.RsiDivergenceVwap", name="rsi_vwap_5m", interval="5m"
+        ),
+        PluginSpec(
+            class_path=f"{base}.liquidation_hunt.LiquidationHunt",
+            name="liquidation_hunt_1h",
+            interval="1h",
+        ),
+    )
+
+
+class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything the analytics pipeline runs."""
+
+    base_interval: str = "1m"
+    resample: tuple[str, ...] = ("5m", "1h")
+    """Intervals built from ``base_interval`` candles (leave empty when the feed has them)."""
+    features: tuple[PluginSpec, ...] = ()
+    signals: tuple[PluginSpec, ...] = msgspec.field(default_factory=_default_signals)
+    regime: RegimeParams = RegimeParams()
+    confidence: ConfidenceParams = ConfidenceParams()
+    ensemble: EnsembleParams = EnsembleParams()
+    macro: MacroConfig = MacroConfig()
+
+    def __post_init__(self) -> None:
+        base = interval_to_ns(self.base_interval)
+        for interval in self.resample:
+            if interval_to_ns(interval) % base or interval_to_ns(interval) <= base:
+                raise ConfigError(
+                    f"resample: {interval} is not a multiple of base_interval {self.base_interval}"
+                )
+        names = [s.name for s in self.signals]
+        if len(set(names)) != len(names) or "" in names:
+            raise ConfigError(f"signals need unique, non-empty names, got {names}")
+
+    @property
+    def intervals(self) -> tuple[str, ...]:
+        """Return the base interval then the resampled ones."""
+        return (self.base_interval, *self.resample)
+
+
+def load_config(path: Path) -> AnalyticsConfig:
+    """Load an ``AnalyticsConfig`` from a YAML file (the ``analytics`` key, or the whole file)."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if isinstance(document, dict) and "analytics" in document:
+        document = document["analytics"]
+    return config_from_data(document if document is not None else {}, str(path))
+
+
+def config_from_data(data: object, origin: str = "<config>") -> AnalyticsConfig:
+    """Convert parsed YAML/JSON data into an ``AnalyticsConfig``."""
+    try:
+        return msgspec.convert(data, AnalyticsConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{origin}: {exc}") from exc

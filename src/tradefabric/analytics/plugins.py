@@ -1,0 +1,92 @@
+"""Load plugins named in YAML: a class by dotted path (``pkg.mod.Class`` or
+``pkg.mod:Class``) or by file (``path/to/file.py:Class``). No edit to tradefabric
+is needed to add a signal, feature or indicator: write the class, name it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tradefabric.analytics.config import MacroConfig, PluginSpec
+from tradefabric.analytics.features.base import Feature
+from tradefabric.analytics.macro import CoinGeckoGlobal, MacroSource, NoMacroSource
+from tradefabric.analytics.signals.base import SignalPlugin
+from tradefabric.core.errors import ConfigError
+
+
+def load_class(path: str) -> type[Any]:
+    """Return the class at ``path``; any failure is a ``ConfigError`` naming it."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ConfigError(f"plugin class {path!r}: expected 'package.module.Class'")
+    try:
+        if module_name.endswith(".py"):
+            module = _load_file(Path(module_name))
+        else:
+            module = importlib.import_module(module_name)
+    except (ImportError, OSError, SyntaxError) as exc:
+        raise ConfigError(f"plugin class {path!r}: cannot import {module_name}: {exc}") from exc
+    cls = getattr(module, attr, None)
+    if not isinstance(cls, type):
+        raise ConfigError(f"plugin class {path!r}: {module_name} has no class {attr!r}")
+    return cls
+
+
+def _load_file(file: Path) -> Any:
+    name = f"tradefabric_plugin_{file.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{file} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_signal(spec: PluginSpec) -> SignalPlugin:
+    """Instantiate the signal plugin of ``spec`` with its typed ``Params``."""
+    cls = load_class(spec.class_path)
+    if not issubclass(cls, SignalPlugin):
+        raise ConfigError(f"{spec.class_path} is not a SignalPlugin subclass")
+    try:
+        params = msgspec.convert(spec.params, cls.Params)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"signal {spec.name!r} ({spec.class_path}) params: {exc}") from exc
+    plugin: SignalPlugin = cls(
+        name=spec.name or cls.__name__, interval=spec.interval, params=params
+    )
+    return plugin
+
+
+def build_feature(spec: PluginSpec) -> Feature:
+    """Instantiate a fresh feature of ``spec`` (keyword params)."""
+    cls = load_class(spec.class_path)
+    try:
+        feature = cls(**spec.params)
+    except TypeError as exc:
+        raise ConfigError(f"feature {spec.class_path} params {spec.params}: {exc}") from exc
+    if not isinstance(feature, Feature):
+        raise ConfigError(f"{spec.class_path} lacks columns/update/batch of a Feature")
+    return feature
+
+
+def build_macro(config: MacroConfig) -> MacroSource:
+    """Return the configured macro source (``NoMacroSource`` when none is configured)."""
+    if config.source == "coingecko":
+        return CoinGeckoGlobal(config.url, config.timeout_s)
+    if config.source == "class":
+        source = load_class(config.class_path)()
+        if not callable(getattr(source, "readings", None)):
+            raise ConfigError(f"{config.class_path} has no readings(before_ns) method")
+        return source  # type: ignore[no-any-return]
+    return NoMacroSource()
