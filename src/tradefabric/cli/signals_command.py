@@ -14,7 +14,7 @@ from rich.table import Table
 
 from tradefabric.analytics.chart import write_chart
 from tradefabric.analytics.config import AnalyticsConfig, load_config
-from tradefabric.analytics.frame import CandleFrame, FrameQuery, frame_from_catalog
+from tradefabric.analytics.frame import FrameQuery, frame_from_catalog
 from tradefabric.analytics.macro import CoinGeckoGlobal, MacroSource
 from tradefabric.analytics.pipeline import (
     AnalyticsPipeline,
@@ -31,6 +31,7 @@ from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import TradefabricError
 from tradefabric.core.time import ns_to_iso, parse_utc
 from tradefabric.store.catalog import Catalog
+from tradefabric.store.derivatives import load_liquidations, load_open_interest
 
 
 class SignalsReport(msgspec.Struct, frozen=True):
@@ -83,11 +84,18 @@ def signals(
             start_ns=parse_utc(start) if start else None,
             end_ns=parse_utc(end) if end else None,
         )
-        frame = frame_from_catalog(Catalog(catalog), query)
+        store = Catalog(catalog)
+        frame = frame_from_catalog(store, query)
+        start_ns, end_ns = query.start_ns, query.end_ns
+        run = BatchRun(
+            frame=frame,
+            liquidations=load_liquidations(store, start_ns=start_ns, end_ns=end_ns),
+            open_interest=load_open_interest(store, start_ns=start_ns, end_ns=end_ns),
+        )
         macro = build_macro(cfg.macro)
         if isinstance(macro, CoinGeckoGlobal):
             macro.refresh()  # once, before the run: no network on the per-candle path
-        result = _run(cfg, frame, macro, stream=stream, progress=not json_output)
+        result = _run(cfg, run, macro, stream=stream, progress=not json_output)
         chart_path = write_chart(frame, result, chart) if chart is not None else None
     except TradefabricError as exc:
         raise fail(exc) from exc
@@ -104,9 +112,9 @@ def signals(
 
 
 def _run(
-    cfg: AnalyticsConfig, frame: CandleFrame, macro: MacroSource, *, stream: bool, progress: bool
+    cfg: AnalyticsConfig, run: BatchRun, macro: MacroSource, *, stream: bool, progress: bool
 ) -> PipelineResult:
-    run = BatchRun(frame=frame)
+    frame = run.frame
     if not stream:
         return run_batch(cfg, run, macro=macro)
     bus = MessageBus()

@@ -18,14 +18,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec
+
 # pyarrow ships no type information; everything read from it is Any here.
 import pyarrow as pa
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_DAY
-from tradefabric.data.topics import CANDLES, QUOTES, TRADES, TRADES_BACKFILLED
-from tradefabric.model.data import Candle, Quote, Trade
+from tradefabric.data.topics import (
+    CANDLES,
+    LIQUIDATIONS,
+    MARK_PRICES,
+    OPEN_INTEREST,
+    QUOTES,
+    TRADES,
+    TRADES_BACKFILLED,
+)
+from tradefabric.model.data import Candle, Liquidation, MarkPrice, OpenInterest, Quote, Trade
 from tradefabric.store.schema import DATA_TYPES, DataType, RowCounts, arrow_schema
 from tradefabric.store.storage import open_storage
 from tradefabric.store.table_commit import TableCommitter, WriteReport
@@ -102,6 +112,9 @@ class CatalogWriter:
             bus.subscribe(TRADES_BACKFILLED, self._on_trade)
             bus.subscribe(QUOTES, self._on_quote)
             bus.subscribe(CANDLES, self._on_candle)
+            bus.subscribe(LIQUIDATIONS, self._on_liquidation)
+            bus.subscribe(OPEN_INTEREST, self._on_open_interest)
+            bus.subscribe(MARK_PRICES, self._on_mark_price)
 
     @property
     def root(self) -> str:
@@ -158,6 +171,9 @@ class CatalogWriter:
             self._bus.unsubscribe(TRADES_BACKFILLED, self._on_trade)
             self._bus.unsubscribe(QUOTES, self._on_quote)
             self._bus.unsubscribe(CANDLES, self._on_candle)
+            self._bus.unsubscribe(LIQUIDATIONS, self._on_liquidation)
+            self._bus.unsubscribe(OPEN_INTEREST, self._on_open_interest)
+            self._bus.unsubscribe(MARK_PRICES, self._on_mark_price)
         self._closed = True
         self.flush()
 
@@ -224,6 +240,30 @@ class CatalogWriter:
         c[13].append(candle.flags)
         if len(c[0]) >= self._flush_rows:
             self._flush_partition("candles", key)
+
+    # Derivatives events are rare (per second at most): one generic path serves them,
+    # taking the struct's fields after venue and symbol in the table's column order.
+
+    def _on_liquidation(self, event: Liquidation) -> None:
+        self._on_event("liquidations", event)
+
+    def _on_open_interest(self, event: OpenInterest) -> None:
+        self._on_event("open_interest", event)
+
+    def _on_mark_price(self, event: MarkPrice) -> None:
+        self._on_event("mark_prices", event)
+
+    def _on_event(self, data_type: DataType, event: Liquidation | OpenInterest | MarkPrice) -> None:
+        key = (event.venue, event.symbol, event.ts_event // NS_PER_DAY)
+        buffers = self._buffers[data_type]
+        values = msgspec.structs.astuple(event)[2:]
+        buf = buffers.get(key)
+        if buf is None:
+            buf = buffers[key] = _Buffer(event.venue, event.symbol, key[2], len(values))
+        for column, value in zip(buf.columns, values, strict=True):
+            column.append(value)
+        if len(buf.columns[0]) >= self._flush_rows:
+            self._flush_partition(data_type, key)
 
     # --- committing buffers ---
 

@@ -43,6 +43,11 @@ NATURAL_KEYS: Final[dict[DataType, NaturalKey]] = {
     "trades": NaturalKey(("trade_id",), "ts_event", supersedable=False),
     "quotes": NaturalKey(("ts_recv", "ts_event"), "ts_event", supersedable=False),
     "candles": NaturalKey(("interval", "ts_open"), "ts_open", supersedable=True),
+    "liquidations": NaturalKey(
+        ("ts_event", "side", "price", "size"), "ts_event", supersedable=False
+    ),
+    "open_interest": NaturalKey(("ts_event",), "ts_event", supersedable=False),
+    "mark_prices": NaturalKey(("ts_event",), "ts_event", supersedable=False),
     "anomalies": NaturalKey(("kind", "ts_event"), "ts_event", supersedable=False),
     "corrections": NaturalKey(("interval", "ts_open"), "ts_open", supersedable=False),
     "arbitrage": NaturalKey(

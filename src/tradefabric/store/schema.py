@@ -13,7 +13,17 @@ import msgspec
 # pyarrow ships no type information; everything read from it is Any here.
 import pyarrow as pa
 
-DataType = Literal["trades", "quotes", "candles", "anomalies", "corrections", "arbitrage"]
+DataType = Literal[
+    "trades",
+    "quotes",
+    "candles",
+    "liquidations",
+    "open_interest",
+    "mark_prices",
+    "anomalies",
+    "corrections",
+    "arbitrage",
+]
 """The name of one catalog table; also its top-level directory under the root.
 
 ``anomalies``, ``corrections`` and ``arbitrage`` hold what the data integrity
@@ -26,6 +36,9 @@ DATA_TYPES: Final[tuple[DataType, ...]] = (
     "trades",
     "quotes",
     "candles",
+    "liquidations",
+    "open_interest",
+    "mark_prices",
     "anomalies",
     "corrections",
     "arbitrage",
@@ -98,6 +111,38 @@ CANDLE_COLUMNS: Final = _columns(
     ("flags", "int64"),
 )
 
+# The derivatives tables list their columns in the order of the domain struct's
+# fields, so the writer can buffer an event's fields as they come.
+LIQUIDATION_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("side", "string"),
+    ("price", "float64"),
+    ("size", "float64"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+)
+"""Forced closes: ``sell`` closed a long, ``buy`` a short (``model.data.Liquidation``)."""
+
+OPEN_INTEREST_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("open_interest", "float64"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+)
+
+MARK_PRICE_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("mark_price", "float64"),
+    ("index_price", "float64"),
+    ("funding_rate", "float64"),
+    ("next_funding_ts", "int64"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+)
+
 ANOMALY_COLUMNS: Final = _columns(
     ("venue", "string"),
     ("symbol", "string"),
@@ -143,6 +188,9 @@ COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
     "trades": TRADE_COLUMNS,
     "quotes": QUOTE_COLUMNS,
     "candles": CANDLE_COLUMNS,
+    "liquidations": LIQUIDATION_COLUMNS,
+    "open_interest": OPEN_INTEREST_COLUMNS,
+    "mark_prices": MARK_PRICE_COLUMNS,
     "anomalies": ANOMALY_COLUMNS,
     "corrections": CORRECTION_COLUMNS,
     "arbitrage": ARBITRAGE_COLUMNS,
@@ -163,6 +211,9 @@ class RowCounts(msgspec.Struct, frozen=True):
     trades: int = 0
     quotes: int = 0
     candles: int = 0
+    liquidations: int = 0
+    open_interest: int = 0
+    mark_prices: int = 0
     anomalies: int = 0
     corrections: int = 0
     arbitrage: int = 0
