@@ -14,6 +14,7 @@ import msgspec
 import pytest
 
 from tests.conformance.cases import CASES, ConformanceCase
+from tests.feed_waits import until_drained_and_valid
 from tradefabric.core.clock import LiveClock
 from tradefabric.data import topics
 from tradefabric.model.data import Trade
@@ -52,18 +53,10 @@ async def _run(shared_data: Path, case: ConformanceCase, inject: Injector | None
         if inject is not None:
             await inject(server)
         await asyncio.wait_for(server.finished.wait(), timeout=120)
-        await _until_books_valid(feed)
+        await until_drained_and_valid(feed)
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     return Outcome(feed, server, trades)
-
-
-async def _until_books_valid(feed: LiveFeed) -> None:
-    for _ in range(200):
-        books = feed.status().books
-        if books and all(b.valid for b in books):
-            return
-        await asyncio.sleep(0.05)
 
 
 async def _after(server: FakeVenueServer, frames: int) -> None:

@@ -14,8 +14,8 @@ Per connection, as on Coinbase:
   ``subscriptions`` ack of the connection's whole subscription state; a
   ``level2`` subscribe is also answered with a snapshot of the venue's book.
 - ``sequence_num`` counts the messages of the connection: 0, 1, 2, ... The
-  server sends one text to every client, so each client's socket is wrapped
-  (``_NumberedSocket``) to renumber a frame at the moment it is written. A
+  server sends one text to every client, so each client's ``render`` hook
+  renumbers a frame for that connection at the moment it is written. A
   frame that was meant for a client but never written (the ``skip`` and
   ``stall`` faults) still uses up its number, so the client sees the gap a
   lost message leaves. Malformed frames are written as they are.
@@ -33,10 +33,11 @@ import asyncio
 import contextlib
 import functools
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 import msgspec
 from aiohttp import web
@@ -63,7 +64,6 @@ _SEEDING_WAIT_S = 30.0
 _SEQ_KEY = ',"sequence_num":'
 _DIGITS = "0123456789"
 _HEARTBEATS = "heartbeats"
-_YIELD_BYTES = 64 * 1024
 _SERVED = ("heartbeats", "level2", "market_trades", "ticker")
 """The channels this fake venue streams (candles are not derived from the recording)."""
 
@@ -101,39 +101,6 @@ class _Session:
         """Stream -> how many of its timeline frames this connection is accounted for."""
         self.outbox: deque[Callable[[], Awaitable[str | None]]] = deque()
         self.writer: asyncio.Task[None] | None = None
-        self.unyielded = 0
-
-
-class _NumberedSocket:
-    """Stand-in for a client's socket that numbers each frame for its connection when written."""
-
-    def __init__(self, script: CoinbaseScript, session: _Session) -> None:
-        self._script = script
-        self.session = session
-
-    @property
-    def closed(self) -> bool:
-        """Return True once the underlying socket is closed."""
-        return self.session.socket.closed
-
-    async def close(self) -> bool:
-        """Close the underlying socket."""
-        return await self.session.socket.close()
-
-    async def send_str(self, text: str) -> None:
-        """Write a timeline frame renumbered for this connection (other text as it is).
-
-        Every ``_YIELD_BYTES`` written, give the event loop a turn: a client in the
-        same process (tests) reads about that much a turn, and Advanced Trade's
-        frames are large (a level2 update is ~4 KB), so a flat-out replay would
-        otherwise run ever further ahead of it.
-        """
-        session = self.session
-        await session.socket.send_str(self._script.render(session, text))
-        session.unyielded += len(text)
-        if session.unyielded >= _YIELD_BYTES:
-            session.unyielded = 0
-            await asyncio.sleep(0)
 
 
 class CoinbaseScript:
@@ -171,6 +138,9 @@ class CoinbaseScript:
         self._counted: VenueFrame | None = None
         self._heartbeat_second = -1
         self._heartbeats = 0
+        self._sessions: weakref.WeakKeyDictionary[ClientConnection, _Session] = (
+            weakref.WeakKeyDictionary()
+        )
         self._seeded = asyncio.Event()
         self._bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
         self._bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
@@ -270,12 +240,11 @@ class CoinbaseScript:
         return number
 
     def _session(self, client: ClientConnection) -> _Session:
-        socket = client.ws
-        if isinstance(socket, _NumberedSocket):
-            return socket.session
-        session = _Session(client.streams, socket)
-        # The server writes broadcast frames to ``client.ws``: number them per connection.
-        client.ws = cast(web.WebSocketResponse, _NumberedSocket(self, session))
+        session = self._sessions.get(client)
+        if session is None:
+            session = self._sessions[client] = _Session(client.streams, client.ws)
+            # Broadcast frames are numbered per connection as they are written.
+            client.render = functools.partial(self.render, session)
         return session
 
     def _queue(self, session: _Session, reply: Callable[[], Awaitable[str | None]]) -> None:

@@ -43,6 +43,14 @@ class VenueFrame(msgspec.Struct, frozen=True, gc=False):
     sequenced: bool
 
 
+_YIELD_BYTES = 64 * 1024
+"""Bytes written to one client between two turns of the event loop."""
+
+
+def _as_broadcast(text: str) -> str:
+    return text
+
+
 class ClientConnection:
     """One connected WebSocket client and the streams it subscribed to."""
 
@@ -51,6 +59,10 @@ class ClientConnection:
         self.request = request
         self.streams = streams
         self.frames_sent = 0
+        self.render: Callable[[str], str] = _as_broadcast
+        """Turn a broadcast frame into what this client gets (a script may number
+        frames per connection, as Coinbase does); by default the frame itself."""
+        self.unyielded_bytes = 0
 
 
 class VenueScript(Protocol):
@@ -283,13 +295,20 @@ class FakeVenueServer:
             self._late_waiting.clear()
 
     async def _broadcast(self, stream: str, text: str) -> None:
-        for client in self._clients:
+        # A copy: clients come and go while a send awaits.
+        for client in list(self._clients):
             if stream in client.streams and not client.ws.closed:
                 try:
-                    await client.ws.send_str(text)
+                    await client.ws.send_str(client.render(text))
                 except ConnectionError:
                     continue
                 client.frames_sent += 1
+                client.unyielded_bytes += len(text)
+                if client.unyielded_bytes >= _YIELD_BYTES:
+                    # A client in the same process (tests) reads about this much a turn;
+                    # without a turn, a flat-out replay runs ever further ahead of it.
+                    client.unyielded_bytes = 0
+                    await asyncio.sleep(0)
 
     async def _apply_drops(self) -> None:
         if not self.faults.drop_requests:
