@@ -22,7 +22,6 @@ from tradefabric.analytics.features.microstructure import (
     DeltaPressure,
     VolumeProfile,
     WhaleAlert,
-    WhaleDetector,
     WhaleKind,
     ZoneParams,
     ZoneSource,
@@ -36,6 +35,7 @@ from tradefabric.analytics.features.patterns import (
     fractals_batch,
 )
 from tradefabric.analytics.frame import CandleFrame, frame_from_candles
+from tradefabric.analytics.microstructure_feed import MicrostructureFeed
 from tradefabric.data import topics
 from tradefabric.model.data import Candle, Trade
 from tradefabric.node.config import MarketDataConfig
@@ -135,38 +135,34 @@ def test_delta_pressure_equals_raw_buy_minus_sell(shared_data: Path) -> None:
     )
 
 
-def test_whale_alerts_on_real_trades_and_book(shared_data: Path) -> None:
+def test_whale_alerts_and_delta_bars_published_live_on_real_trades_and_book(
+    shared_data: Path,
+) -> None:
     path = shared_data / "binance_ws" / RECORDING
     threshold = 50_000.0  # USDT notional
     node = _replay(path)
-    detector = WhaleDetector({"BTC/USDT": threshold})
+    feed = MicrostructureFeed(node.bus, whale_notional=threshold, delta_interval="1m")
     alerts: list[WhaleAlert] = []
-
-    def on_trade(trade: Trade) -> None:
-        alert = detector.on_trade(trade)
-        if alert is not None:
-            node.bus.publish(analytics_topics.WHALE_ALERTS, alert)
-
-    node.bus.subscribe(topics.TRADES, on_trade)
-    node.bus.subscribe(topics.BOOK_SNAPSHOTS, detector.on_snapshot)
-    node.bus.subscribe(
-        topics.BOOK_DELTAS,
-        lambda d: [
-            node.bus.publish(analytics_topics.WHALE_ALERTS, a) for a in detector.on_deltas(d)
-        ],
-    )
+    bars: list[DeltaBar] = []
     node.bus.subscribe(analytics_topics.WHALE_ALERTS, alerts.append)
+    node.bus.subscribe(analytics_topics.DELTA_BARS, bars.append)
     node.replay(path)
+    feed.flush()
     trade_alerts = [a for a in alerts if a.kind is WhaleKind.TRADE]
     book_alerts = [a for a in alerts if a.kind is WhaleKind.BOOK]
-    raw = [float(t["p"]) * float(t["q"]) for t in _raw_trades(path)]  # type: ignore[arg-type]
+    raw_trades = _raw_trades(path)
+    raw = [float(t["p"]) * float(t["q"]) for t in raw_trades]  # type: ignore[arg-type]
     expected = sum(1 for n in raw if n >= threshold)
     assert len(trade_alerts) == expected > 0
     assert all(a.notional >= threshold for a in alerts)
     assert len(book_alerts) > 0
+    raw_buy = sum(float(t["q"]) for t in raw_trades if not t["m"])  # type: ignore[arg-type]
+    assert sum(b.buy_volume for b in bars) == pytest.approx(raw_buy, rel=1e-12)
+    assert sum(b.trades for b in bars) == len(raw_trades)
     report_figure(
         f"analytics whales {RECORDING} (>= {threshold:,.0f} USDT): {len(trade_alerts)} trades "
-        f"(raw JSON count {expected}), {len(book_alerts)} book changes"
+        f"(raw JSON count {expected}), {len(book_alerts)} book changes; {len(bars)} delta bars "
+        f"published live"
     )
 
 

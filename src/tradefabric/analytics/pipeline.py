@@ -25,6 +25,7 @@ from tradefabric.analytics.ensemble import Decision, Ensemble
 from tradefabric.analytics.features.base import FeatureRow, FeatureSet
 from tradefabric.analytics.frame import CandleFrame, CandleResampler, resample
 from tradefabric.analytics.macro import MacroSource
+from tradefabric.analytics.microstructure_feed import MicrostructureFeed
 from tradefabric.analytics.plugins import build_feature, build_signal
 from tradefabric.analytics.regime import Regime, RegimeChange, RegimeDetector, VolatilitySource
 from tradefabric.analytics.signals.base import (
@@ -185,6 +186,11 @@ class AnalyticsPipeline:
         bus.subscribe(topics.LIQUIDATIONS, self.on_liquidation)
         bus.subscribe(topics.OPEN_INTEREST, self.on_open_interest)
         bus.subscribe(topics.TRADES, self.on_trade)
+        self.microstructure = MicrostructureFeed(
+            bus,
+            whale_notional=config.confidence.whale_notional,
+            delta_interval=config.base_interval,
+        )
 
     def _stream(self, index: int, asset: str) -> SignalStream:
         stream = self._streams.get((index, asset))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tradefabric.analytics.ensemble import Decision
 from tradefabric.analytics.features.base import FeatureRow
-from tradefabric.analytics.features.microstructure import WhaleAlert
+from tradefabric.analytics.features.microstructure import DeltaBar, WhaleAlert
 from tradefabric.analytics.regime import RegimeChange
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.core.bus import Topic
@@ -15,3 +15,5 @@ DECISIONS: Topic[Decision] = Topic("analytics.decisions", Decision)
 REGIME_CHANGES: Topic[RegimeChange] = Topic("analytics.regime_changes", RegimeChange)
 FEATURES: Topic[FeatureRow] = Topic("analytics.features", FeatureRow)
 WHALE_ALERTS: Topic[WhaleAlert] = Topic("analytics.whale_alerts", WhaleAlert)
+DELTA_BARS: Topic[DeltaBar] = Topic("analytics.delta_bars", DeltaBar)
+"""Aggressor buy and sell volume per symbol and base interval (delta pressure)."""
