@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import msgspec
 
 from tests.conftest import report_figure
 from tradefabric.analytics import topics as analytics_topics
-from tradefabric.analytics.config import AnalyticsConfig
+from tradefabric.analytics.config import AnalyticsConfig, load_config
 from tradefabric.analytics.frame import CandleFrame, resample
-from tradefabric.analytics.pipeline import AnalyticsPipeline, BatchRun, replay_candles
+from tradefabric.analytics.pipeline import AnalyticsPipeline, BatchRun, replay_candles, run_batch
+from tradefabric.analytics.plugins import build_volatility
 from tradefabric.analytics.regime import (
     Regime,
     RegimeChange,
@@ -89,3 +91,28 @@ def test_pipeline_publishes_regime_changes(btc_month: CandleFrame) -> None:
     result = replay_candles(pipeline, bus, BatchRun(frame=btc_month.head(20_000)), clock.advance_to)
     assert published and published == list(result.regime_changes)
     assert all(c.interval == "1h" and c.asset == "BTC/USDT" for c in published)
+
+
+def test_a_configured_volatility_index_drives_the_regime(
+    btc_month: CandleFrame, tmp_path: Path
+) -> None:
+    hourly = resample(btc_month, "1h")
+    start = int(hourly.ts_event[100])
+    yaml_text = (
+        "analytics:\n"
+        "  volatility:\n"
+        "    source: class\n"
+        "    class: tradefabric.analytics.regime.SeriesVolatilitySource\n"
+        f"    params: {{readings: {{BTC/USDT: [[{start}, 120.0]]}}}}\n"
+    )
+    (tmp_path / "vol.yaml").write_text(yaml_text)
+    config = load_config(tmp_path / "vol.yaml")
+    source = build_volatility(config.volatility)
+    assert source is not None and source.value("BTC/USDT", start + 1) == 120.0
+    assert build_volatility(AnalyticsConfig().volatility) is None  # realized by default
+    run = BatchRun(frame=btc_month)
+    published = run_batch(config, run, volatility=source).regime_changes
+    realized = run_batch(AnalyticsConfig(), run).regime_changes
+    after = [c for c in published if c.ts_event > start]
+    assert after and after[-1].regime is Regime.VOLATILE
+    assert published != realized

@@ -37,6 +37,18 @@ class MacroConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     timeout_s: float = 5.0
 
 
+class VolatilityConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The regime's volatility index: ``realized`` (from the candles) or a published one.
+
+    ``class`` names a ``regime.VolatilitySource`` (e.g. an adapter for Deribit's DVOL),
+    built with ``params`` as keyword arguments.
+    """
+
+    source: Literal["realized", "class"] = "realized"
+    class_path: str = msgspec.field(default="", name="class")
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 def _default_signals() -> tuple[PluginSpec, ...]:
     base = "tradefabric.analytics.signals"
     return (
@@ -64,6 +76,7 @@ class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     confidence: ConfidenceParams = ConfidenceParams()
     ensemble: EnsembleParams = EnsembleParams()
     macro: MacroConfig = MacroConfig()
+    volatility: VolatilityConfig = VolatilityConfig()
 
     def __post_init__(self) -> None:
         base = interval_to_ns(self.base_interval)

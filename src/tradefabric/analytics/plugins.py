@@ -13,9 +13,10 @@ from typing import Any
 
 import msgspec
 
-from tradefabric.analytics.config import MacroConfig, PluginSpec
+from tradefabric.analytics.config import MacroConfig, PluginSpec, VolatilityConfig
 from tradefabric.analytics.features.base import Feature
 from tradefabric.analytics.macro import CoinGeckoGlobal, MacroSource, NoMacroSource
+from tradefabric.analytics.regime import VolatilitySource
 from tradefabric.analytics.signals.base import SignalPlugin
 from tradefabric.core.errors import ConfigError
 
@@ -90,3 +91,13 @@ def build_macro(config: MacroConfig) -> MacroSource:
             raise ConfigError(f"{config.class_path} has no readings(before_ns) method")
         return source  # type: ignore[no-any-return]
     return NoMacroSource()
+
+
+def build_volatility(config: VolatilityConfig) -> VolatilitySource | None:
+    """Return the configured published volatility index; None uses realized volatility."""
+    if config.source != "class":
+        return None
+    source = load_class(config.class_path)(**config.params)
+    if not callable(getattr(source, "value", None)):
+        raise ConfigError(f"{config.class_path} has no value(asset, ts_ns) method")
+    return source  # type: ignore[no-any-return]

@@ -23,7 +23,8 @@ from tradefabric.analytics.pipeline import (
     replay_candles,
     run_batch,
 )
-from tradefabric.analytics.plugins import build_macro
+from tradefabric.analytics.plugins import build_macro, build_volatility
+from tradefabric.analytics.regime import VolatilitySource
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.cli.output import fail, print_json, stderr, stdout
 from tradefabric.core.bus import MessageBus
@@ -95,7 +96,8 @@ def signals(
         macro = build_macro(cfg.macro)
         if isinstance(macro, CoinGeckoGlobal):
             macro.refresh()  # once, before the run: no network on the per-candle path
-        result = _run(cfg, run, macro, stream=stream, progress=not json_output)
+        sources = _Sources(macro, build_volatility(cfg.volatility))
+        result = _run(cfg, run, sources, stream=stream, progress=not json_output)
         chart_path = write_chart(frame, result, chart) if chart is not None else None
     except TradefabricError as exc:
         raise fail(exc) from exc
@@ -111,15 +113,21 @@ def signals(
         _print(report, limit)
 
 
+class _Sources(msgspec.Struct, frozen=True):
+    macro: MacroSource
+    volatility: VolatilitySource | None
+
+
 def _run(
-    cfg: AnalyticsConfig, run: BatchRun, macro: MacroSource, *, stream: bool, progress: bool
+    cfg: AnalyticsConfig, run: BatchRun, sources: _Sources, *, stream: bool, progress: bool
 ) -> PipelineResult:
     frame = run.frame
+    macro, volatility = sources.macro, sources.volatility
     if not stream:
-        return run_batch(cfg, run, macro=macro)
+        return run_batch(cfg, run, macro=macro, volatility=volatility)
     bus = MessageBus()
     clock = SimClock()
-    pipeline = AnalyticsPipeline(bus, clock, cfg, macro=macro)
+    pipeline = AnalyticsPipeline(bus, clock, cfg, macro=macro, volatility=volatility)
     if not progress:
         return replay_candles(pipeline, bus, run, clock.advance_to)
     columns = (TextColumn("[bold]candles"), BarColumn(), MofNCompleteColumn())
