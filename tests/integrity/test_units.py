@@ -7,8 +7,10 @@ import math
 import pytest
 
 from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator, OffsetSample
+from tradefabric.data.topics import CANDLES
 from tradefabric.integrity import topics
 from tradefabric.integrity.arbitrage import ArbitrageMonitor, Leg
 from tradefabric.integrity.config import IntegrityConfig
@@ -228,3 +230,20 @@ def test_config_validation_and_fee_table() -> None:
     assert taker_fee_bps("coinbase") == 60.0
     with pytest.raises(ConfigError, match="no taker fee"):
         taker_fee_bps("nowhere")
+
+
+def test_a_clock_judges_the_last_minute_when_no_later_candle_comes() -> None:
+    bus = MessageBus()
+    seen = run(bus)
+    clock = SimClock(start_ns=T0)
+    tri = Triangulator(bus, IntegrityConfig(), fees={v: 10.0 for v in ("a", "b", "c")})
+    tri.attach(clock)
+    for minute in range(3):
+        clock.advance_to(T0 + minute * M + M)
+        for venue, price in {"a": 100.0, "b": 100.01, "c": 99.99}.items():
+            bus.publish(CANDLES, candle(venue, "BTC/USD", minute, price))
+    judged = [c.ts_event for c in seen["consensus"] if isinstance(c, ConsensusPrice)]
+    assert judged == [T0, T0 + M]  # minute 2 waits: no candle of minute 3 came
+    clock.advance_to(T0 + 4 * M)  # the timer judges it a full interval after its end
+    judged = [c.ts_event for c in seen["consensus"] if isinstance(c, ConsensusPrice)]
+    assert judged == [T0, T0 + M, T0 + 2 * M]

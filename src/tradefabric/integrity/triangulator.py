@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
 from tradefabric.data.topics import CANDLES, QUOTES
 from tradefabric.integrity import topics
@@ -79,10 +80,14 @@ class Triangulator:
 
     # --- input ---
 
-    def attach(self) -> None:
-        """Consume CANDLES and QUOTES from the bus."""
+    def attach(self, clock: Clock | None = None) -> None:
+        """Consume CANDLES and QUOTES from the bus; with a ``clock``, also judge each bucket
+        one interval after it ends even if no later candle arrives (a quiet market, a dead
+        feed), instead of waiting for the next candle."""
         self._bus.subscribe(CANDLES, self.on_candle)
         self._bus.subscribe(QUOTES, self.on_quote)
+        if clock is not None:
+            clock.set_timer(self._interval, self.advance)
 
     def detach(self) -> None:
         """Stop consuming the bus."""
