@@ -59,7 +59,7 @@ def test_gaps_reports_quiet_seconds_and_interpolate_fills_them(catalog: Path) ->
 
     filled = run(*args, "--repair", "interpolate", check=False)
     assert filled.returncode == 0, filled.stderr
-    assert "filled 2 candles by flagged interpolation" in filled.stdout
+    assert "0 candles downloaded, 2 filled by flagged interpolation" in filled.stdout
     clean = json.loads(run(*args, "--json").stdout)
     assert clean["missing_candles"] == 0 and clean["scan"]["interpolated_candles"] == 2
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import msgspec
-import pyarrow as pa
 import typer
 from rich.table import Table
 
@@ -16,7 +14,8 @@ from tradefabric.core.time import ns_to_iso, parse_utc
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.compaction import CompactionReport, compact
-from tradefabric.store.gaps import GapScan, SeriesFilter, interpolated_candles, scan_gaps
+from tradefabric.store.gap_repair import Repair, RepairReport, repair_gaps
+from tradefabric.store.gaps import GapScan, SeriesFilter, scan_gaps
 from tradefabric.store.manifest import ManifestEntry
 from tradefabric.store.resample import resample
 from tradefabric.store.schema import CandleSeries, DataType
@@ -32,13 +31,6 @@ IntervalOpt = Annotated[str | None, typer.Option("--interval", help="Only this c
 TimeOpt = Annotated[
     str | None, typer.Option(help="UTC time: 2024-08-01, 2024-08-01T12:00 or ns since epoch.")
 ]
-
-
-class Repair(enum.StrEnum):
-    """How ``data gaps`` repairs the candle gaps it finds."""
-
-    NONE = "none"
-    INTERPOLATE = "interpolate"
 
 
 class VersionRow(msgspec.Struct, frozen=True):
@@ -57,13 +49,12 @@ class VersionRow(msgspec.Struct, frozen=True):
 
 
 class GapReport(msgspec.Struct, frozen=True):
-    """What ``data gaps`` found and repaired."""
+    """What ``data gaps`` found and repaired (``scan`` is after the repair)."""
 
     scan: GapScan
     missing_candles: int
     missing_trades: int
-    interpolated_now: int
-    repair_version: int | None
+    repair: RepairReport | None
 
 
 def versions(catalog: CatalogOpt, json_output: JsonOpt = False) -> None:
@@ -119,26 +110,35 @@ def gaps(
     start: Annotated[str | None, typer.Option("--from", help="Expected start (UTC).")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Expected end, exclusive (UTC).")] = None,
     repair: Annotated[
-        Repair, typer.Option("--repair", help="none: report only; interpolate: fill, flagged.")
+        Repair,
+        typer.Option(
+            "--repair",
+            help="none: report only; download: fetch the missing candles from the venue; "
+            "interpolate: fill them, flagged; auto: download, then interpolate the rest.",
+        ),
     ] = Repair.NONE,
+    exchange_url: Annotated[
+        str | None,
+        typer.Option("--exchange-url", help="Venue REST base URL for downloads (fake venue)."),
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Find missing candles and missed trades (trade-id jumps); optionally fill candle gaps.
+    """Find missing candles and missed trades (trade-id jumps); optionally repair candle gaps.
 
-    Filled candles are flagged INTERPOLATED (the ``flags`` column), never mixed
-    unmarked with real ones; real data imported or downloaded later replaces them.
-    Exit code 1 when gaps remain, so scripts can check completeness.
+    Downloaded candles are real venue data; interpolated ones are flagged
+    INTERPOLATED (the ``flags`` column), never mixed unmarked with real ones, and
+    real data imported or downloaded later replaces them. Exit code 1 when gaps
+    remain, so scripts can check completeness.
     """
     try:
         series = SeriesFilter(venue, symbol, interval, _time(start), _time(end))
-        catalog_view = Catalog(catalog)
-        scan = scan_gaps(catalog_view, series)
-        filled, version = _repair(catalog, catalog_view, scan, repair)
-        if filled:
-            scan = scan_gaps(Catalog(catalog), series)
+        repaired = None
+        if repair is not Repair.NONE:
+            repaired = repair_gaps(catalog, series, repair, exchange_url)
+        scan = scan_gaps(Catalog(catalog), series)
     except TradefabricError as exc:
         raise fail(exc) from exc
-    report = GapReport(scan, scan.missing_candles, scan.missing_trades, filled, version)
+    report = GapReport(scan, scan.missing_candles, scan.missing_trades, repaired)
     if json_output:
         print_json(report)
     else:
@@ -177,16 +177,6 @@ def resample_candles(
             f"stored {report.rows_added:,} new, {report.replaced:,} replaced, "
             f"{report.duplicates:,} already there (version {report.version})"
         )
-
-
-def _repair(root: str, catalog: Catalog, scan: GapScan, repair: Repair) -> tuple[int, int | None]:
-    if repair is Repair.NONE or not scan.candle_gaps:
-        return 0, None
-    tables = [interpolated_candles(catalog, gap) for gap in scan.candle_gaps]
-    report = CatalogWriter(root).write_table(
-        "candles", pa.concat_tables(tables), "interpolate", "repair"
-    )
-    return report.rows_added + report.replaced, report.version
 
 
 def _version_row(entry: ManifestEntry) -> VersionRow:
@@ -243,11 +233,14 @@ def _print_gaps(report: GapReport) -> None:
         f"missing trades: {report.missing_trades:,}; interpolated candles stored: "
         f"{scan.interpolated_candles:,}"
     )
-    if report.interpolated_now:
+    repaired = report.repair
+    if repaired is not None:
         stdout.print(
-            f"filled {report.interpolated_now:,} candles by flagged interpolation "
-            f"(version {report.repair_version})"
+            f"repair: {repaired.downloaded:,} candles downloaded, {repaired.interpolated:,} "
+            f"filled by flagged interpolation (version {repaired.version})"
         )
+        for failure in repaired.failures:
+            stdout.print(f"download failed: {failure}")
 
 
 def _print_candles(rows: list[dict[str, object]], title: str) -> None:
