@@ -1,0 +1,161 @@
+"""``tradefabric backtest``, ``paper`` and ``report daily``: runs into run folders, and reports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tradefabric.cli.output import fail, stderr, stdout
+from tradefabric.core.errors import DataSourceError, TradefabricError
+from tradefabric.node.backtest import BacktestResult, BacktestRunner
+from tradefabric.node.kernel import load_config
+from tradefabric.node.paper import PaperRunner
+from tradefabric.ops.report import ReportPaths, run_days, write_daily_report
+from tradefabric.ops.run_record import json_text
+
+
+def backtest(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Trading config (YAML).")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First candle open (UTC), overrides data.start.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End (UTC, exclusive), overrides data.end.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: output_dir/<config name>).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run a backtest over the catalog; write orders, fills, equity, metrics and a chart."""
+    try:
+        cfg = load_config(config)
+        run_dir = out or cfg.output_dir / config.stem
+        columns = (
+            TextColumn("[bold]backtest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=stderr, transient=True) as progress:
+            task = progress.add_task("candles", total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = BacktestRunner(cfg, start, end).run(run_dir, update)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(result) + "\n")
+    else:
+        _print(result)
+
+
+def _print(result: BacktestResult) -> None:
+    m = result.metrics
+    info = result.info
+    source = (
+        f"catalog v{info.catalog_version} ({(info.catalog_fingerprint or '')[:12]})"
+        if info.catalog_version is not None
+        else f"recording {info.recording}"
+    )
+    stdout.print(f"run folder: {result.run_dir}")
+    stdout.print(f"data: {source}, {info.candles:,} candles, {result.candles_per_second:,.0f}/s")
+    stdout.print(
+        f"orders {result.orders}, fills {result.fills}, return {m.total_return:+.4%}, "
+        f"sharpe {m.sharpe:.2f}, sortino {m.sortino:.2f}, max drawdown {m.max_drawdown:.4%}, "
+        f"win rate {m.win_rate:.1%}, turnover {m.turnover:.2f}, fees {m.fees:.2f}, "
+        f"slippage {m.slippage_cost:.2f} ({m.avg_slippage_bps:.2f} bps)"
+    )
+
+
+def paper(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Trading config (YAML).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: output_dir/<config name>).")
+    ] = None,
+    ws_url: Annotated[
+        str | None, typer.Option("--ws-url", help="WebSocket URL, overrides paper.ws_url.")
+    ] = None,
+    rest_url: Annotated[
+        str | None, typer.Option("--rest-url", help="REST URL, overrides paper.rest_url.")
+    ] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Stop after this many seconds (0 = until Ctrl-C).")
+    ] = 0.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Paper-trade the config's strategies on its live feed, filling with the simulated venue.
+
+    Runs until Ctrl-C (or --duration), then writes the run folder as a backtest does;
+    a daily report is written at each UTC midnight and at the end.
+    """
+    try:
+        cfg = load_config(config)
+        run_dir = out or cfg.output_dir / f"{config.stem}-paper"
+        runner = PaperRunner(cfg, ws_url=ws_url, rest_url=rest_url)
+        result = asyncio.run(_paper(runner, run_dir, duration))
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(result) + "\n")
+    else:
+        _print(result)
+
+
+async def _paper(runner: PaperRunner, run_dir: Path, duration: float) -> BacktestResult:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    task = asyncio.create_task(runner.run(run_dir, stop))
+    started = loop.time()
+    while not task.done():
+        await asyncio.wait({task}, timeout=1.0)
+        s = runner.status()
+        stderr.print(
+            f"paper: {s.trades:,} trades, {s.candles:,} candles, {s.orders} orders, "
+            f"{s.fills} fills, equity {s.equity:,.2f}",
+            end="\r",
+        )
+        if duration and loop.time() - started >= duration:
+            stop.set()
+    return await task
+
+
+report_app = typer.Typer(help="Reports on run folders.", no_args_is_help=True)
+
+
+@report_app.command("daily")
+def report_daily(
+    run: Annotated[Path, typer.Option("--run", help="Run folder (backtest or paper).")],
+    day: Annotated[
+        str | None,
+        typer.Option("--day", help="UTC day YYYY-MM-DD (default: every day of the run)."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the paths as JSON.")] = False,
+) -> None:
+    """Write the daily HTML report (charts embedded) and its JSON twin into RUN/reports/."""
+    try:
+        if not run.is_dir():
+            raise DataSourceError(f"{run}: no such run folder")
+        days = [day] if day else run_days(run)
+        written: list[ReportPaths] = [write_daily_report(run, d) for d in days]
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(written) + "\n")
+        return
+    for paths in written:
+        stdout.print(f"{paths.day}: {paths.html} {paths.json}")
+    if not written:
+        stdout.print(f"{run}: no days with equity samples or fills")

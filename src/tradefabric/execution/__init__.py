@@ -1,0 +1,1 @@
+"""Execution: orders and their state machine, positions, balances, the simulated venue."""

@@ -1,0 +1,308 @@
+"""The execution engine (OMS): the only road from a strategy to a venue.
+
+``submit`` rounds the request to tick and lot, creates the order (NEW), asks the
+risk engine (which audits its decision), and only then sends the order to its
+venue. Venue reports move each order through its state machine; every
+transition is audited and published on ``execution.topics.ORDER_EVENTS``, every
+fill applied to the portfolio and published on ``FILLS``. Strategies get a
+``StrategyContext`` bound to this engine, never the venue clients.
+
+Memory stays flat however long the run: a finished order's final state is
+published once on ``ORDERS_CLOSED`` (the run record writes it) and the engine
+keeps only the ``keep_finished`` most recent finished orders, for lookups and
+idempotent resubmission; open orders are always kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock
+from tradefabric.execution import topics
+from tradefabric.execution.orders import Order, OrderError
+from tradefabric.execution.portfolio import Portfolio
+from tradefabric.execution.precision import Precision
+from tradefabric.execution.venue import VenueClient
+from tradefabric.model.orders import (
+    Fill,
+    OrderEvent,
+    OrderRequest,
+    OrderSide,
+    OrderSnapshot,
+    OrderStatus,
+    OrderType,
+)
+from tradefabric.risk.audit import AuditLog
+from tradefabric.risk.engine import RiskEngine
+
+
+class ExecutionEngine:
+    """Orders from strategies through risk to venues, and venue reports back."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        clock: Clock,
+        risk: RiskEngine,
+        portfolio: Portfolio,
+        audit: AuditLog,
+        *,
+        keep_finished: int = 10_000,
+    ) -> None:
+        self._bus = bus
+        self._clock = clock
+        self.risk = risk
+        self.portfolio = portfolio
+        self._audit = audit
+        self._venues: dict[str, VenueClient] = {}
+        self._precisions: dict[tuple[str, str], Precision] = {}
+        self._orders: dict[str, Order] = {}
+        """Every order not yet finished, plus the most recent finished ones."""
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._keep_finished = keep_finished
+        self._open: dict[str, Order] = {}
+        self._counters: dict[str, int] = {}
+        self._cancel_requested: set[str] = set()
+        self.prices: dict[str, dict[str, float]] = {}
+        """venue -> symbol -> latest market price (the kernel writes it on every event)."""
+        risk.attach(self, self._on_halt)
+
+    def add_venue(self, venue: VenueClient) -> None:
+        """Route orders for ``venue.name`` to ``venue``."""
+        self._venues[venue.name] = venue
+        venue.connect(self)
+
+    def add_instrument(self, venue: str, symbol: str, precision: Precision) -> None:
+        """Round orders on (venue, symbol) with ``precision``."""
+        self._precisions[(venue, symbol)] = precision
+
+    def update_price(self, venue: str, symbol: str, price: float) -> None:
+        """Record the latest market price (reference for market orders' notional)."""
+        self.prices.setdefault(venue, {})[symbol] = price
+
+    # Strategy side -------------------------------------------------------------------------
+
+    def submit(self, request: OrderRequest, system: bool = False) -> OrderSnapshot:
+        """Create, risk-check and send an order; return its state after the decision.
+
+        Submitting a ``client_order_id`` that exists returns that order unchanged
+        (idempotent resubmission); nothing is sent twice.
+        """
+        existing = self._orders.get(request.client_order_id) if request.client_order_id else None
+        if existing is not None:
+            return existing.snapshot()
+        if request.venue not in self._venues:
+            raise OrderError(f"no venue client for {request.venue!r}")
+        client_id = request.client_order_id or self._next_id(request.strategy_id)
+        now = self._clock.timestamp_ns()
+        order = Order(self._rounded(request), client_id, now)
+        self._orders[client_id] = order
+        self._audit.write("order", now, order.snapshot())
+        problem = _invalid(order)
+        if problem:
+            self._emit(order.transition(OrderStatus.REJECTED, now, now, problem))
+            self._close(order)
+            return order.snapshot()
+        decision = self.risk.check(order.snapshot(), system)
+        if not decision.accepted:
+            self._emit(order.transition(OrderStatus.REJECTED, now, now, decision.reason))
+            self._close(order)
+            return order.snapshot()
+        self._emit(order.transition(OrderStatus.SUBMITTED, now, now))
+        self._open[client_id] = order
+        self._venues[order.venue].submit(order.snapshot())
+        return order.snapshot()
+
+    def cancel(self, client_order_id: str) -> None:
+        """Ask the venue to cancel an open order; unknown or finished orders are ignored."""
+        order = self._open.get(client_order_id)
+        if order is None or client_order_id in self._cancel_requested:
+            return
+        now = self._clock.timestamp_ns()
+        self._cancel_requested.add(client_order_id)
+        self._audit.write("cancel", now, order.snapshot())
+        if order.status is not OrderStatus.SUBMITTED:
+            self._emit(order.transition(OrderStatus.CANCEL_PENDING, now, now))
+        self._venues[order.venue].cancel(client_order_id)
+
+    def cancel_all(self, strategy_id: str | None = None) -> None:
+        """Cancel every open order (of one strategy when given)."""
+        for client_id, order in list(self._open.items()):
+            if strategy_id is None or order.strategy_id == strategy_id:
+                self.cancel(client_id)
+
+    def flatten_all(self) -> None:
+        """Close every position with reduce-only market orders sent as system orders."""
+        for position in self.portfolio.positions():
+            if abs(position.quantity) <= 0.0:
+                continue
+            side = OrderSide.SELL if position.quantity > 0 else OrderSide.BUY
+            request = OrderRequest(
+                strategy_id="risk",
+                venue=position.venue,
+                symbol=position.symbol,
+                side=side,
+                quantity=abs(position.quantity),
+                reduce_only=True,
+                tag="flatten on halt",
+            )
+            self.submit(request, system=True)
+
+    def order(self, client_order_id: str) -> OrderSnapshot | None:
+        """Return an order's current state, or None."""
+        order = self._orders.get(client_order_id)
+        return None if order is None else order.snapshot()
+
+    def orders(self) -> list[OrderSnapshot]:
+        """Return the orders still held (open ones and recent finished ones), by creation.
+
+        Every finished order of the run was published on ``ORDERS_CLOSED``.
+        """
+        return [o.snapshot() for o in self._orders.values()]
+
+    def open_order_snapshots(self) -> list[OrderSnapshot]:
+        """Return the orders not finished yet, in creation order."""
+        return [o.snapshot() for o in self._orders.values() if not o.is_terminal]
+
+    @property
+    def orders_held(self) -> int:
+        """Return how many orders the engine holds in memory (open + recent finished)."""
+        return len(self._orders)
+
+    # TradingState (read by the risk engine) ---------------------------------------------------
+
+    def position_quantity(self, venue: str, symbol: str) -> float:
+        """Return the signed quantity held on (venue, symbol)."""
+        return self.portfolio.quantity(venue, symbol)
+
+    def gross_exposure_except(self, venue: str, symbol: str) -> float:
+        """Return the gross notional of every other position, at the latest prices."""
+        total = 0.0
+        for p in self.portfolio.positions():
+            if (p.venue, p.symbol) != (venue, symbol):
+                price = self.prices.get(p.venue, {}).get(p.symbol, p.mark)
+                total += abs(p.quantity * price)
+        return total
+
+    def open_orders(self) -> Iterable[OrderSnapshot]:
+        """Return every order still open."""
+        return [o.snapshot() for o in self._open.values()]
+
+    def last_price(self, venue: str, symbol: str) -> float:
+        """Return the latest market price of (venue, symbol), NaN when unknown."""
+        return self.prices.get(venue, {}).get(symbol, math.nan)
+
+    # Venue side (ExecutionReports) ------------------------------------------------------------
+
+    def on_accepted(self, client_order_id: str, ts_event: int) -> None:
+        """Apply a venue acceptance."""
+        order = self._orders[client_order_id]
+        self._emit(order.transition(OrderStatus.ACCEPTED, ts_event, self._clock.timestamp_ns()))
+        if client_order_id in self._cancel_requested:
+            # The cancel was sent before the venue had the order; it is pending now.
+            now = self._clock.timestamp_ns()
+            self._emit(order.transition(OrderStatus.CANCEL_PENDING, ts_event, now))
+
+    def on_rejected(self, client_order_id: str, reason: str, ts_event: int) -> None:
+        """Apply a venue rejection."""
+        order = self._orders[client_order_id]
+        now = self._clock.timestamp_ns()
+        self._emit(order.transition(OrderStatus.REJECTED, ts_event, now, reason))
+        self._close(order)
+
+    def on_fill(self, fill: Fill) -> None:
+        """Audit a fill, apply it to its order and the portfolio, publish both."""
+        order = self._orders.get(fill.client_order_id)
+        now = self._clock.timestamp_ns()
+        self._audit.write("fill", now, fill)
+        event = None if order is None else order.apply_fill(fill, now)
+        if order is None or event is None:
+            return  # the same fill reported twice
+        self.portfolio.on_fill(fill)
+        self._emit(event)
+        self._bus.publish(topics.FILLS, fill)
+        if order.is_terminal:
+            self._close(order)
+
+    def on_cancelled(self, client_order_id: str, reason: str, ts_event: int) -> None:
+        """Apply a cancel: CANCELLED when we asked for it, EXPIRED when the venue decided."""
+        order = self._orders.get(client_order_id)
+        if order is None or order.is_terminal:
+            return
+        requested = client_order_id in self._cancel_requested
+        status = OrderStatus.CANCELLED if requested else OrderStatus.EXPIRED
+        self._emit(order.transition(status, ts_event, self._clock.timestamp_ns(), reason))
+        self._close(order)
+
+    # Internals -------------------------------------------------------------------------------
+
+    def _emit(self, event: OrderEvent) -> None:
+        self._audit.write("order_event", event.ts_init, event)
+        self._bus.publish(topics.ORDER_EVENTS, event)
+
+    def _close(self, order: Order) -> None:
+        client_id = order.client_order_id
+        self._open.pop(client_id, None)
+        self._cancel_requested.discard(client_id)
+        self._bus.publish(topics.ORDERS_CLOSED, order.snapshot())
+        finished = self._finished
+        finished[client_id] = None
+        while len(finished) > self._keep_finished:
+            old, _ = finished.popitem(last=False)
+            self._orders.pop(old, None)
+
+    def _next_id(self, strategy_id: str) -> str:
+        n = self._counters.get(strategy_id, 0) + 1
+        self._counters[strategy_id] = n
+        candidate = f"{strategy_id}-{n}"
+        while candidate in self._orders:
+            n += 1
+            self._counters[strategy_id] = n
+            candidate = f"{strategy_id}-{n}"
+        return candidate
+
+    def _rounded(self, request: OrderRequest) -> OrderRequest:
+        precision = self._precisions.get((request.venue, request.symbol))
+        if precision is None:
+            return request
+        buy = request.side is OrderSide.BUY
+        price = request.price
+        trigger = request.trigger_price
+        return OrderRequest(
+            strategy_id=request.strategy_id,
+            venue=request.venue,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=precision.quantity(request.quantity),
+            order_type=request.order_type,
+            price=None if price is None else precision.passive_price(price, buy),
+            trigger_price=None if trigger is None else precision.aggressive_price(trigger, buy),
+            time_in_force=request.time_in_force,
+            post_only=request.post_only,
+            reduce_only=request.reduce_only,
+            client_order_id=request.client_order_id,
+            tag=request.tag,
+        )
+
+    def _on_halt(self, flatten: bool) -> None:
+        self.cancel_all()
+        if flatten:
+            self.flatten_all()
+
+
+def _invalid(order: Order) -> str:
+    """Return why an order cannot be sent at all ("" when it can)."""
+    if not order.quantity > 0.0:
+        return f"quantity {order.quantity} is not positive after rounding to the lot"
+    if order.order_type is OrderType.LIMIT and (order.price is None or not order.price > 0.0):
+        return "a limit order needs a positive price"
+    if order.order_type is OrderType.STOP_MARKET and (
+        order.trigger_price is None or not order.trigger_price > 0.0
+    ):
+        return "a stop-market order needs a positive trigger price"
+    if order.post_only and order.order_type is not OrderType.LIMIT:
+        return "post-only applies to limit orders only"
+    return ""

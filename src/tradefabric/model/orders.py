@@ -1,0 +1,155 @@
+"""Orders, fills and order events: the vocabulary of execution (msgspec, frozen).
+
+An ``OrderRequest`` is what a strategy asks for; the execution engine turns it
+into an ``Order`` (``tradefabric.execution.orders``) whose every state change is
+an ``OrderEvent``. A ``Fill`` is one execution against the venue's liquidity.
+Times are int ns UTC: ``ts_event`` on the venue's (market data) clock, ``ts_init``
+on the kernel's clock.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class OrderSide(enum.StrEnum):
+    """Buy or sell."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        """Return +1 for a buy, -1 for a sell."""
+        return 1 if self is OrderSide.BUY else -1
+
+    @property
+    def opposite(self) -> OrderSide:
+        """Return the other side."""
+        return OrderSide.SELL if self is OrderSide.BUY else OrderSide.BUY
+
+
+class OrderType(enum.StrEnum):
+    """How an order's price is decided."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    """A market order sent when the price trades at or through ``trigger_price``."""
+
+
+class TimeInForce(enum.StrEnum):
+    """How long an order may rest."""
+
+    GTC = "gtc"
+    IOC = "ioc"
+    """Fill what is available at arrival, cancel the rest."""
+    FOK = "fok"
+    """Fill everything at arrival or nothing."""
+
+
+class OrderStatus(enum.StrEnum):
+    """The states of the order state machine (``tradefabric.execution.orders``)."""
+
+    NEW = "new"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCEL_PENDING = "cancel_pending"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class LiquiditySide(enum.StrEnum):
+    """Whether a fill added liquidity (maker) or took it (taker)."""
+
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a strategy asks the execution engine to do.
+
+    ``client_order_id`` may be given to make a resubmission idempotent; left
+    empty, the engine assigns the next id of the strategy. ``quantity`` and
+    ``price`` are rounded to the instrument's lot and tick before they leave.
+    """
+
+    strategy_id: str
+    venue: str
+    symbol: str
+    side: OrderSide
+    quantity: float
+    order_type: OrderType = OrderType.MARKET
+    price: float | None = None
+    trigger_price: float | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+    client_order_id: str = ""
+    tag: str = ""
+    """Free text carried to the order, e.g. the signal that caused it."""
+
+
+class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One transition of an order: from ``previous`` to ``status``, with why."""
+
+    client_order_id: str
+    strategy_id: str
+    venue: str
+    symbol: str
+    previous: OrderStatus
+    status: OrderStatus
+    filled_quantity: float
+    reason: str
+    ts_event: int
+    ts_init: int
+
+
+class Fill(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One execution of an order; ``fee`` is in ``fee_currency`` (the quote here)."""
+
+    fill_id: str
+    client_order_id: str
+    strategy_id: str
+    venue: str
+    symbol: str
+    side: OrderSide
+    price: float
+    quantity: float
+    fee: float
+    fee_currency: str
+    liquidity: LiquiditySide
+    slippage_bps: float
+    """Fill price against the reference price (candle open, or the book's touch) in bps,
+    positive when it cost us."""
+    ts_event: int
+    ts_init: int
+
+
+class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """An order's state at one moment (what run folders and reports store)."""
+
+    client_order_id: str
+    strategy_id: str
+    venue: str
+    symbol: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: float
+    price: float | None
+    trigger_price: float | None
+    time_in_force: TimeInForce
+    post_only: bool
+    reduce_only: bool
+    status: OrderStatus
+    filled_quantity: float
+    avg_price: float
+    fees: float
+    tag: str
+    ts_init: int
+    ts_last: int

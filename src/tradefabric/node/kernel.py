@@ -1,0 +1,276 @@
+"""The trading kernel: one config builds portfolio, risk, execution and strategies.
+
+Backtest, paper and live are this same kernel. Only what is handed in differs:
+the clock (``SimClock`` or ``LiveClock``) and the venue clients (the simulated
+venue, or real ones). Wiring order matters and is fixed here: venue clients
+subscribe to market data before the kernel is built, the kernel's price
+tracking subscribes before the strategies, so for every event the venue
+matches first, prices move next, and strategies decide last.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock, TimerCallback
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import NS_PER_DAY, interval_to_ns
+from tradefabric.data import topics
+from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.oms import ExecutionEngine
+from tradefabric.execution.portfolio import Portfolio
+from tradefabric.execution.precision import Precision
+from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.venue import VenueClient
+from tradefabric.model.data import Candle, Trade
+from tradefabric.model.orders import Fill, OrderEvent
+from tradefabric.risk.audit import AuditLog
+from tradefabric.risk.config import RiskConfig
+from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
+from tradefabric.strategies.base import Strategy, StrategyContext
+from tradefabric.strategies.ema_cross import EmaCross, EmaCrossConfig
+from tradefabric.strategies.router import RouterConfig, SignalRouter
+
+
+class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Tick and lot of one traded instrument."""
+
+    venue: str
+    symbol: str
+    price_increment: str
+    size_increment: str
+
+
+DEFAULT_INSTRUMENTS = (
+    # Binance spot's filters for the bundled markets (PRICE_FILTER / LOT_SIZE, 2024).
+    InstrumentConfig(
+        venue="binance", symbol="BTC/USDT", price_increment="0.01", size_increment="0.00001"
+    ),
+    InstrumentConfig(
+        venue="binance", symbol="ETH/USDT", price_increment="0.01", size_increment="0.0001"
+    ),
+)
+
+
+class DataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a backtest replays: catalog candles, or a recording (books and trades)."""
+
+    catalog: Path | None = None
+    catalog_version: int | None = None
+    """Pin the catalog version (default: the newest, recorded in the run folder)."""
+    venue: str = "binance"
+    symbols: tuple[str, ...] = ("BTC/USDT",)
+    interval: str = "1m"
+    start: str | None = None
+    """UTC date/time (inclusive) of the first candle's open; None: from the start."""
+    end: str | None = None
+    """UTC date/time (exclusive); None: to the end."""
+    recording: Path | None = None
+    """A raw recording (``../shared/data/binance_ws``) replayed through the market data
+    node instead of catalog candles: books, trades, and candles built from them."""
+    recording_intervals: tuple[str, ...] = ("1s", "1m")
+
+
+class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where paper trading takes its live feed from."""
+
+    venue: str = "binance"
+    symbols: tuple[str, ...] = ("BTC/USDT",)
+    ws_url: str | None = None
+    rest_url: str | None = None
+    candle_intervals: tuple[str, ...] = ("1s", "1m")
+    candle_close_delay_ms: int = 600_000
+    """Close candles on the first trade past their end; the timer only closes candles
+    of a feed silent this long (so candle boundaries follow the data, as in a replay)."""
+
+
+StrategyConfig = EmaCrossConfig | RouterConfig
+
+
+class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything a kernel is built from; one file drives backtest and paper alike."""
+
+    seed: int = 0
+    venues: dict[str, SimVenueConfig] = msgspec.field(
+        default_factory=lambda: {"binance": SimVenueConfig()}
+    )
+    balances: dict[str, dict[str, float]] = msgspec.field(
+        default_factory=lambda: {"binance": {"USDT": 100_000.0}}
+    )
+    instruments: tuple[InstrumentConfig, ...] = DEFAULT_INSTRUMENTS
+    risk: RiskConfig = RiskConfig()
+    strategies: tuple[StrategyConfig, ...] = ()
+    equity_interval: str = "1h"
+    """How often the equity curve is sampled (not per candle: flat memory)."""
+    risk_interval: str = "1m"
+    """How often equity is checked against the daily drawdown limit."""
+    data: DataConfig = DataConfig()
+    paper: PaperConfig = PaperConfig()
+    output_dir: Path = Path("runs")
+
+    def __post_init__(self) -> None:
+        interval_to_ns(self.equity_interval)
+        interval_to_ns(self.risk_interval)
+        ids = [s.id for s in self.strategies]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"strategies: ids must be unique, got {ids}")
+
+
+def load_config(path: Path) -> TradingConfig:
+    """Load a YAML config; an unknown or invalid key fails naming the file and the key."""
+    try:
+        raw: Any = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return msgspec.convert(raw or {}, TradingConfig, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _dec_hook(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
+
+
+class EquityCurve:
+    """Equity samples in two flat arrays (no object per sample)."""
+
+    __slots__ = ("equity", "ts")
+
+    def __init__(self) -> None:
+        self.ts = array("q")
+        self.equity = array("d")
+
+    def append(self, ts: int, equity: float) -> None:
+        """Add one sample."""
+        self.ts.append(ts)
+        self.equity.append(equity)
+
+
+class TradingKernel:
+    """Portfolio, risk, execution and strategies on one bus and one clock."""
+
+    def __init__(
+        self,
+        config: TradingConfig,
+        bus: MessageBus,
+        clock: Clock,
+        venues: Mapping[str, VenueClient],
+        *,
+        audit: AuditLog,
+        consensus: ConsensusPriceSource | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.clock = clock
+        self.audit = audit
+        self.portfolio = Portfolio(config.balances)
+        self.risk = RiskEngine(config.risk, bus, clock, audit, consensus)
+        self.execution = ExecutionEngine(bus, clock, self.risk, self.portfolio, audit)
+        self._precisions: dict[tuple[str, str], Precision] = {}
+        for inst in config.instruments:
+            precision = Precision(inst.price_increment, inst.size_increment)
+            self._precisions[(inst.venue, inst.symbol)] = precision
+            self.execution.add_instrument(inst.venue, inst.symbol, precision)
+        for venue in venues.values():
+            self.execution.add_venue(venue)
+        self.equity_curve = EquityCurve()
+        self._prices = self.execution.prices
+        bus.subscribe(topics.CANDLES, self._on_candle)
+        bus.subscribe(topics.TRADES, self._on_trade)
+        self.strategies: list[Strategy] = [self._build(s) for s in config.strategies]
+        self._by_id: dict[str, Strategy] = {}
+        for strategy in self.strategies:
+            self._start(strategy)
+        bus.subscribe(exec_topics.FILLS, self._route_fill)
+        bus.subscribe(exec_topics.ORDER_EVENTS, self._route_event)
+        clock.set_timer(interval_to_ns(config.risk_interval), self._check_equity)
+        clock.set_timer(interval_to_ns(config.equity_interval), self._sample_equity)
+
+    def every_day_end(self, callback: TimerCallback) -> None:
+        """Call ``callback`` at every UTC midnight on the kernel's clock (daily reports).
+
+        Set after the equity timers, so a midnight equity sample is taken first.
+        """
+        self.clock.set_timer(NS_PER_DAY, callback)
+
+    def precision(self, venue: str, symbol: str) -> Precision:
+        """Return the tick/lot of (venue, symbol); unknown instruments are a config error."""
+        precision = self._precisions.get((venue, symbol))
+        if precision is None:
+            raise ConfigError(f"instruments: no tick/lot for {venue}:{symbol}")
+        return precision
+
+    def _build(self, config: StrategyConfig) -> Strategy:
+        if isinstance(config, EmaCrossConfig):
+            return EmaCross(config, self.precision(config.venue, config.symbol))
+        return SignalRouter(config, self.precision(config.venue, config.symbol), self.bus)
+
+    def _start(self, strategy: Strategy) -> None:
+        for strategy_id in strategy.strategy_ids():
+            self._by_id[strategy_id] = strategy
+        strategy.start(StrategyContext(strategy.strategy_id, self.execution, self.clock))
+        if strategy.wants_candles:
+            self.bus.subscribe(topics.CANDLES, strategy.on_candle)
+        if strategy.wants_trades:
+            self.bus.subscribe(topics.TRADES, strategy.on_trade)
+
+    def _on_candle(self, candle: Candle) -> None:
+        # The hot path: one dict lookup and one store per candle.
+        prices = self._prices.get(candle.venue)
+        if prices is None:
+            prices = self._prices[candle.venue] = {}
+        prices[candle.symbol] = candle.close
+
+    def _on_trade(self, trade: Trade) -> None:
+        prices = self._prices.get(trade.venue)
+        if prices is None:
+            prices = self._prices[trade.venue] = {}
+        prices[trade.symbol] = trade.price
+
+    def _route_fill(self, fill: Fill) -> None:
+        strategy = self._by_id.get(fill.strategy_id)
+        if strategy is not None:
+            strategy.on_fill(fill)
+
+    def _route_event(self, event: OrderEvent) -> None:
+        strategy = self._by_id.get(event.strategy_id)
+        if strategy is not None:
+            strategy.on_order_event(event)
+
+    def mark_to_market(self) -> float:
+        """Mark every position at the latest price and return the equity."""
+        for venue, prices in self._prices.items():
+            for symbol, price in prices.items():
+                self.portfolio.mark(venue, symbol, price)
+        return self.portfolio.equity()
+
+    def _check_equity(self, due_ns: int) -> None:
+        # Flat, equity is cash and cannot fall: skip the valuation (most of the time).
+        if self.portfolio.exposed:
+            self.risk.on_equity(self.mark_to_market(), due_ns)
+
+    def _sample_equity(self, due_ns: int) -> None:
+        self.equity_curve.append(due_ns, self.mark_to_market())
+
+    def finish(self) -> float:
+        """Take a last equity sample and stop the strategies; return the final equity."""
+        equity = self.mark_to_market()
+        self.equity_curve.append(self.clock.timestamp_ns(), equity)
+        self.risk.on_equity(equity, self.clock.timestamp_ns())
+        for strategy in self.strategies:
+            strategy.stop()
+        return equity

@@ -1,0 +1,1 @@
+"""Operations: reports for people (daily report)."""

@@ -1,0 +1,1 @@
+"""Strategies: the base API, the built-in strategies and the router by horizon."""
