@@ -41,7 +41,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 
 def test_demo_runs_on_bundled_data_only(tmp_path: Path) -> None:
-    result = run_json("demo", "--catalog", str(tmp_path))
+    result = run_json("demo", "--out", str(tmp_path))
     files = result["files"]
     assert [f["replay"]["books"][0]["symbol"] for f in files] == ["BTC/USDT", "ETH/USDT"]
     for f in files:
@@ -51,6 +51,17 @@ def test_demo_runs_on_bundled_data_only(tmp_path: Path) -> None:
     rows = {row[0]: row for row in result["catalog_query"]["rows"]}
     assert rows["BTC/USDT"][1] == 9757
     assert rows["ETH/USDT"][1] == 6106
+    integrity = result["integrity"]
+    assert integrity["venues"] == 5
+    assert integrity["consensus_valid_minutes"] == integrity["consensus_minutes"] == 1800
+    usdc = [e for e in integrity["stablecoin_events"] if e["coin"] == "USDC"]
+    assert [e["start"] for e in usdc] == ["2023-03-11T03:10:00.000Z"]
+    assert usdc[0]["peak_rate"] < 0.9
+    assert (tmp_path / "integrity.png").stat().st_size > 10_000
+    phase1 = result["phase1"]
+    assert phase1["fills"] == phase1["orders"] > 0 and phase1["signals"] > 0
+    report = Path(phase1["report_html"])
+    assert report.is_relative_to(tmp_path) and "<html" in report.read_text()[:200].lower()
 
 
 def test_demo_human_output() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +20,8 @@ from tradefabric.data import topics
 from tradefabric.data.candle_check import CandleCheck, ReferenceCandle, check_candles
 from tradefabric.model.data import Candle
 from tradefabric.node.config import MarketDataConfig
+from tradefabric.node.demo_integrity import IntegrityDemoSummary, run_integrity_demo
+from tradefabric.node.demo_pipeline import Phase1Summary, run_phase1_demo
 from tradefabric.node.market_data import MarketDataNode, ReplaySummary
 from tradefabric.store.catalog import Catalog, QueryResult
 
@@ -53,27 +57,36 @@ class DemoResult(msgspec.Struct, frozen=True):
     files: list[DemoFileResult]
     catalog: str
     catalog_query: QueryResult
+    integrity: IntegrityDemoSummary
+    phase1: Phase1Summary
+    out_dir: str
 
 
 def demo(
-    catalog: Annotated[
+    out: Annotated[
         Path | None,
-        typer.Option("--catalog", help="Keep the Parquet catalog here (default: a temp dir)."),
+        typer.Option(
+            "--out",
+            help="Keep the catalog, charts, run folder and report here (default: a "
+            "new folder under the temp dir, printed at the end).",
+        ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Replay the bundled real Binance traffic (BTC/USDT, ETH/USDT) through the whole pipeline.
+    """Run the whole Phase 1 pipeline offline on the real data bundled with the package.
 
-    Rebuilds order books and checks them against Binance's own top of book, builds
-    1s and 1m candles from trades and checks the 1m ones against Binance's klines,
-    stores everything in a Parquet catalog and queries it with DuckDB.
+    1. Data: replays real Binance traffic (BTC/USDT, ETH/USDT), rebuilds order books
+       and checks them against Binance's own top of book, builds 1s and 1m candles and
+       checks the 1m ones against Binance's klines, stores it all in the catalog.
+    2. Integrity: triangulates five venues' real BTC candles around the March 2023 USDC
+       de-peg (consensus, anomalies, corrections, arbitrage, stablecoin events; chart).
+    3. Trading: a fake Binance venue replays the traffic over real sockets to a live feed;
+       analytics signals, the router and an EMA cross trade it through the risk engine
+       with simulated fills; a daily HTML report is written.
     """
     try:
-        if catalog is None:
-            with tempfile.TemporaryDirectory(prefix="tradefabric-demo-") as tmp:
-                result = _run_demo(Path(tmp), progress=not json_output)
-        else:
-            result = _run_demo(catalog, progress=not json_output)
+        out_dir = out or Path(tempfile.mkdtemp(prefix="tradefabric-demo-"))
+        result = _run_demo(out_dir, progress=not json_output)
     except TradefabricError as exc:
         raise fail(exc) from exc
     if json_output:
@@ -82,7 +95,8 @@ def demo(
         _print_demo(result)
 
 
-def _run_demo(catalog: Path, progress: bool) -> DemoResult:
+def _run_demo(out_dir: Path, progress: bool) -> DemoResult:
+    catalog = out_dir / "catalog"
     data = resources.files("tradefabric") / "demo_data"
     reference = msgspec.json.decode(
         (data / REFERENCE_FILE).read_bytes(), type=_ReferenceKlines
@@ -92,7 +106,24 @@ def _run_demo(catalog: Path, progress: bool) -> DemoResult:
         with resources.as_file(data / name) as path:
             files.append(_replay_one(path, catalog, reference, progress))
     query = Catalog(catalog).query(CATALOG_SQL)
-    return DemoResult(files=files, catalog=str(catalog), catalog_query=query)
+    with _stage("integrity: triangulating five venues around the USDC de-peg", progress):
+        integrity = run_integrity_demo(catalog, out_dir / "integrity.png")
+    with _stage("trading: fake venue -> feed -> signals -> risk -> paper fills", progress):
+        phase1 = run_phase1_demo(progress=False, out_dir=out_dir / "run")
+    return DemoResult(
+        files=files, catalog=str(catalog), catalog_query=query, integrity=integrity,
+        phase1=phase1, out_dir=str(out_dir),
+    )  # fmt: skip
+
+
+@contextmanager
+def _stage(description: str, progress: bool) -> Iterator[None]:
+    """Show a spinner with ``description`` on stderr while a stage runs."""
+    if not (progress and stderr.is_terminal):
+        yield
+        return
+    with stderr.status(description):
+        yield
 
 
 def _replay_one(
@@ -137,6 +168,9 @@ def _print_demo(result: DemoResult) -> None:
     for item in result.files:
         _print_checks(item)
     _print_catalog(result)
+    _print_integrity(result.integrity)
+    _print_phase1(result.phase1)
+    stdout.print(f"Everything is kept in {result.out_dir}")
 
 
 def _print_checks(item: DemoFileResult) -> None:
@@ -175,3 +209,30 @@ def _print_catalog(result: DemoResult) -> None:
         table.add_row(*(str(v) for v in row))
     stdout.print(table)
     stdout.print('Query it yourself: tradefabric data query --catalog DIR "SELECT ..."')
+
+
+def _print_integrity(summary: IntegrityDemoSummary) -> None:
+    stdout.print(
+        f"[bold]Integrity[/] (real 1m candles of {summary.venues} venues, 2023-03-10 12:00 .. "
+        f"03-11 18:00 UTC): BTC consensus {summary.consensus_valid_minutes}/"
+        f"{summary.consensus_minutes} minutes from 3+ venues; {summary.anomalies} anomalies, "
+        f"{summary.corrections} corrections, {summary.arbitrage_episodes} BTC arbitrage episodes"
+    )
+    for event in summary.stablecoin_events:
+        end = event.end or "still on"
+        stdout.print(
+            f"  stablecoin event {event.coin}: {event.start} .. {end}, furthest from the peg "
+            f"{event.peak_rate:.4f} USD"
+        )
+    stdout.print(f"  chart: {summary.chart}")
+
+
+def _print_phase1(summary: Phase1Summary) -> None:
+    stdout.print(
+        f"[bold]Trading[/] (paper, on the fake venue replaying {summary.recording}): "
+        f"{summary.trades:,} trades, {summary.candles} candles, {summary.signals} signals "
+        f"({summary.signals_taken} taken, {summary.signals_skipped} skipped), "
+        f"{summary.orders} orders, {summary.fills} fills, {summary.risk_rejections} risk "
+        f"rejections; return {summary.total_return:+.4%} in {summary.seconds:.1f}s"
+    )
+    stdout.print(f"  daily report: {summary.report_html}")

@@ -36,7 +36,7 @@ from tradefabric.node.market_data import MarketDataNode
 from tradefabric.node.paper import paper_on_fake_venue
 from tradefabric.risk.config import RiskConfig
 from tradefabric.strategies.ema_cross import EmaCrossConfig
-from tradefabric.strategies.router import SIGNALS, RouterConfig
+from tradefabric.strategies.router import RouterConfig
 
 DEMO_RECORDING = "spot_btcusdt_20240808.gz"
 
@@ -116,11 +116,10 @@ class _Analytics:
         self.pipeline = AnalyticsPipeline(node.bus, node.clock, demo_analytics())
         node.bus.subscribe(topics.TRADES, self._on_trade)
 
-        def forward(signal: Signal) -> None:
-            self.signals += 1
-            node.bus.publish(SIGNALS, signal)
+        node.bus.subscribe(analytics_topics.SIGNALS, self._on_signal)
 
-        node.bus.subscribe(analytics_topics.SIGNALS, forward)
+    def _on_signal(self, _signal: Signal) -> None:
+        self.signals += 1
 
 
 def run_phase1_demo(progress: bool, out_dir: Path | None = None) -> Phase1Summary:

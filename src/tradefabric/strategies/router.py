@@ -19,6 +19,7 @@ from collections import deque
 
 import msgspec
 
+from tradefabric.analytics import topics as analytics_topics
 from tradefabric.analytics.signals.base import Direction, Signal
 from tradefabric.core.bus import MessageBus, Topic
 from tradefabric.core.errors import ConfigError
@@ -31,8 +32,8 @@ _DONE = frozenset(
     (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 )
 
-SIGNALS: Topic[Signal] = Topic("strategies.signals", Signal)
-"""Decisions to route (the ensemble publishes here; the lead may alias analytics' topic)."""
+SIGNALS = analytics_topics.SIGNALS
+"""The scored signals the router routes: the analytics layer's own topic."""
 
 
 class RoutedSignal(msgspec.Struct, frozen=True, kw_only=True):
