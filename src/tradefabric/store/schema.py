@@ -6,7 +6,7 @@ types from here, so a query sees the same columns whether files exist or not.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import msgspec
 
@@ -32,17 +32,8 @@ layer (``tradefabric.integrity``) found; the market data it checked is never cha
 
 ColumnKind = Literal["string", "int64", "float64"]
 
-DATA_TYPES: Final[tuple[DataType, ...]] = (
-    "trades",
-    "quotes",
-    "candles",
-    "liquidations",
-    "open_interest",
-    "mark_prices",
-    "anomalies",
-    "corrections",
-    "arbitrage",
-)
+DATA_TYPES: Final[tuple[DataType, ...]] = get_args(DataType)
+"""Every catalog table, in the order above."""
 
 _DUCKDB_TYPES: Final[dict[ColumnKind, str]] = {
     "string": "VARCHAR",
