@@ -134,6 +134,8 @@ class Portfolio:
         """Fills that reduced or closed a position (round trips, for the win rate)."""
         self.winning_fills = 0
         """Closing fills whose realized PnL net of both legs' fees was positive."""
+        self._open_positions: set[tuple[str, str]] = set()
+        """Keys of the positions whose quantity is not zero (kept on every fill)."""
 
     def position(self, venue: str, symbol: str) -> Position:
         """Return the position on (venue, symbol), created flat when new."""
@@ -158,6 +160,10 @@ class Portfolio:
         traded = position.traded_notional
         entry_fee_rate = position.fees / traded if traded else 0.0
         realized = position.apply(signed, fill.price, fill.fee)
+        if position.quantity != 0.0:
+            self._open_positions.add((fill.venue, fill.symbol))
+        else:
+            self._open_positions.discard((fill.venue, fill.symbol))
         self.realized_pnl += realized
         if abs(position.quantity) < before or realized != 0.0:
             self.closing_fills += 1
@@ -186,7 +192,8 @@ class Portfolio:
     @property
     def exposed(self) -> bool:
         """Return True while any position is open (equity can then move with prices)."""
-        return any(p.quantity != 0.0 for p in self._positions.values())
+        # Asked once per risk interval (every candle at 1m): a set, not a scan.
+        return bool(self._open_positions)
 
     def equity(self) -> float:
         """Return every balance valued in its venue's quote currency at the latest marks.
