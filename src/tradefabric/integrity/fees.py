@@ -2,9 +2,12 @@
 
 Values are the lowest-volume (no VIP, no token discount) spot taker rate from
 each venue's public fee page, as published around the March 2023 data set.
-They were transcribed without network access to re-check them, and fee
-schedules change: confirm against the page cited before trusting an arbitrage
-figure with money.
+Cross-checked against stored copies of public fee tables (no live access here):
+Coinbase Advanced $0-10K tier taker 60 bps, Kraken Pro $0-50K taker 0.26%, Bybit
+non-VIP spot taker 0.1% (its help center), Binance.US tier 1 taker 0.10%.
+Crypto.com's Level 1 spot taker is quoted as 0.075% by some sources and 0.10% by
+others; 0.075% is used. Fee schedules change: confirm against the page cited
+before trusting an arbitrage figure with money.
 """
 
 from __future__ import annotations
