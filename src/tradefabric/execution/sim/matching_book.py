@@ -22,7 +22,7 @@ import math
 
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.sim.matching_candles import reduce_only_cap
-from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport
+from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport, record_fill
 from tradefabric.model.data import Trade
 from tradefabric.model.enums import AggressorSide
 from tradefabric.model.orders import LiquiditySide, OrderType, TimeInForce
@@ -181,23 +181,12 @@ class BookMatch:
     def _fill(
         self, o: SimOrder, price: float, quantity: float, liquidity: LiquiditySide, slip: float
     ) -> None:
-        self._positions[o.symbol] = self._positions.get(o.symbol, 0.0) + (
-            quantity if o.buy else -quantity
-        )
-        o.leaves -= quantity
-        if o.leaves < 1e-12:
-            o.leaves = 0.0
         self.reports.append(
-            SimReport(
-                ReportKind.FILL,
-                o,
-                self.ts_event,
-                price=price,
-                quantity=quantity,
-                liquidity=liquidity,
-                slippage_bps=slip,
+            record_fill(
+                o, self._positions, ts_event=self.ts_event, price=price, quantity=quantity,
+                liquidity=liquidity, slippage_bps=slip,
             )
-        )
+        )  # fmt: skip
 
     def _cancel(self, o: SimOrder, reason: str) -> None:
         if o.leaves > 0.0:

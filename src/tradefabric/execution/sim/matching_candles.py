@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport
+from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport, record_fill
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import LiquiditySide, OrderType, TimeInForce
 
@@ -155,23 +155,12 @@ class CandleMatch:
                 self._expire(o, "reduce-only order would increase the position")
             return
         self._budget -= quantity
-        self._positions[o.symbol] = self._positions.get(o.symbol, 0.0) + (
-            quantity if o.buy else -quantity
-        )
-        o.leaves -= quantity
-        if o.leaves < 1e-12:
-            o.leaves = 0.0
         self.reports.append(
-            SimReport(
-                ReportKind.FILL,
-                o,
-                self.candle.ts_open,
-                price=price,
-                quantity=quantity,
-                liquidity=liquidity,
-                slippage_bps=slip,
+            record_fill(
+                o, self._positions, ts_event=self.candle.ts_open, price=price,
+                quantity=quantity, liquidity=liquidity, slippage_bps=slip,
             )
-        )
+        )  # fmt: skip
 
     def _expire(self, o: SimOrder, reason: str) -> None:
         if o.leaves > 0.0:

@@ -99,3 +99,26 @@ class SimOrder:
     def priority(self) -> tuple[float, int]:
         """Return the sort key of price-time priority among our own resting orders."""
         return (-self.price if self.buy else self.price, self.seq)
+
+
+def record_fill(
+    order: SimOrder,
+    positions: dict[str, float],
+    *,
+    ts_event: int,
+    price: float,
+    quantity: float,
+    liquidity: LiquiditySide,
+    slippage_bps: float,
+) -> SimReport:
+    """Take ``quantity`` off ``order`` and onto the venue's net ``positions``; return the report."""
+    positions[order.symbol] = positions.get(order.symbol, 0.0) + (
+        quantity if order.buy else -quantity
+    )
+    order.leaves -= quantity
+    if order.leaves < 1e-12:
+        order.leaves = 0.0  # float dust from partial fills is no order
+    return SimReport(
+        ReportKind.FILL, order, ts_event, price=price, quantity=quantity,
+        liquidity=liquidity, slippage_bps=slippage_bps,
+    )  # fmt: skip
