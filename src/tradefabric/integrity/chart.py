@@ -49,7 +49,10 @@ def write_chart(result: TriangulationResult, path: Path) -> Path:
         f"{result.asset}: consensus vs venues; x = flagged price, shaded = stablecoin de-peg, "
         "red bars = arbitrage episodes"
     )
-    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
+    # Dates alone repeat on a chart shorter than a few days; the hour tells the ticks apart.
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
