@@ -18,7 +18,6 @@ a snapshot of that book. Only the market's ``depth`` topic is streamed (Bybit's
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -31,7 +30,6 @@ from aiohttp import web
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
-from tradefabric.core.errors import DataError
 from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.order_book import OrderBook
@@ -44,11 +42,11 @@ from tradefabric.model.data import (
     Trade,
 )
 from tradefabric.venues.binance import markets as binance_markets
-from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.bybit.encode import BybitEncoder, number
 from tradefabric.venues.bybit.markets import BybitMarket, sequence_rules
 from tradefabric.venues.bybit.parser import BybitStreamParser
 from tradefabric.venues.bybit.symbols import raw_symbol, unified_symbol
+from tradefabric.venues.fakevenue.binance_source import BinanceSource
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
@@ -70,7 +68,7 @@ class _Request(msgspec.Struct, frozen=True):
     req_id: str = ""
 
 
-class _BinanceSource:
+class _BybitEvents:
     """Real Binance events, with the book Binance's procedure rebuilds, as Bybit events.
 
     Emits, per recording line, what Bybit would stream: trades, quotes (linear), and for the
@@ -78,15 +76,12 @@ class _BinanceSource:
     """
 
     def __init__(self, category: str, venue: str) -> None:
-        market = _SOURCE_MARKETS[category]
-        self.clock = SimClock()
+        self.source = BinanceSource(_SOURCE_MARKETS[category])
+        self.clock = self.source.clock
         self._venue = venue
-        bus = MessageBus()
-        self._books = OrderBooks(bus, self.clock, binance_markets.sequence_rules())
-        self._parser = BinanceStreamParser(bus, market)
-        self._applied: dict[str, int] = {}
         self._next_u: dict[str, int] = {}
         self.pending: list[Trade | Quote | OrderBookSnapshot | OrderBookDeltas] = []
+        bus = self.source.bus
         bus.subscribe(topics.TRADES, self.pending.append)
         if category == "linear":  # spot tickers carry no best bid/ask
             bus.subscribe(topics.QUOTES, self.pending.append)
@@ -95,17 +90,12 @@ class _BinanceSource:
 
     def read(self, raw: bytes, ts_recv: int) -> None:
         """Parse one recorded frame; its Bybit events land in ``pending``."""
-        self.clock.advance_to(ts_recv)
-        # The venue streams what it recorded; coping with bad frames is the client's job.
-        with contextlib.suppress(DataError):
-            self._parser.on_frame(raw, ts_recv)
+        self.source.read(raw, ts_recv)
 
     def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
-        synced = self._books.synced(snapshot.venue, snapshot.symbol)
-        if synced is None or not synced.book.valid:
+        book = self.source.take_snapshot(snapshot)
+        if book is None:
             return
-        book = synced.book
-        self._applied[book.symbol] = synced.deltas_applied
         u = self._next_u.get(book.symbol, _FIRST_UPDATE_ID)
         self._next_u[book.symbol] = u + 1
         depth = book.depth(sum(book.level_count()))
@@ -117,11 +107,9 @@ class _BinanceSource:
         )  # fmt: skip
 
     def _on_deltas(self, deltas: OrderBookDeltas) -> None:
-        synced = self._books.synced(deltas.venue, deltas.symbol)
-        symbol = deltas.symbol
-        if synced is None or synced.deltas_applied == self._applied.get(symbol, 0):
+        if not self.source.take_deltas(deltas):
             return  # buffered before a snapshot, or stale: not part of the Bybit stream
-        self._applied[symbol] = synced.deltas_applied
+        symbol = deltas.symbol
         u = self._next_u[symbol]
         self._next_u[symbol] = u + 1
         self.pending.append(
@@ -202,7 +190,7 @@ class BybitScript:
 
     def frames(self) -> Iterator[VenueFrame]:
         """Yield the recording as Bybit frames, keeping the venue's book current."""
-        source = _BinanceSource(self._market.category, self._market.venue)
+        source = _BybitEvents(self._market.category, self._market.venue)
         for line in read_recording(self._recording):
             if line.ts_recv < 0:
                 continue

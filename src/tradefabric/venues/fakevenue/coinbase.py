@@ -42,19 +42,15 @@ from typing import Literal
 import msgspec
 from aiohttp import web
 
-from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import SimClock
-from tradefabric.core.errors import ConfigError, DataError, MalformedMessageError
+from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data import topics
-from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.order_book import OrderBook
 from tradefabric.model.data import OrderBookDeltas, OrderBookSnapshot, Quote, Trade
 from tradefabric.venues.binance.markets import BINANCE_SPOT, BinanceMarket
-from tradefabric.venues.binance.markets import sequence_rules as binance_rules
-from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.coinbase.encode import CoinbaseEncoder, decimal_text
 from tradefabric.venues.coinbase.markets import CoinbaseMarket, product_id, unified_symbol
 from tradefabric.venues.coinbase.timestamps import format_rfc3339_ns
+from tradefabric.venues.fakevenue.binance_source import BinanceSource
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
@@ -119,19 +115,14 @@ class CoinbaseScript:
         self.trades_streamed = 0
         self._recording = recording
         self._market = market
-        self._source = source
         self._time_offset_ns = server_time_offset_ms * 1_000_000
-        self._bus = MessageBus()
-        self._clock = SimClock()
-        self._books = OrderBooks(self._bus, self._clock, binance_rules())
-        self._parser = BinanceStreamParser(self._bus, source)
+        self._source = BinanceSource(source)
         self._encoder = CoinbaseEncoder(market)
         self._replies = CoinbaseEncoder(market)
         self._decoder = msgspec.json.Decoder(_ClientMessage)
         self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
         self._pending: list[VenueFrame] = []
         self._quotes: dict[str, Quote] = {}
-        self._applied: dict[str, int] = {}
         self._counts: dict[str, int] = {}
         """Stream -> timeline frames yielded so far (the current one included)."""
         self._current: VenueFrame | None = None
@@ -142,16 +133,17 @@ class CoinbaseScript:
             weakref.WeakKeyDictionary()
         )
         self._seeded = asyncio.Event()
-        self._bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
-        self._bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
-        self._bus.subscribe(topics.TRADES, self._on_trade)
-        self._bus.subscribe(topics.QUOTES, self._on_quote)
+        bus = self._source.bus
+        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
+        bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
+        bus.subscribe(topics.TRADES, self._on_trade)
+        bus.subscribe(topics.QUOTES, self._on_quote)
 
     # -- VenueScript -------------------------------------------------------------------------
 
     def venue_book(self, symbol: str) -> OrderBook | None:
         """Return the venue's own book of a unified symbol (``BTC/USDT``)."""
-        return self._books.book(self._source.venue, symbol)
+        return self._source.book(symbol)
 
     def rest_routes(self) -> list[web.RouteDef]:
         """Return server time and public market trades."""
@@ -198,9 +190,7 @@ class CoinbaseScript:
         for line in read_recording(self._recording):
             if line.ts_recv < 0:
                 continue
-            self._clock.advance_to(line.ts_recv)
-            with contextlib.suppress(DataError):  # a bad recorded line is the client's problem
-                self._parser.on_frame(line.raw, line.ts_recv)
+            self._source.read(line.raw, line.ts_recv)
             self._heartbeat(line.ts_recv)
             pending, self._pending = self._pending, []
             for frame in pending:
@@ -294,15 +284,13 @@ class CoinbaseScript:
 
     def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
         # Subscribed after OrderBooks: the book now holds the snapshot and its replayed buffer.
-        synced = self._books.synced(snapshot.venue, snapshot.symbol)
-        if synced is None or not synced.book.valid:
+        book = self._source.take_snapshot(snapshot)
+        if book is None:
             return
-        self._applied[snapshot.symbol] = synced.deltas_applied
         if not self._seeded.is_set():
             self._seeded.set()  # clients get this book as their own level2 snapshot
             return
         # A resync of the source mid-stream: the venue sends its new book to everyone.
-        book = synced.book
         depth = book.depth(1_000_000)
         full = OrderBookSnapshot(self.name, snapshot.symbol, tuple(depth.bids), tuple(depth.asks),
                                  book.sequence, book.ts_event, snapshot.ts_recv)  # fmt: skip
@@ -310,10 +298,8 @@ class CoinbaseScript:
         self._emit("level2", snapshot.symbol, raw, snapshot.ts_recv, False)
 
     def _on_deltas(self, deltas: OrderBookDeltas) -> None:
-        synced = self._books.synced(deltas.venue, deltas.symbol)
-        if synced is None or synced.deltas_applied <= self._applied.get(deltas.symbol, 0):
+        if not self._source.take_deltas(deltas):
             return  # buffered or dropped by the source book: not part of the venue's book
-        self._applied[deltas.symbol] = synced.deltas_applied
         if self._seeded.is_set():
             raw = self._encoder.book_deltas(deltas)
             self._emit("level2", deltas.symbol, raw, deltas.ts_recv, True)

@@ -33,7 +33,6 @@ includes an update still held back by the lookahead.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import time
@@ -44,11 +43,8 @@ from pathlib import Path
 import msgspec
 from aiohttp import web
 
-from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import SimClock
-from tradefabric.core.errors import DataError, MalformedMessageError
+from tradefabric.core.errors import MalformedMessageError
 from tradefabric.data import topics
-from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.order_book import OrderBook
 from tradefabric.model.data import (
     OrderBookDeltas,
@@ -58,8 +54,7 @@ from tradefabric.model.data import (
     Trade,
 )
 from tradefabric.venues.binance.markets import BINANCE_SPOT, BinanceMarket
-from tradefabric.venues.binance.markets import sequence_rules as binance_rules
-from tradefabric.venues.binance.parser import BinanceStreamParser
+from tradefabric.venues.fakevenue.binance_source import BinanceSource
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.kraken.book import KrakenPairs, levels_checksum
 from tradefabric.venues.kraken.encode import KrakenBookView, KrakenEncoder
@@ -177,19 +172,15 @@ class KrakenScript:
         """The depth ``venue_book`` answers at: what the live side subscribes."""
         self._recording = recording
         self._market = market
-        self._source = source
         self._time_offset_ns = server_time_offset_ms * 1_000_000
-        self._bus = MessageBus()
-        self._clock = SimClock()
-        self._books = OrderBooks(self._bus, self._clock, binance_rules())
-        self._parser = BinanceStreamParser(self._bus, source)
+        self._source = BinanceSource(source)
+        self._books = self._source.books
         self._pairs = KrakenPairs(SOURCE_PRECISIONS, market.default_book_depth)
         self._encoder = KrakenEncoder(self._pairs)
         self._decoder = msgspec.json.Decoder(Request)
         self._lines: Iterator[RecordedLine] | None = None
         self._seeded = False
         self._views: dict[tuple[str, int], KrakenBookView] = {}
-        self._applied: dict[str, int] = {}
         self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
         self._quotes: dict[str, Quote] = {}
         self._ticker_ts: dict[str, int] = {}
@@ -199,10 +190,11 @@ class KrakenScript:
         """Book stream -> what a client holds after the frames yielded so far."""
         self._book_decoder = msgspec.json.Decoder(BookFrame)
         self._heartbeat_second = -1
-        self._bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
-        self._bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
-        self._bus.subscribe(topics.TRADES, self._on_trade)
-        self._bus.subscribe(topics.QUOTES, self._on_quote)
+        bus = self._source.bus
+        bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
+        bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
+        bus.subscribe(topics.TRADES, self._on_trade)
+        bus.subscribe(topics.QUOTES, self._on_quote)
 
     # -- VenueScript -------------------------------------------------------------------------
 
@@ -212,7 +204,7 @@ class KrakenScript:
         Levels are the venue's top ``book_depth`` re-read from the text they are
         printed as (the pair's precision), i.e. the very floats a client parses.
         """
-        source = self._books.book(self._source.venue, symbol)
+        source = self._source.book(symbol)
         if source is None or not source.valid:
             return None
         precision = self._precision(symbol)
@@ -344,7 +336,7 @@ class KrakenScript:
             client.streams.discard(stream)
             return [self._ack(request, result, now)]
         self._seed()
-        if channel == "book" and self._books.book(self._source.venue, symbol) is None:
+        if channel == "book" and self._source.book(symbol) is None:
             message = "EGeneral:Invalid arguments:Currency pair not supported"
             return [_error(request.method, message, request.req_id, now, symbol)]
         client.streams.update((stream, _HEARTBEAT))
@@ -358,7 +350,7 @@ class KrakenScript:
         if channel == "book":
             self._view(symbol, depth)
             client = self._clients[stream_key("book", symbol, depth)]
-            source = self._books.book(self._source.venue, symbol)
+            source = self._source.book(symbol)
             bids, asks = client.top(depth)
             ts = source.ts_event if source is not None else 0
             frame = self._encoder.book(
@@ -393,9 +385,7 @@ class KrakenScript:
     def _read(self, line: RecordedLine) -> None:
         if line.ts_recv < 0:
             return
-        self._clock.advance_to(line.ts_recv)
-        with contextlib.suppress(DataError):  # a bad recorded line is the client's problem
-            self._parser.on_frame(line.raw, line.ts_recv)
+        self._source.read(line.raw, line.ts_recv)
         self._heartbeat(line.ts_recv)
 
     def _precision(self, symbol: str) -> PairPrecision:
@@ -406,7 +396,7 @@ class KrakenScript:
         return precision
 
     def _full(self, symbol: str) -> OrderBookSnapshot | None:
-        book = self._books.book(self._source.venue, symbol)
+        book = self._source.book(symbol)
         if book is None or not book.valid:
             return None
         depth = book.depth(_FULL_BOOK)
@@ -436,12 +426,10 @@ class KrakenScript:
 
     def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
         # Subscribed after OrderBooks: the book now holds the snapshot and its replayed buffer.
-        synced = self._books.synced(snapshot.venue, snapshot.symbol)
         full = self._full(snapshot.symbol)
-        if synced is None or full is None:
+        if self._source.take_snapshot(snapshot) is None or full is None:
             return
         self._precision(snapshot.symbol)
-        self._applied[snapshot.symbol] = synced.deltas_applied
         was_seeded, self._seeded = self._seeded, True
         for (symbol, depth), view in self._views.items():
             if symbol == snapshot.symbol:
@@ -450,10 +438,8 @@ class KrakenScript:
                     self._emit_book(stream_key("book", symbol, depth), raw, snapshot.ts_recv, True)
 
     def _on_deltas(self, deltas: OrderBookDeltas) -> None:
-        synced = self._books.synced(deltas.venue, deltas.symbol)
-        if synced is None or synced.deltas_applied <= self._applied.get(deltas.symbol, 0):
+        if not self._source.take_deltas(deltas):
             return  # buffered or dropped by the source book: not part of the venue's book
-        self._applied[deltas.symbol] = synced.deltas_applied
         for (symbol, depth), view in self._views.items():
             if symbol == deltas.symbol:
                 raw = view.update(deltas)
@@ -496,7 +482,7 @@ class KrakenScript:
             symbol = rest_pair_to_symbol(pair)
         except MalformedMessageError:
             return _json({"error": ["EQuery:Unknown asset pair"]})
-        if self._books.book(self._source.venue, symbol) is None:
+        if self._source.book(symbol) is None:
             return _json({"error": ["EQuery:Unknown asset pair"]})
         count = int(request.query.get("count", "1000") or "1000")
         trades = [t for t in self._trades if t.symbol == symbol][-max(count, 0) :]
