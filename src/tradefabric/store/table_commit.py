@@ -69,11 +69,14 @@ class WriteReport(msgspec.Struct, frozen=True):
 
 
 class _PartitionWrite(msgspec.Struct):
+    pid: PartitionId
     added: list[CatalogFile]
     removed: list[str]
     rows_added: int = 0
     duplicates: int = 0
     replaced: int = 0
+    new_keys: pa.Table | None = None
+    """Keys of the rows appended as a new file (None when the partition was rewritten)."""
 
 
 class TableCommitter:
@@ -129,7 +132,7 @@ class TableCommitter:
     ) -> _PartitionWrite:
         rows, repeats = drop_repeats(rows, key)
         match = match_stored(rows, self._stored_keys(pid, stored, key), key)
-        write = _PartitionWrite(added=[], removed=[], duplicates=repeats + match.duplicates)
+        write = _PartitionWrite(pid, [], [], duplicates=repeats + match.duplicates)
         if match.superseding_rows.num_rows:
             # Rare (backfill revisions, real data over interpolation): rewrite the partition.
             old = read_files(self._storage, stored, pid[0])
@@ -139,6 +142,7 @@ class TableCommitter:
             write.removed.extend(f.path for f in stored)
         elif match.new_rows.num_rows:
             write.added.append(self.write_file(pid, match.new_rows))
+            write.new_keys = stored_keys(match.new_rows, key)
         write.rows_added = match.new_rows.num_rows
         write.replaced = match.superseding_rows.num_rows
         return write
@@ -190,17 +194,21 @@ class TableCommitter:
     ) -> None:
         """Extend the cached keys with what this commit added, so the next write needs no read."""
         for write in writes:
-            for f in write.added:
-                pid = (f.data_type, f.venue, f.symbol, f.day)
-                cached = self._keys.get(pid)
-                before = frozenset(c.path for c in index.get(pid, []))
-                if write.removed or cached is None or cached[0] != before:
-                    self._keys.pop(pid, None)
-                    continue
-                key = NATURAL_KEYS[as_data_type(f.data_type)]
-                columns = [*key.columns, "revision", "flags"] if key.supersedable else None
-                added_keys = stored_keys(read_files(self._storage, [f], f.data_type, columns), key)
-                self._keys[pid] = (before | {f.path}, pa.concat_tables([cached[1], added_keys]))
+            if not write.added:
+                continue
+            pid = write.pid
+            before = frozenset(c.path for c in index.get(pid, []))
+            cached = self._keys.get(pid)
+            (added,) = write.added
+            if write.new_keys is None:
+                self._keys.pop(pid, None)  # rewritten: read again when needed
+            elif not before:
+                self._keys[pid] = (frozenset({added.path}), write.new_keys)
+            elif cached is not None and cached[0] == before:
+                keys = pa.concat_tables([cached[1], write.new_keys])
+                self._keys[pid] = (before | {added.path}, keys)
+            else:
+                self._keys.pop(pid, None)  # not known: read again when needed
 
 
 def conform(data_type: DataType, table: pa.Table) -> pa.Table:
