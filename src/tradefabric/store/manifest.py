@@ -88,12 +88,14 @@ class Manifest:
     def __init__(self, storage: CatalogStorage) -> None:
         self._storage = storage
         self._entries: list[ManifestEntry] = []
+        # The newest version's files, kept as commits arrive: every write asks for them.
+        self._live: dict[str, CatalogFile] = {}
 
     def refresh(self) -> tuple[ManifestEntry, ...]:
         """Read commits made since the last read (by any process) and return all of them."""
         names = self._storage.list_names(MANIFEST_DIR)
         for name in names[len(self._entries) :]:
-            self._entries.append(self._read(name))
+            self._append(self._read(name))
         return tuple(self._entries)
 
     @property
@@ -113,12 +115,11 @@ class Manifest:
             raise DataSourceError(
                 f"catalog version {target} does not exist (versions are 0..{self.latest_version})"
             )
+        if target == self.latest_version:
+            return dict(self._live)
         live: dict[str, CatalogFile] = {}
         for entry in self._entries[:target]:
-            for path in entry.removed:
-                live.pop(path, None)
-            for f in entry.added:
-                live[f.path] = f
+            _apply(live, entry)
         return live
 
     def commit(
@@ -142,18 +143,19 @@ class Manifest:
             )
             path = f"{MANIFEST_DIR}/{_entry_name(entry.version)}"
             if self._storage.create_exclusive(path, _ENCODER.encode(entry)):
-                self._entries.append(entry)
+                self._append(entry)
                 return entry
         raise DataSourceError(
             f"could not commit to {self._storage.root_url}: "
             f"{_COMMIT_ATTEMPTS} other commits won the race for the next version"
         )
 
+    def _append(self, entry: ManifestEntry) -> None:
+        self._entries.append(entry)
+        _apply(self._live, entry)
+
     def _check_removable(self, removed: tuple[str, ...]) -> None:
-        if not removed:
-            return
-        live = self.live_files()
-        gone = [p for p in removed if p not in live]
+        gone = [p for p in removed if p not in self._live]
         if gone:
             # Another writer replaced these files since we read them; our rewrite is stale.
             raise DataSourceError(
@@ -176,3 +178,11 @@ class Manifest:
                 f"found {entry.version} (a commit file is missing or misnamed)"
             )
         return entry
+
+
+def _apply(live: dict[str, CatalogFile], entry: ManifestEntry) -> None:
+    """Turn ``live`` (the files of the version before ``entry``) into those of ``entry``."""
+    for path in entry.removed:
+        live.pop(path, None)
+    for f in entry.added:
+        live[f.path] = f
