@@ -122,7 +122,7 @@ class Catalog:
         counts = ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in DATA_TYPES)
         result = self.query(f"SELECT {counts}")
         values = result.rows[0]
-        return RowCounts(**{t: _as_int(v) for t, v in zip(result.columns, values, strict=True)})
+        return RowCounts(**{t: as_int(v) for t, v in zip(result.columns, values, strict=True)})
 
     def _load(self) -> tuple[ManifestEntry, ...]:
         if isinstance(self._storage, LocalStorage):
@@ -152,7 +152,25 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _as_int(value: object) -> int:
+def time_range_sql(column: str, start_ns: int | None, end_ns: int | None) -> str:
+    """Return the SQL condition ``start_ns <= column < end_ns`` (either side optional)."""
+    clauses = ["true"]
+    if start_ns is not None:
+        clauses.append(f"{column} >= {int(start_ns)}")
+    if end_ns is not None:
+        clauses.append(f"{column} < {int(end_ns)}")
+    return " AND ".join(clauses)
+
+
+def as_int(value: object) -> int:
+    """Return a value DuckDB returned as an integer, or raise naming what came instead."""
     if not isinstance(value, int):
-        raise DataSourceError(f"expected an integer count, got {value!r}")
+        raise DataSourceError(f"expected an integer from the catalog, got {value!r}")
     return value
+
+
+def as_float(value: object) -> float:
+    """Return a value DuckDB returned as a number, or raise naming what came instead."""
+    if not isinstance(value, float | int):
+        raise DataSourceError(f"expected a number from the catalog, got {value!r}")
+    return float(value)

@@ -19,10 +19,9 @@ import msgspec
 # pyarrow ships no type information; everything read from it is Any here.
 import pyarrow as pa
 
-from tradefabric.core.errors import DataSourceError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.model.enums import CandleFlag
-from tradefabric.store.catalog import Catalog, sql_string
+from tradefabric.store.catalog import Catalog, as_float, as_int, sql_string, time_range_sql
 from tradefabric.store.schema import CandleSeries, arrow_schema
 from tradefabric.venues.registry import VENUES
 
@@ -104,7 +103,7 @@ def scan_gaps(catalog: Catalog, series: SeriesFilter) -> GapScan:
     return GapScan(
         candle_gaps=tuple(candle_gaps),
         trade_gaps=trade_gaps,
-        interpolated_candles=_int(interpolated),
+        interpolated_candles=as_int(interpolated),
         unchecked_trade_series=unchecked,
     )
 
@@ -124,7 +123,7 @@ def find_candle_gaps(catalog: Catalog, series: SeriesFilter, interval: str) -> l
         """
     ).rows
     gaps = [
-        _gap(CandleSeries(str(v), str(s), interval), _int(t) + step, _int(n), step)
+        _gap(CandleSeries(str(v), str(s), interval), as_int(t) + step, as_int(n), step)
         for v, s, t, n in rows
     ]
     gaps.extend(_edge_gaps(catalog, selected, step))
@@ -194,7 +193,7 @@ def _trade_id_gaps(catalog: Catalog, venue: str, symbol: str) -> list[TradeIdGap
         """
     ).rows
     return [
-        TradeIdGap(venue, symbol, _int(i) + 1, _int(n) - 1, _int(t), _int(nt))
+        TradeIdGap(venue, symbol, as_int(i) + 1, as_int(n) - 1, as_int(t), as_int(nt))
         for i, n, t, nt in rows
     ]
 
@@ -209,12 +208,12 @@ def _edge_gaps(catalog: Catalog, series: SeriesFilter, step: int) -> list[Candle
     gaps = []
     for venue, symbol, first, last in rows:
         candles = CandleSeries(str(venue), str(symbol), str(series.interval))
-        if series.start_ns is not None and _int(first) > series.start_ns:
+        if series.start_ns is not None and as_int(first) > series.start_ns:
             start = series.start_ns - series.start_ns % step
-            gaps.append(_gap(candles, start, _int(first), step))
-        if series.end_ns is not None and _int(last) + step < series.end_ns:
+            gaps.append(_gap(candles, start, as_int(first), step))
+        if series.end_ns is not None and as_int(last) + step < series.end_ns:
             end = series.end_ns + (-series.end_ns) % step
-            gaps.append(_gap(candles, _int(last) + step, end, step))
+            gaps.append(_gap(candles, as_int(last) + step, end, step))
     return gaps
 
 
@@ -229,7 +228,12 @@ def _neighbour_prices(
         f"SELECT (SELECT close FROM candles WHERE {key} AND ts_open = {gap.start_ns - step}), "
         f"(SELECT open FROM candles WHERE {key} AND ts_open = {gap.end_ns})"
     ).rows[0]
-    return _float(row[0]), _float(row[1])
+    before, after = row
+    return _price(before), _price(after)
+
+
+def _price(value: object) -> float | None:
+    return None if value is None else as_float(value)
 
 
 def _intervals(catalog: Catalog, series: SeriesFilter) -> list[str]:
@@ -248,10 +252,7 @@ def _where(series: SeriesFilter, candles: bool = True) -> str:
     if candles and series.interval is not None:
         clauses.append(f"interval = {sql_string(series.interval)}")
     time_column = "ts_open" if candles else "ts_event"
-    if series.start_ns is not None:
-        clauses.append(f"{time_column} >= {int(series.start_ns)}")
-    if series.end_ns is not None:
-        clauses.append(f"{time_column} < {int(series.end_ns)}")
+    clauses.append(time_range_sql(time_column, series.start_ns, series.end_ns))
     return " AND ".join(clauses)
 
 
@@ -259,17 +260,3 @@ def _gap(series: CandleSeries, start: int, end: int, step: int) -> CandleGap:
     return CandleGap(
         series.venue, series.symbol, series.interval, start, end, (end - start) // step
     )
-
-
-def _int(value: object) -> int:
-    if not isinstance(value, int):
-        raise DataSourceError(f"expected an integer from the catalog, got {value!r}")
-    return value
-
-
-def _float(value: object) -> float | None:
-    if value is None:
-        return None
-    if not isinstance(value, float | int):
-        raise DataSourceError(f"expected a price from the catalog, got {value!r}")
-    return float(value)
