@@ -15,13 +15,9 @@ from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.integrity.quotes import split_symbol
 from tradefabric.integrity.triangulator import Triangulator
 from tradefabric.model.data import Candle
-from tradefabric.store.catalog import Catalog, sql_string
-
-_BATCH_ROWS = 50_000
-_CANDLE_FIELDS = (
-    "venue, symbol, interval, ts_open, open, high, low, close, volume, trades, "
-    "buy_volume, vwap, ts_event, ts_recv, revision, flags"
-)
+from tradefabric.store.candle_reader import count_candles as count_stored_candles
+from tradefabric.store.candle_reader import read_candles
+from tradefabric.store.catalog import Catalog, sql_string, time_range_sql
 
 
 class Selection(msgspec.Struct, frozen=True):
@@ -58,42 +54,22 @@ def iter_candles(
     catalog: Catalog, selection: Selection, symbols: list[str]
 ) -> Iterator[list[Candle]]:
     """Yield the selected candles in (open time, venue, symbol) order, in batches."""
-    where = [
-        f"interval = {sql_string(selection.interval)}",
-        "symbol IN (" + ", ".join(sql_string(s) for s in symbols) + ")",
-    ]
-    if selection.ts_from is not None:
-        where.append(f"ts_open >= {int(selection.ts_from)}")
-    if selection.ts_to is not None:
-        where.append(f"ts_open < {int(selection.ts_to)}")
-    sql = (
-        f"SELECT {_CANDLE_FIELDS} FROM candles WHERE {' AND '.join(where)} "
-        "ORDER BY ts_open, venue, symbol"
-    )
-    con = catalog.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
-        reader = con.sql(sql).to_arrow_reader(_BATCH_ROWS)
-        for batch in reader:
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            yield [Candle(*row) for row in zip(*columns, strict=True)]
-    finally:
-        con.close()
+    return read_candles(catalog, _where(selection, symbols), "ts_open, venue, symbol")
 
 
 def count_candles(catalog: Catalog, selection: Selection, symbols: list[str]) -> int:
     """Return how many candles the selection holds (for a progress bar)."""
-    where = [
-        f"interval = {sql_string(selection.interval)}",
-        "symbol IN (" + ", ".join(sql_string(s) for s in symbols) + ")",
-    ]
-    if selection.ts_from is not None:
-        where.append(f"ts_open >= {int(selection.ts_from)}")
-    if selection.ts_to is not None:
-        where.append(f"ts_open < {int(selection.ts_to)}")
-    row = catalog.query(f"SELECT count(*) FROM candles WHERE {' AND '.join(where)}").rows[0]
-    value = row[0]
-    return value if isinstance(value, int) else 0
+    return count_stored_candles(catalog, _where(selection, symbols))
+
+
+def _where(selection: Selection, symbols: list[str]) -> str:
+    return " AND ".join(
+        (
+            f"interval = {sql_string(selection.interval)}",
+            "symbol IN (" + ", ".join(sql_string(s) for s in symbols) + ")",
+            time_range_sql("ts_open", selection.ts_from, selection.ts_to),
+        )
+    )
 
 
 def triangulate_catalog(

@@ -10,7 +10,7 @@ candles built from them) and the venue matches against the L2 book.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -23,7 +23,6 @@ from tradefabric.data import topics
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
 from tradefabric.execution.sim.venue import BookSource, SimulatedVenue
 from tradefabric.execution.venue import VenueClient
-from tradefabric.model.data import Candle
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.kernel import DataConfig, TradingConfig, TradingKernel
@@ -38,16 +37,13 @@ from tradefabric.ops.run_record import (
     write_json,
 )
 from tradefabric.risk.audit import AuditLog
-from tradefabric.store.catalog import Catalog, sql_string
+from tradefabric.store.candle_reader import count_candles, read_candles
+from tradefabric.store.catalog import Catalog, sql_string, time_range_sql
 
 Progress = Callable[[int, int], None]
 """(candles done, candles in total) -> None."""
 
 _BATCH_ROWS = 65_536
-_CANDLE_COLUMNS = (
-    "venue, symbol, interval, ts_open, open, high, low, close, volume, trades, "
-    "buy_volume, vwap, ts_event, ts_recv, revision, flags"
-)
 
 
 class RunInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,32 +158,18 @@ class KernelRun:
 
 
 def candle_query(data: DataConfig, start: str | None, end: str | None) -> str:
-    """Return the SQL selecting the backtest's candles in publishing order."""
-    where = [
-        f"venue = {sql_string(data.venue)}",
-        f"interval = {sql_string(data.interval)}",
-        "symbol IN (" + ", ".join(sql_string(s) for s in data.symbols) + ")",
-    ]
+    """Return the SQL condition selecting the backtest's candles."""
     first, last = start or data.start, end or data.end
-    if first:
-        where.append(f"ts_open >= {parse_utc(first)}")
-    if last:
-        where.append(f"ts_open < {parse_utc(last)}")
-    return f"SELECT {{columns}} FROM candles WHERE {' AND '.join(where)}"
-
-
-def iter_candle_batches(catalog: Catalog, sql: str) -> Iterator[list[Candle]]:
-    """Yield the query's candles in (ts_event, symbol) order, one Arrow batch at a time."""
-    con = catalog.connect()
-    try:
-        reader = con.sql(
-            sql.format(columns=_CANDLE_COLUMNS) + " ORDER BY ts_event, symbol"
-        ).to_arrow_reader(_BATCH_ROWS)
-        for batch in reader:
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            yield [Candle(*row) for row in zip(*columns, strict=True)]
-    finally:
-        con.close()
+    return " AND ".join(
+        (
+            f"venue = {sql_string(data.venue)}",
+            f"interval = {sql_string(data.interval)}",
+            "symbol IN (" + ", ".join(sql_string(s) for s in data.symbols) + ")",
+            time_range_sql(
+                "ts_open", parse_utc(first) if first else None, parse_utc(last) if last else None
+            ),
+        )
+    )
 
 
 class BacktestRunner:
@@ -213,14 +195,14 @@ class BacktestRunner:
         catalog = Catalog(data.catalog, version=data.catalog_version)
         version = catalog.version
         catalog = Catalog(data.catalog, version=version)
-        sql = candle_query(data, self._start, self._end)
-        total = _count(catalog, sql)
+        where = candle_query(data, self._start, self._end)
+        total = count_candles(catalog, where)
         clock = SimClock()
         bus = MessageBus()
         venues = build_sim_venues(self.config, bus, None)
         run = KernelRun(self.config, bus, clock, dict(venues), run_dir)
         started = time.perf_counter()
-        count, first, last = _replay_candles(catalog, sql, clock, bus, (total, progress))
+        count, first, last = _replay_candles(catalog, where, clock, bus, (total, progress))
         seconds = time.perf_counter() - started
         info = RunInfo(
             config=self.config,
@@ -265,7 +247,7 @@ class BacktestRunner:
 
 def _replay_candles(
     catalog: Catalog,
-    sql: str,
+    where: str,
     clock: SimClock,
     bus: MessageBus,
     progress: tuple[int, Progress | None],
@@ -277,7 +259,8 @@ def _replay_candles(
     total, report = progress
     count = 0
     first = last = 0
-    for batch in iter_candle_batches(catalog, sql):
+    # Publishing order: by close time, then symbol.
+    for batch in read_candles(catalog, where, "ts_event, symbol", _BATCH_ROWS):
         for candle in batch:
             advance(candle.ts_event)
             publish(topic, candle)
@@ -288,12 +271,6 @@ def _replay_candles(
         if report is not None:
             report(count, total)
     return count, first, last
-
-
-def _count(catalog: Catalog, sql: str) -> int:
-    rows = catalog.query(sql.format(columns="count(*)")).rows
-    value = rows[0][0]
-    return value if isinstance(value, int) else 0
 
 
 def initial_equity(config: TradingConfig) -> float:

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.core.time import interval_to_ns
-from tradefabric.store.catalog import Catalog, sql_string
+from tradefabric.store.catalog import Catalog, sql_string, time_range_sql
 from tradefabric.store.schema import CandleSeries, arrow_schema
 
 
@@ -40,11 +40,8 @@ def resample_sql(
         f"venue = {sql_string(series.venue)}",
         f"symbol = {sql_string(series.symbol)}",
         f"interval = {sql_string(source_interval)}",
+        time_range_sql("ts_open", start_ns, end_ns),
     ]
-    if start_ns is not None:
-        where.append(f"ts_open >= {int(start_ns)}")
-    if end_ns is not None:
-        where.append(f"ts_open < {int(end_ns)}")
     bucket = f"(ts_open // {step}) * {step}"
     return f"""
         SELECT venue, symbol, {sql_string(target_interval)} AS interval, {bucket} AS ts_open,
