@@ -208,7 +208,7 @@ def test_flush_rows_must_be_positive(root: Path, bus: MessageBus) -> None:
 def test_failed_write_keeps_rows_and_leaves_no_temp_file(
     root: Path, bus: MessageBus, writer: CatalogWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def disk_full(path: object, data: object, exclusive: bool) -> None:
+    def disk_full(path: object, data: object) -> None:
         raise OSError(28, "No space left on device")
 
     bus.publish(TRADES, make_trade(MIDNIGHT, trade_id="kept"))

@@ -87,7 +87,7 @@ class LocalStorage:
         # A leading dot and a .tmp suffix keep the half-written file out of every listing.
         tmp = path.with_name(f".{path.name}{_TMP_SUFFIX}")
         try:
-            _write_synced(tmp, data, exclusive=False)
+            _write_synced(tmp, data)
             os.replace(tmp, path)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -100,7 +100,7 @@ class LocalStorage:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{_TMP_SUFFIX}")
         try:
-            _write_synced(tmp, data, exclusive=False)
+            _write_synced(tmp, data)
             # link() fails if the target exists: an atomic "create if absent" of a complete file.
             os.link(tmp, path)
         except FileExistsError:
@@ -246,8 +246,8 @@ def _visible(name: str) -> bool:
     return not name.startswith(".") and not name.endswith(_TMP_SUFFIX)
 
 
-def _write_synced(path: Path, data: bytes, exclusive: bool) -> None:
-    with path.open("xb" if exclusive else "wb") as fh:
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
