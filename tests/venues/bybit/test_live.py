@@ -12,6 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import report_figure
+from tests.feed_waits import until_drained_and_valid
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import LiveClock, SimClock
 from tradefabric.core.errors import (
@@ -205,10 +206,7 @@ async def _feed_whole_recording(
         stop = asyncio.Event()
         task = asyncio.create_task(feed.run(stop))
         await asyncio.wait_for(server.finished.wait(), timeout=120)
-        for _ in range(100):
-            if all(b.valid for b in feed.status().books):
-                break
-            await asyncio.sleep(0.05)
+        await until_drained_and_valid(feed)
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     return feed, server, trades
