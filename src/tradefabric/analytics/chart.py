@@ -11,6 +11,7 @@ from tradefabric.analytics.pipeline import PipelineResult
 from tradefabric.analytics.regime import Regime
 from tradefabric.analytics.signals.base import Direction
 from tradefabric.core.errors import DataSourceError
+from tradefabric.core.plotting import pyplot
 
 _REGIME_COLORS = {
     Regime.BULL: "#d8f0d8",
@@ -22,13 +23,7 @@ _REGIME_COLORS = {
 
 def write_chart(frame: CandleFrame, result: PipelineResult, path: Path) -> Path:
     """Plot close prices, regime bands and signals (size: confidence) into ``path``."""
-    # Imported here: matplotlib costs a third of a second, which every CLI command
-    # would pay at start-up otherwise.
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")  # no display: charts are files
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
+    plt = pyplot()
     times = frame.ts_event.astype("datetime64[ns]")
     fig, ax = plt.subplots(figsize=(14, 6), dpi=110)
     try:

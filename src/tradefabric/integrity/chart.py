@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: charts are files
-
-import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.axes import Axes
 
+from tradefabric.core.plotting import pyplot
 from tradefabric.integrity.collector import TriangulationResult
 from tradefabric.integrity.events import AnomalyKind
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 _PRICE_KINDS = frozenset({AnomalyKind.PRICE_OUTLIER, AnomalyKind.FLATLINE, AnomalyKind.TIMESTAMP})
 
@@ -26,6 +24,9 @@ def _dates(ts: np.ndarray) -> np.ndarray:
 
 def write_chart(result: TriangulationResult, path: Path) -> Path:
     """Draw consensus vs venues (top) and deviations in bps (bottom); mark anomalies; save."""
+    plt = pyplot()
+    import matplotlib.dates as mdates  # noqa: PLC0415  (loaded with pyplot above)
+
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(14, 8), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
     )

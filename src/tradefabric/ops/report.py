@@ -17,22 +17,21 @@ import io
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import matplotlib as mpl
-
-mpl.use("Agg")  # no display: charts are files
-import matplotlib.pyplot as plt
 import msgspec
 import numpy as np
-from matplotlib.axes import Axes
 
 from tradefabric.core.errors import ConfigError, DataSourceError
+from tradefabric.core.plotting import pyplot
 from tradefabric.core.time import NS_PER_DAY, ns_to_iso, parse_utc
 from tradefabric.model.orders import Fill, OrderSnapshot
 from tradefabric.ops.run_record import DataAnomaly, json_text
 from tradefabric.risk.engine import RiskDecision, RiskStateEvent
 from tradefabric.strategies.router import RoutedSignal
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 T = TypeVar("T")
 
@@ -238,6 +237,7 @@ def build_daily_report(
 
 
 def _png(draw: Callable[[Axes], None], height: float = 3.0) -> str:
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, height))
     draw(ax)
     fig.tight_layout()

@@ -11,14 +11,11 @@ import math
 from pathlib import Path
 from typing import IO
 
-import matplotlib as mpl
-
-mpl.use("Agg")  # no display: charts are files
-import matplotlib.pyplot as plt
 import msgspec
 import numpy as np
 
 from tradefabric.core.bus import MessageBus
+from tradefabric.core.plotting import pyplot
 from tradefabric.core.time import NS_PER_DAY
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
@@ -283,6 +280,7 @@ def write_chart(path: Path, curve: EquityCurve, title: str) -> None:
     """Draw the equity curve and its drawdown to a PNG (no timestamp in its metadata)."""
     ts = np.frombuffer(curve.ts, dtype=np.int64).astype("datetime64[ns]")
     equity = np.frombuffer(curve.equity, dtype=np.float64)
+    plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, height_ratios=(3, 1))
     top.plot(ts, equity, lw=1.0)
     top.set_title(title)

@@ -15,12 +15,12 @@ decided by type and never by reading a message:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
 # ccxt ships no type information; its exception classes are Any here.
-import ccxt
 import structlog
 
 from tradefabric.core.errors import (
@@ -40,13 +40,22 @@ T = TypeVar("T")
 ErrorFactory = Callable[[str, float], TradefabricError]
 """Build our error from the ccxt message and the venue's Retry-After (seconds)."""
 
-CCXT_ERRORS: Final[tuple[tuple[Any, ErrorFactory], ...]] = (
-    (ccxt.RateLimitExceeded, RateLimitedError),
-    (ccxt.DDoSProtection, RateLimitedError),
-    (ccxt.OperationFailed, lambda msg, _after: VenueUnavailableError(msg)),
-    (ccxt.BadSymbol, lambda msg, _after: ConfigError(msg)),
-    (ccxt.BaseError, lambda msg, _after: RequestRejectedError(msg)),
-)
+
+@functools.cache
+def ccxt_errors() -> tuple[tuple[Any, ErrorFactory], ...]:
+    """Return the table: ccxt exception class -> our error, most specific first."""
+    # Imported on first use: ccxt takes a third of a second to import, and every
+    # command of the CLI would pay for it otherwise.
+    import ccxt  # noqa: PLC0415
+
+    return (
+        (ccxt.RateLimitExceeded, RateLimitedError),
+        (ccxt.DDoSProtection, RateLimitedError),
+        (ccxt.OperationFailed, lambda msg, _after: VenueUnavailableError(msg)),
+        (ccxt.BadSymbol, lambda msg, _after: ConfigError(msg)),
+        (ccxt.BaseError, lambda msg, _after: RequestRejectedError(msg)),
+    )
+
 
 DEFAULT_RETRY_AFTER_S: Final = 1.0
 
@@ -54,7 +63,7 @@ DEFAULT_RETRY_AFTER_S: Final = 1.0
 def translate(exc: Exception, retry_after_s: float = DEFAULT_RETRY_AFTER_S) -> TradefabricError:
     """Return the tradefabric error a ccxt exception stands for (else ``RequestRejectedError``)."""
     message = _describe(exc)
-    for ccxt_type, factory in CCXT_ERRORS:
+    for ccxt_type, factory in ccxt_errors():
         if isinstance(exc, ccxt_type):
             return factory(message, retry_after_s)
     return RequestRejectedError(message)
@@ -122,9 +131,10 @@ class Retrier:
 
     def _once(self, request: Callable[[], T]) -> T:
         self.requests += 1
+        base_error = ccxt_errors()[-1][0]
         try:
             return request()
-        except ccxt.BaseError as exc:
+        except base_error as exc:
             raise translate(exc, self._retry_after()) from exc
 
     def _retry_after(self) -> float:

@@ -17,7 +17,6 @@ import re
 from typing import Any, Final
 
 # ccxt ships no type information; exchange objects are Any here.
-import ccxt
 import msgspec
 
 from tradefabric.core.errors import ConfigError
@@ -106,6 +105,8 @@ def build_exchange(
         # ccxt changes its options while it runs: give it a copy of the table's.
         "options": copy.deepcopy(venue.options),
     }
+    import ccxt  # noqa: PLC0415  (a third of a second to import: only when downloading)
+
     exchange = getattr(ccxt, venue.ccxt_id)(config)
     if rate_limit_ms is not None:
         exchange.rateLimit = rate_limit_ms
