@@ -96,7 +96,6 @@ class LiveFeed:
         self.live = node.venue.make_live(node.parser, recv_clock, config.ws_url, config.rest_url)
         self.activity = ChannelActivity(node.bus, node.clock)
         self._newest_trade_ns: dict[str, int] = {}
-        node.bus.subscribe(topics.TRADES, self._on_trade)
         self.connection = VenueConnection(
             name=self.live.venue,
             url=lambda: self.live.stream_url(config.symbols, config.channels),
@@ -118,6 +117,8 @@ class LiveFeed:
                 rest_lead=self._rest_lead, lag_threshold_s=config.rest_fallback_lag_s,
                 probe_s=config.rest_probe_s,
             )  # fmt: skip
+            # Only the freshness race needs the newest streamed trade: no work per trade otherwise.
+            node.bus.subscribe(topics.TRADES, self._on_trade)
         self._resync: BookResync | None = None
         self._catch_ups: set[asyncio.Task[None]] = set()
         self.trades_caught_up = 0
