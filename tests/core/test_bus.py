@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tradefabric.core.bus import MessageBus, Topic
+from tradefabric.core.bus import HandlerFault, MessageBus, Topic
 
 PRICES: Topic[float] = Topic("test.prices", float)
 NAMES: Topic[str] = Topic("test.names", str)
@@ -163,3 +163,52 @@ def test_handler_unsubscribing_itself_during_publish_does_not_skip_the_next_one(
     bus.publish(PRICES, 1.0)
     bus.publish(PRICES, 2.0)
     assert seen == ["once", "always", "always"]
+
+
+def test_a_raising_handler_is_reported_and_the_others_still_receive() -> None:
+    faults: list[HandlerFault] = []
+    bus = MessageBus(on_fault=faults.append)
+    topic: Topic[int] = Topic("t.fault", int)
+    received: list[int] = []
+
+    def broken(message: int) -> None:
+        raise ValueError(f"bad {message}")
+
+    bus.subscribe(topic, broken, owner="strategy:broken")
+    bus.subscribe(topic, received.append, owner="strategy:good")
+    bus.publish(topic, 7)
+    bus.publish(topic, 8)
+    assert received == [7, 8]
+    assert [(f.topic, f.owner, str(f.error)) for f in faults] == [
+        ("t.fault", "strategy:broken", "bad 7"),
+        ("t.fault", "strategy:broken", "bad 8"),
+    ]
+    assert bus.faults == 2
+
+
+def test_without_on_fault_an_exception_propagates() -> None:
+    bus = MessageBus()
+    topic: Topic[int] = Topic("t.raise", int)
+
+    def broken(message: int) -> None:
+        raise ValueError("boom")
+
+    bus.subscribe(topic, broken)
+    with pytest.raises(ValueError, match="boom"):
+        bus.publish(topic, 1)
+
+
+def test_owned_by_tags_subscriptions_and_unsubscribe_owner_removes_them() -> None:
+    bus = MessageBus(on_fault=lambda fault: None)
+    a: Topic[int] = Topic("t.a", int)
+    b: Topic[str] = Topic("t.b", str)
+    got: list[object] = []
+    with bus.owned_by("analytics"):
+        bus.subscribe(a, got.append)
+        bus.subscribe(b, got.append)
+    bus.subscribe(a, lambda m: got.append(("other", m)))
+    assert bus.unsubscribe_owner("analytics") == 2
+    assert bus.unsubscribe_owner("analytics") == 0
+    bus.publish(a, 1)
+    bus.publish(b, "x")
+    assert got == [("other", 1)]

@@ -6,6 +6,7 @@ import pytest
 
 from tradefabric.core import errors
 from tradefabric.core.errors import (
+    AuditWriteError,
     ConfigError,
     DataError,
     DataSourceError,
@@ -22,7 +23,7 @@ from tradefabric.core.errors import (
 )
 
 RETRYABLE = [VenueUnavailableError, RateLimitedError]
-FATAL = [ConfigError, DataSourceError, RequestRejectedError]
+FATAL = [ConfigError, DataSourceError, RequestRejectedError, AuditWriteError]
 DATA = [MalformedMessageError, UnknownStreamError, StaleMessageError, SequenceGapError]
 BRANCHES = [RetryableError, FatalError, DataError]
 
@@ -86,3 +87,9 @@ def test_retry_policy_catches_by_type() -> None:
 
 def test_errors_keep_their_message() -> None:
     assert str(ConfigError("unknown key 'x'")) == "unknown key 'x'"
+
+
+def test_a_full_disk_in_the_audit_log_is_never_mistaken_for_a_lost_connection() -> None:
+    error = AuditWriteError("audit log: [Errno 28] No space left on device")
+    assert not isinstance(error, RetryableError)
+    assert isinstance(error, FatalError)

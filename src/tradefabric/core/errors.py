@@ -65,3 +65,11 @@ class StaleMessageError(DataError):
 
 class SequenceGapError(DataError):
     """A sequenced stream skipped updates; the state built from it is no longer valid."""
+
+
+class AuditWriteError(FatalError):
+    """The audit log could not be written (disk full, I/O error): trading must halt.
+
+    Never a ``RetryableError``: a node that cannot record what it does must stop
+    doing it, not reconnect and carry on.
+    """

@@ -137,7 +137,9 @@ class KernelRun:
         self.audit.close()
         open_orders = kernel.execution.open_order_snapshots()
         self.events.close(open_orders)
-        metrics = compute_metrics(kernel, self.events, self.initial_equity)
+        metrics = compute_metrics(
+            kernel.equity_curve, kernel.portfolio, self.events, self.initial_equity
+        )
         if self.run_dir is not None:
             write_run_folder(self.run_dir, kernel, info, metrics)
         reports: list[ReportPaths] = []

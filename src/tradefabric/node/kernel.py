@@ -10,7 +10,6 @@ matches first, prices move next, and strategies decide last.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.execution.venue import VenueClient
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.orders import Fill, OrderEvent
+from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
@@ -143,21 +143,6 @@ def _dec_hook(kind: type, value: Any) -> Any:
     if kind is Path and isinstance(value, str):
         return Path(value)
     raise NotImplementedError
-
-
-class EquityCurve:
-    """Equity samples in two flat arrays (no object per sample)."""
-
-    __slots__ = ("equity", "ts")
-
-    def __init__(self) -> None:
-        self.ts = array("q")
-        self.equity = array("d")
-
-    def append(self, ts: int, equity: float) -> None:
-        """Add one sample."""
-        self.ts.append(ts)
-        self.equity.append(equity)
 
 
 class TradingKernel:

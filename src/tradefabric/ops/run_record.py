@@ -19,9 +19,10 @@ from tradefabric.core.plotting import pyplot
 from tradefabric.core.time import NS_PER_DAY
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.portfolio import Portfolio
 from tradefabric.model.data import OrderBookStatus, TradeGap
 from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot
-from tradefabric.node.kernel import EquityCurve, TradingKernel
+from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.engine import RISK_DECISIONS, RISK_EVENTS, RiskDecision, RiskStateEvent
 from tradefabric.strategies.router import ROUTED, RoutedSignal
 
@@ -187,15 +188,15 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
     realized_pnl: float
 
 
-def compute_metrics(kernel: TradingKernel, events: RunEvents, initial_equity: float) -> Metrics:
+def compute_metrics(
+    curve: EquityCurve, portfolio: Portfolio, events: RunEvents, initial_equity: float
+) -> Metrics:
     """Return the metrics of a finished run."""
-    curve = kernel.equity_curve
     equity = np.frombuffer(curve.equity, dtype=np.float64) if len(curve.equity) else np.zeros(0)
     final = float(equity[-1]) if len(equity) else initial_equity
     sharpe, sortino = _ratios(equity, _periods_per_year(curve))
     notional = events.fill_notional
     slip_cost = events.slippage_cost
-    portfolio = kernel.portfolio
     closing = portfolio.closing_fills
     return Metrics(
         initial_equity=initial_equity,
