@@ -12,8 +12,9 @@ import typer
 from tradefabric.cli.output import fail, stderr, stdout
 from tradefabric.core.errors import ConfigError, DataSourceError, TradefabricError
 from tradefabric.venues.fakevenue.binance_history import BinanceHistory
+from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer, VenueScript
-from tradefabric.venues.registry import VENUES, venue_entry
+from tradefabric.venues.registry import VENUES
 
 app = typer.Typer(help="Local fake venues for offline testing against realistic traffic.")
 
@@ -51,7 +52,7 @@ def serve(
     try:
         if not replay.is_file():
             raise DataSourceError(f"recording {replay} does not exist or is not a file")
-        script = venue_entry(venue).make_script(replay)
+        script = script_for(venue, replay)
         for path in klines or ():
             _serve_klines(script, path)
         with contextlib.suppress(KeyboardInterrupt):

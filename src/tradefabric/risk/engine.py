@@ -218,9 +218,24 @@ class RiskEngine:
                 equity,
             )
 
-    def halt(self, reason: str, equity: float = float("nan"), operator: str = "risk") -> None:
-        """Halt trading: audit, publish, cancel open orders (and flatten if configured)."""
+    def halt(
+        self,
+        reason: str,
+        equity: float = float("nan"),
+        operator: str = "risk",
+        audited: bool = True,
+    ) -> None:
+        """Halt trading: audit, publish, cancel open orders (and flatten if configured).
+
+        ``audited=False`` is the halt of a node whose audit log cannot be written: it
+        stops every new order at once but neither writes the log nor cancels (a cancel
+        is an action that must be audited first); the open orders stay resting and the
+        reason says how many, for a person to handle.
+        """
         if self.halted:
+            return
+        if not audited:
+            self._halt_unaudited(reason, equity, operator)
             return
         now = self._clock.timestamp_ns()
         event = RiskStateEvent(
@@ -237,6 +252,24 @@ class RiskEngine:
         self._bus.publish(RISK_EVENTS, event)
         if self._on_halt is not None:
             self._on_halt(self.config.flatten_on_halt)
+
+    def _halt_unaudited(self, reason: str, equity: float, operator: str) -> None:
+        resting = sum(1 for _ in self._state.open_orders()) if self._state else 0
+        reason = f"{reason}; {resting} open orders left resting (not cancelled: cannot audit)"
+        now = self._clock.timestamp_ns()
+        self.halted = True
+        self.halt_reason = reason
+        self._bus.publish(
+            RISK_EVENTS,
+            RiskStateEvent(
+                halted=True,
+                reason=reason,
+                operator=operator,
+                equity=equity,
+                day_high=self.day_high,
+                ts=now,
+            ),
+        )
 
     def reset(self, operator: str, reason: str) -> None:
         """Let trading resume: only a person calls this, and it is audited with their name."""
