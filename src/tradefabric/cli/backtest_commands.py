@@ -77,6 +77,14 @@ def _print(result: BacktestResult) -> None:
         f"win rate {m.win_rate:.1%}, turnover {m.turnover:.2f}, fees {m.fees:.2f}, "
         f"slippage {m.slippage_cost:.2f} ({m.avg_slippage_bps:.2f} bps)"
     )
+    for fault in result.faults:
+        stdout.print(
+            f"[red]fault[/]: {fault.component} raised {fault.error_type} on {fault.topic}: "
+            f"{fault.error} -> {fault.action}",
+            highlight=False,
+        )
+    if result.halted:
+        stdout.print(f"[red]trading halted[/]: {result.halted}", highlight=False)
 
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Trading config (YAML).")]

@@ -99,8 +99,9 @@ class ExecutionEngine:
         client_id = request.client_order_id or self._next_id(request.strategy_id)
         now = self._clock.timestamp_ns()
         order = Order(self._rounded(request), client_id, now)
-        self._orders[client_id] = order
+        # Audited before it exists: if the audit log cannot be written, there is no order.
         self._audit.write("order", now, order.snapshot())
+        self._orders[client_id] = order
         problem = _invalid(order)
         if problem:
             self._emit(order.transition(OrderStatus.REJECTED, now, now, problem))

@@ -24,6 +24,8 @@ import structlog
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
+from tradefabric.core.errors import DataError, StaleMessageError
+from tradefabric.core.logging import WarningThrottle
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.feed.venue import FrameParser
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
@@ -41,7 +43,13 @@ class VenueFrameStats(msgspec.Struct, frozen=True, kw_only=True):
     queued: int
     parsed: int
     dropped: int
+    """Frames dropped at a full queue."""
+    duplicates: int
+    """Frames the parser had already seen (after a reconnect or REST fallback)."""
+    rejected: dict[str, int]
+    """Frames the parser refused, by error type (malformed, unknown stream, gap...)."""
     parse_errors: int
+    """Frames whose parser raised something other than a data error (a bug)."""
 
 
 class DataEngineStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,12 +67,14 @@ class DataEngineStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _VenueCounts:
-    __slots__ = ("dropped", "parse_errors", "parsed", "queued")
+    __slots__ = ("dropped", "duplicates", "parse_errors", "parsed", "queued", "rejected")
 
     def __init__(self) -> None:
         self.queued = 0
         self.parsed = 0
         self.dropped = 0
+        self.duplicates = 0
+        self.rejected: dict[str, int] = {}
         self.parse_errors = 0
 
 
@@ -97,6 +107,7 @@ class DataEngine:
         self._queues: list[FrameQueue] = []
         self._overflowing: set[str] = set()
         self.high_water = 0
+        self._warnings = WarningThrottle(log)
 
     def queue_for(self, venue: str, parser: FrameParser) -> FrameQueue:
         """Return the sink a venue's connection writes its frames to."""
@@ -153,15 +164,21 @@ class DataEngine:
         return done
 
     def _parse(self, source: FrameQueue, raw: bytes, ts_recv: int) -> None:
+        counts = source.counts
         try:
             source.parser.on_frame(raw, ts_recv)
+        except StaleMessageError:
+            counts.duplicates += 1  # expected after a reconnect or a REST fallback
+        except DataError as exc:
+            kind = type(exc).__name__
+            counts.rejected[kind] = counts.rejected.get(kind, 0) + 1
+            self._warnings.warn(kind, "frame rejected", venue=source.venue, reason=str(exc))
         except Exception as exc:
-            # Parsers count malformed frames themselves; this is a parser bug. One bad
-            # frame must not stop the engine (and with it every feed).
-            source.counts.parse_errors += 1
+            # A parser bug. One bad frame must not stop the engine (and every feed with it).
+            counts.parse_errors += 1
             log.error("frame_parse_failed", venue=source.venue, error=repr(exc))
         else:
-            source.counts.parsed += 1
+            counts.parsed += 1
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain frames as they arrive until ``stop`` is set, then parse what is left."""
@@ -192,6 +209,8 @@ class DataEngine:
                     queued=q.counts.queued,
                     parsed=q.counts.parsed,
                     dropped=q.counts.dropped,
+                    duplicates=q.counts.duplicates,
+                    rejected=dict(q.counts.rejected),
                     parse_errors=q.counts.parse_errors,
                 )
                 for q in self._queues

@@ -96,7 +96,12 @@ class FaultPolicy:
     def _act(self, component: str, error: BaseException) -> str:
         if isinstance(error, AuditWriteError):
             self._halt(f"audit log unwritable ({error}); {component} was writing", audited=False)
-            return "halted: audit log unwritable"
+            if component == CORE:
+                return "halted: audit log unwritable"
+            # Stopping it the usual way would audit; just cut it off the bus.
+            self._bus.unsubscribe_owner(component)
+            self.stopped.add(component)
+            return f"halted: audit log unwritable; {component} unsubscribed"
         if component.startswith(STRATEGY_PREFIX):
             return self._stop_strategy_component(component, error)
         if component == CORE:

@@ -293,6 +293,13 @@ class TradingKernel:
             if strategy.wants_trades:
                 self.bus.subscribe(topics.TRADES, strategy.on_trade)
 
+    def add_strategy(self, strategy: Strategy) -> None:
+        """Start one more strategy (built outside the config: plugins, tests, research)."""
+        if any(s.strategy_id == strategy.strategy_id for s in self.strategies):
+            raise ConfigError(f"strategies: id {strategy.strategy_id!r} is already running")
+        self.strategies.append(strategy)
+        self._start(strategy)
+
     def stop_strategy(self, strategy_id: str, reason: str) -> None:
         """Stop one strategy after a fault: no more data, its open orders cancelled, audited.
 

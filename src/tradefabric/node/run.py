@@ -9,13 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
+import structlog
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
-from tradefabric.core.errors import ConfigError
+from tradefabric.core.errors import AuditWriteError, ConfigError
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
 from tradefabric.execution.sim.venue import BookSource, SimulatedVenue
 from tradefabric.execution.venue import VenueClient
+from tradefabric.node.isolation import FaultRecord
 from tradefabric.node.kernel import ExecutionMode, TradingConfig, TradingKernel
 from tradefabric.ops.report import DailyReporter, ReportPaths
 from tradefabric.ops.run_record import (
@@ -54,6 +56,13 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     reports: list[ReportPaths] = []
     orders_held: int = 0
     """Orders the execution engine still held in memory at the end (flat-memory check)."""
+    faults: list[FaultRecord] = []
+    """Components that raised during the run, and what the node did about it."""
+    halted: str = ""
+    """Why trading was halted at the end ('' when it was not)."""
+
+
+log = structlog.get_logger(__name__)
 
 
 def build_sim_venues(
@@ -103,13 +112,20 @@ class KernelRun:
         clock: Clock,
         venues: dict[str, VenueClient],
         run_dir: Path | None,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
+        """Build the kernel; ``audit`` replaces the run folder's own audit log."""
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "audit.jsonl").unlink(missing_ok=True)
-        self.audit = AuditLog(run_dir / "audit.jsonl" if run_dir else None, buffered=True)
+            if audit is None:
+                (run_dir / "audit.jsonl").unlink(missing_ok=True)
+        if audit is None:
+            audit = AuditLog(run_dir / "audit.jsonl" if run_dir else None, buffered=True)
+        self.audit = audit
+        self.audit_error = ""
         self.events = RunEvents(bus, run_dir)
         self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit)
         self.initial_equity = initial_equity(config)
@@ -127,7 +143,13 @@ class KernelRun:
         """Stop the kernel, close the record, write the run folder and the last day's report."""
         kernel = self.kernel
         kernel.finish()
-        self.audit.close()
+        try:
+            self.audit.close()
+        except AuditWriteError as exc:
+            # Written into the result (and the node's halt), never lost in a traceback
+            # that would also lose the run folder.
+            self.audit_error = str(exc)
+            log.error("audit_close_failed", error=str(exc))
         open_orders = kernel.execution.open_order_snapshots()
         self.events.close(open_orders)
         metrics = compute_metrics(

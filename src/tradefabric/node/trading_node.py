@@ -44,6 +44,7 @@ from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
 from tradefabric.node.run import BacktestResult, KernelRun, RunInfo, build_sim_venues
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.risk.audit import AuditLog
 from tradefabric.venues.registry import sequence_rules, venue_entry
 
 log = structlog.get_logger(__name__)
@@ -104,8 +105,15 @@ class TradingNode:
     """
 
     def __init__(
-        self, config: TradingConfig, mode: RunMode, clock: Clock, run_dir: Path | None
+        self,
+        config: TradingConfig,
+        mode: RunMode,
+        clock: Clock,
+        run_dir: Path | None,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
+        """Build the node; ``audit`` replaces the run folder's audit log."""
         self.config = config
         self.mode = mode
         self.clock = clock
@@ -121,7 +129,7 @@ class TradingNode:
         venues = build_sim_venues(
             config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST
         )
-        self.run = KernelRun(config, self.bus, clock, dict(venues), run_dir)
+        self.run = KernelRun(config, self.bus, clock, dict(venues), run_dir, audit=audit)
         self.kernel = self.run.kernel
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
@@ -292,4 +300,10 @@ class TradingNode:
                 first_ts=self.tally.first_candle,
                 last_ts=self.tally.last_candle,
             )
-        return self.run.finish(info, seconds)
+        result = self.run.finish(info, seconds)
+        risk = self.kernel.risk
+        return msgspec.structs.replace(
+            result,
+            faults=list(self.isolation.faults),
+            halted=risk.halt_reason if risk.halted else self.run.audit_error,
+        )

@@ -13,7 +13,7 @@ from typing import IO
 
 import msgspec
 
-from tradefabric.core.errors import DataSourceError
+from tradefabric.core.errors import AuditWriteError, DataSourceError
 
 
 class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,18 +57,24 @@ class AuditLog:
         record = AuditRecord(
             seq=self._seq, ts=ts, kind=kind, data=msgspec.Raw(self._encoder.encode(data))
         )
-        self._file.write(self._encoder.encode(record) + b"\n")
-        if self._buffered:
-            return
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
+        try:
+            self._file.write(self._encoder.encode(record) + b"\n")
+            if self._buffered:
+                return
+            self._file.flush()
+            if self._fsync:
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise AuditWriteError(f"audit log {self.path}: {exc}") from exc
 
     def close(self) -> None:
         """Close the file."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError as exc:
+                raise AuditWriteError(f"audit log {self.path}: {exc}") from exc
 
 
 def read_audit(path: Path) -> list[AuditRecord]:
