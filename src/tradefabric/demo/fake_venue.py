@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -51,8 +52,19 @@ async def paper_on_fake_venues(
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(run_dir, stop))
         try:
-            for server in servers.values():
-                await asyncio.wait_for(server.finished.wait(), timeout=timeout_s)
+            streamed = asyncio.ensure_future(
+                asyncio.gather(*(server.finished.wait() for server in servers.values()))
+            )
+            # A node that fails to start must fail the run now, not after the timeout.
+            pending: set[asyncio.Future[Any]] = {streamed, task}
+            await asyncio.wait(pending, timeout=timeout_s, return_when="FIRST_COMPLETED")
+            if task.done():
+                streamed.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await streamed
+                return task.result()
+            if not streamed.done():
+                raise TimeoutError(f"fake venues still streaming after {timeout_s:g} s")
             await _all_trades_parsed(runner, scripts.values(), task)
         except BaseException:
             stop.set()
@@ -67,11 +79,21 @@ async def paper_on_fake_venues(
 async def _all_trades_parsed(
     runner: PaperRunner, scripts: Iterable[VenueScript], task: asyncio.Task[BacktestResult]
 ) -> None:
+    """Wait until the node has every streamed trade and its queue has been quiet a moment."""
     streamed = sum(s.trades_streamed for s in scripts)
+    quiet = 0
+    last_queued = -1
     for _ in range(400):  # the last frames may still be in flight or queued
         status = runner.status()
-        if task.done() or (status is not None and status.trades >= streamed):
+        if task.done():
             return
+        if status is not None and status.trades >= streamed and status.data is not None:
+            queued = sum(v.queued for v in status.data.venues)
+            # Frames after the last trade (book updates) still move candles and fills.
+            quiet = quiet + 1 if queued == last_queued and status.data.depth == 0 else 0
+            last_queued = queued
+            if quiet >= 3:
+                return
         await asyncio.sleep(0.025)
 
 

@@ -93,10 +93,15 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     ws_url: str | None = None
     """Override the venue's WebSocket URL (testnet, proxy, the local fake venue)."""
     rest_url: str | None = None
+    rest_fallback_lag_s: float = 2.0
+    """Poll trades by REST while the stream is silent or behind REST by this long
+    (0 disables: a replay faster than real time always looks behind REST)."""
 
     def __post_init__(self) -> None:
         if not self.symbols:
             raise ConfigError("feeds: give at least one symbol per venue")
+        if self.rest_fallback_lag_s < 0:
+            raise ConfigError("feeds.*.rest_fallback_lag_s: must be >= 0")
 
 
 class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

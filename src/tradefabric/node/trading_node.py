@@ -222,6 +222,7 @@ class TradingNode:
                 channels=channels,
                 ws_url=feed_config.ws_url,
                 rest_url=feed_config.rest_url,
+                rest_fallback_lag_s=feed_config.rest_fallback_lag_s,
             )
             sink = engine.queue_for(venue, market.parser)
             feeds.append(LiveFeed(market, live_config, sink=sink))

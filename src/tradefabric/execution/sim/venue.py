@@ -142,6 +142,8 @@ class SimulatedVenue:
 
     def on_candle(self, candle: Candle) -> None:
         """Match the orders of ``candle``'s symbol against it; then move to its end."""
+        if candle.venue != self.name:
+            return  # another venue's market: never fills here
         orders = self._orders.get(candle.symbol)
         if orders:
             self.market_ns = candle.ts_open
@@ -167,6 +169,8 @@ class SimulatedVenue:
 
     def on_trade(self, trade: Trade) -> None:
         """Fill resting orders the trade reached, then admit orders that arrived by now."""
+        if trade.venue != self.name:
+            return
         self.market_ns = trade.ts_event
         orders = self._orders.get(trade.symbol)
         book = self._book(trade.symbol)
@@ -179,6 +183,8 @@ class SimulatedVenue:
 
     def on_book_deltas(self, deltas: OrderBookDeltas) -> None:
         """Admit orders that arrived by the book change's time."""
+        if deltas.venue != self.name:
+            return
         self.market_ns = deltas.ts_event
         if self._orders.get(deltas.symbol):
             self._cancels_due(deltas.symbol, deltas.ts_event)
