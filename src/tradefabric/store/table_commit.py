@@ -30,6 +30,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import structlog
 
 from tradefabric.core.errors import CommitConflictError, DataSourceError
 from tradefabric.core.time import NS_PER_DAY, ns_to_date
@@ -45,6 +46,8 @@ from tradefabric.store.natural_keys import (
 )
 from tradefabric.store.schema import DataType, arrow_schema, symbol_dir_name
 from tradefabric.store.storage import CatalogStorage
+
+log = structlog.get_logger(__name__)
 
 PartitionId = tuple[str, str, str, int]
 """(data type, venue, symbol, UTC day number)."""
@@ -96,6 +99,7 @@ class TableCommitter:
         self._manifest = Manifest(storage)
         # Stored keys per partition, with the file set they were read from (to spot staleness).
         self._keys: dict[PartitionId, tuple[frozenset[str], pa.Table]] = {}
+        self._swept = False
 
     @property
     def storage(self) -> CatalogStorage:
@@ -118,6 +122,7 @@ class TableCommitter:
         """
         rows_in = table.num_rows
         parts = split_partitions(data_type, conform(data_type, table))
+        self._sweep_once()
         for _ in range(_REBASE_ATTEMPTS):
             try:
                 return self._commit_once(data_type, parts, rows_in, source, operation)
@@ -127,6 +132,20 @@ class TableCommitter:
             f"could not commit {rows_in} {data_type} rows to {self._storage.root_url}: "
             f"{_REBASE_ATTEMPTS} concurrent commits to the same partitions won; nothing committed"
         )
+
+    def _sweep_once(self) -> None:
+        """On this committer's first write, delete temp files of writers killed mid-write."""
+        if self._swept:
+            return
+        self._swept = True
+        removed = self._storage.remove_stale_temp_files()
+        if removed:
+            log.warning(
+                "stale temp files removed",
+                catalog=self._storage.root_url,
+                count=len(removed),
+                first=removed[0],
+            )
 
     def _commit_once(
         self,
