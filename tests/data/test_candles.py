@@ -26,8 +26,6 @@ T0 = 1_723_161_600 * SEC  # 2024-08-09 00:00:00 UTC, a whole minute
 BUY = AggressorSide.BUY
 SELL = AggressorSide.SELL
 
-DATA_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
 
 class Rig:
     """A bus, a SimClock at T0, an aggregator and the candles it published."""
@@ -402,11 +400,9 @@ def _load_binance_trades(path: Path) -> list[Trade]:
 
 
 @pytest.mark.slow
-def test_real_binance_trades_rebuild_the_reference_1m_candles() -> None:
-    ws_file = DATA_DIR / "binance_ws" / "spot_btcusdt_20240808.gz"
-    ref_file = DATA_DIR / "candles_1m" / "binance_BTC_USDT-1m_2024-07-26_2024-08-25.feather"
-    if not (ws_file.is_file() and ref_file.is_file()):
-        pytest.skip(f"shared market data not found under {DATA_DIR.resolve()} (../shared/data)")
+def test_real_binance_trades_rebuild_the_reference_1m_candles(shared_data: Path) -> None:
+    ws_file = shared_data / "binance_ws" / "spot_btcusdt_20240808.gz"
+    ref_file = shared_data / "candles_1m" / "binance_BTC_USDT-1m_2024-07-26_2024-08-25.feather"
 
     trades = _load_binance_trades(ws_file)
     ids = [int(t.trade_id) for t in trades]
