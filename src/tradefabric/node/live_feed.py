@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -142,7 +143,10 @@ class LiveFeed:
                 self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
             )
             self.backfill = TradeBackfill(
-                self.node.bus, self.node.clock, self.live.venue, self._recent_trades
+                self.node.bus,
+                self.node.clock,
+                self.live.venue,
+                functools.partial(self.live.trades_from, self._rest),
             )
             background = [
                 asyncio.create_task(self._every(stop, config_interval, job))
