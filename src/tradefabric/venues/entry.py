@@ -12,6 +12,7 @@ from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
 from tradefabric.data.feed.venue import FrameParser, LiveVenue
+from tradefabric.venues.exchange_info import InstrumentSource
 from tradefabric.venues.fakevenue.server import VenueScript
 
 ParserFactory = Callable[[MessageBus], FrameParser]
@@ -35,6 +36,8 @@ class VenueEntry:
     """Rebuild books from a fresh snapshot this often (0: never). For venues whose
     sequence or checksum cannot see every lost update (Kraken's checksum covers the
     top 10 levels), this bounds how long an undetected deep-level error can live."""
+    instruments: InstrumentSource | None = None
+    """Where the venue lists its instruments over REST (``venues.instruments`` loads them)."""
 
 
 Market = TypeVar("Market")

@@ -7,6 +7,7 @@ from pathlib import Path
 from tradefabric.core.bus import MessageBus
 from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.coinbase import markets
+from tradefabric.venues.coinbase.instruments import instrument_source
 from tradefabric.venues.coinbase.live import DEFAULT_CHANNELS, CoinbaseFeedParser, CoinbaseLive
 from tradefabric.venues.entry import VenueEntry, live_factory
 from tradefabric.venues.fakevenue.coinbase import CoinbaseScript
@@ -35,4 +36,5 @@ def _entry(venue: str) -> VenueEntry:
         make_live=live_factory(venue, market, CoinbaseFeedParser, CoinbaseLive),
         make_script=make_script,
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )

@@ -11,6 +11,7 @@ from tradefabric.venues.fakevenue.kraken import KrakenScript
 from tradefabric.venues.fakevenue.server import VenueScript
 from tradefabric.venues.kraken import markets
 from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
+from tradefabric.venues.kraken.instruments import instrument_source
 from tradefabric.venues.kraken.live import (
     BOOK_REFRESH_S,
     DEFAULT_CHANNELS,
@@ -44,4 +45,5 @@ def _entry(venue: str) -> VenueEntry:
         make_live=live_factory(venue, market, KrakenFeedParser, KrakenLive),
         make_script=make_script,
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )
