@@ -58,6 +58,8 @@ class InstrumentSource(msgspec.Struct, frozen=True, kw_only=True):
     contract_size: tuple[str, ...] = ()
     require: dict[str, str] = {}
     """Path -> value an entry must have to be listed (``contractType: PERPETUAL``)."""
+    require_present: tuple[str, ...] = ()
+    """Paths an entry must have to be listed (Kraken's dark pool pairs have no ``wsname``)."""
     assets: dict[str, str] = {}
     """The venue's asset codes -> common codes (Kraken ``XXBT`` -> ``BTC``)."""
     error_path: str = ""
@@ -103,7 +105,7 @@ def next_cursor(source: InstrumentSource, reply: Any) -> str:
 
 
 def listed_entries(source: InstrumentSource, reply: Any) -> Iterator[dict[str, Any]]:
-    """Yield the reply's instrument entries that meet ``source.require``."""
+    """Yield the reply's instrument entries that meet ``require`` and ``require_present``."""
     entries = lookup(reply, source.list_path)
     if isinstance(entries, dict):
         entries = list(entries.values())
@@ -114,7 +116,9 @@ def listed_entries(source: InstrumentSource, reply: Any) -> Iterator[dict[str, A
     for entry in entries:
         if not isinstance(entry, dict):
             raise MalformedMessageError(f"{source.venue} {source.path}: entry {entry!r}")
-        if all(_text(lookup(entry, p)) == v for p, v in source.require.items()):
+        if all(_text(lookup(entry, p)) == v for p, v in source.require.items()) and all(
+            _text(lookup(entry, p)) for p in source.require_present
+        ):
             yield entry
 
 

@@ -189,8 +189,12 @@ def test_kraken_pairs_map_legacy_assets_and_fall_back_to_pair_decimals() -> None
         "XBTUSDT": {"altname": "XBTUSDT", "wsname": "XBT/USDT", "base": "XXBT",
                     "quote": "USDT", "pair_decimals": 1, "lot_decimals": 8,
                     "ordermin": "0.00005", "costmin": "0.5"},
+        # A dark pool pair: no wsname, not listed.
+        "XXBTZUSD.d": {"altname": "XBTUSD.d", "base": "XXBT", "quote": "ZUSD",
+                       "pair_decimals": 3, "lot_decimals": 8},
     }}  # fmt: skip
     found = _by_symbol(parse_asset_pairs(_json(reply), KRAKEN_SPOT))
+    assert sorted(found) == ["BTC/USD", "BTC/USDT"]
     usd = found["BTC/USD"]
     assert (usd.raw_symbol, usd.base, usd.quote) == ("XBTUSD", "BTC", "USD")
     assert (usd.price_increment, usd.size_increment, usd.min_size, usd.min_notional) == (
@@ -219,8 +223,8 @@ def test_entry_without_a_tick_fails_naming_venue_symbol_and_paths() -> None:
 @pytest.mark.parametrize("bad", ["abc", "-0.01", "0", True])
 def test_tick_that_is_not_a_positive_decimal_fails_naming_the_path(bad: object) -> None:
     reply = {"error": [], "result": {"XBTUSDT": {
-        "altname": "XBTUSDT", "base": "XXBT", "quote": "USDT", "tick_size": bad,
-        "lot_decimals": 8}}}  # fmt: skip
+        "altname": "XBTUSDT", "wsname": "XBT/USDT", "base": "XXBT", "quote": "USDT",
+        "tick_size": bad, "lot_decimals": 8}}}  # fmt: skip
     with pytest.raises(MalformedMessageError, match="'XBTUSDT' price_increment at 'tick_size'"):
         parse_asset_pairs(_json(reply), KRAKEN_SPOT)
 

@@ -11,7 +11,8 @@
 The tick is ``tick_size`` (``10^-pair_decimals`` in replies that predate it),
 the lot ``10^-lot_decimals``, the minimums ``ordermin`` (base) and ``costmin``
 (quote). Assets use Kraken's legacy codes (``XXBT``, ``ZUSD``), mapped to the
-common ones. A non-empty ``error`` list is a rejection.
+common ones. Dark pool pairs (``XBTUSD.d``, no ``wsname``) are left out. A
+non-empty ``error`` list is a rejection.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SOURCES: dict[str, InstrumentSource] = {
         base="base", quote="quote", price_increment=("tick_size", "10^-pair_decimals"),
         size_increment=("10^-lot_decimals",), min_size=("ordermin",),
         min_notional=("costmin",), assets=ASSETS, error_path="error",
+        require_present=("wsname",),
     ),
 }  # fmt: skip
 
