@@ -79,7 +79,14 @@ def parse_instruments(source: InstrumentSource, raw: bytes) -> list[Instrument]:
     tick or lot, or with a value that is not a decimal, is a
     ``MalformedMessageError`` naming the venue, symbol and field.
     """
-    return [_instrument(source, entry) for entry in listed_entries(source, decode(source, raw))]
+    return parse_page(source, raw)[0]
+
+
+def parse_page(source: InstrumentSource, raw: bytes) -> tuple[list[Instrument], str]:
+    """Return the instruments of one reply page and the cursor of the next ("" if last)."""
+    reply = decode(source, raw)
+    instruments = [_instrument(source, entry) for entry in listed_entries(source, reply)]
+    return instruments, next_cursor(source, reply)
 
 
 def decode(source: InstrumentSource, raw: bytes) -> Any:

@@ -35,10 +35,12 @@ from tradefabric.venues.exchange_info import InstrumentSource, parse_instruments
 def _source(
     market: BybitMarket, lot: str, min_notional: str, settle: str = "", contract: str = ""
 ) -> InstrumentSource:
+    # Spot answers in one page and takes no limit; linear pages (at most 1000 a page).
+    params = {"category": market.category} | ({"limit": "1000"} if contract else {})
     return InstrumentSource(
         venue=market.venue, kind=market.kind, rest_url=market.rest_url,
         path="/v5/market/instruments-info",
-        params={"category": market.category, "limit": "1000"}, list_path="result.list",
+        params=params, list_path="result.list",
         raw_symbol="symbol", base="baseCoin", quote="quoteCoin", settle=settle,
         price_increment=("priceFilter.tickSize",), size_increment=(f"lotSizeFilter.{lot}",),
         min_size=("lotSizeFilter.minOrderQty",),
