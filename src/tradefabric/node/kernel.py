@@ -46,12 +46,18 @@ log = structlog.get_logger(__name__)
 
 
 class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Tick and lot of one traded instrument."""
+    """Tick and lot of one traded instrument; these win over the venue's exchange info."""
 
     venue: str
     symbol: str
     price_increment: str
     size_increment: str
+    min_size: str | None = None
+    """Smallest order quantity; None keeps the venue's (``venues.instruments``)."""
+    min_notional: str | None = None
+    """Smallest order value in the quote asset; None keeps the venue's."""
+    contract_size: str | None = None
+    """Base asset per unit of quantity; None keeps the venue's."""
 
 
 DEFAULT_INSTRUMENTS = (

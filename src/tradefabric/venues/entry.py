@@ -11,6 +11,7 @@ from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
 from tradefabric.data.feed.venue import FrameParser, LiveVenue
+from tradefabric.venues.exchange_info import InstrumentSource
 
 ParserFactory = Callable[[MessageBus], FrameParser]
 LiveFactory = Callable[[FrameParser, Clock, str | None, str | None], LiveVenue]
@@ -32,6 +33,8 @@ class VenueEntry:
     """Rebuild books from a fresh snapshot this often (0: never). For venues whose
     sequence or checksum cannot see every lost update (Kraken's checksum covers the
     top 10 levels), this bounds how long an undetected deep-level error can live."""
+    instruments: InstrumentSource | None = None
+    """Where the venue lists its instruments over REST (``venues.instruments`` loads them)."""
 
 
 Market = TypeVar("Market")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradefabric.venues.binance import markets
+from tradefabric.venues.binance.instruments import instrument_source
 from tradefabric.venues.binance.live import DEFAULT_CHANNELS, BinanceLive
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.entry import VenueEntry, live_factory
@@ -23,4 +24,5 @@ def _entry(venue: str) -> VenueEntry:
         make_parser=lambda bus: BinanceStreamParser(bus, market),
         make_live=live_factory(venue, market, BinanceStreamParser, BinanceLive),
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradefabric.venues.bybit import markets
+from tradefabric.venues.bybit.instruments import instrument_source
 from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
 from tradefabric.venues.entry import VenueEntry, live_factory
 
@@ -27,4 +28,5 @@ def _entry(venue: str) -> VenueEntry:
         make_parser=lambda bus: BybitFeedParser(bus, market),
         make_live=live_factory(venue, market, BybitFeedParser, BybitLive),
         default_channels=DEFAULT_CHANNELS[market.category],
+        instruments=instrument_source(market),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tradefabric.core.bus import MessageBus
 from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.coinbase import markets
+from tradefabric.venues.coinbase.instruments import instrument_source
 from tradefabric.venues.coinbase.live import DEFAULT_CHANNELS, CoinbaseFeedParser, CoinbaseLive
 from tradefabric.venues.entry import VenueEntry, live_factory
 
@@ -27,4 +28,5 @@ def _entry(venue: str) -> VenueEntry:
         make_parser=make_parser,
         make_live=live_factory(venue, market, CoinbaseFeedParser, CoinbaseLive),
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )

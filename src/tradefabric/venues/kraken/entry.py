@@ -7,6 +7,7 @@ from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.entry import VenueEntry, live_factory
 from tradefabric.venues.kraken import markets
 from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
+from tradefabric.venues.kraken.instruments import instrument_source
 from tradefabric.venues.kraken.live import (
     BOOK_REFRESH_S,
     DEFAULT_CHANNELS,
@@ -36,4 +37,5 @@ def _entry(venue: str) -> VenueEntry:
         make_parser=make_parser,
         make_live=live_factory(venue, market, KrakenFeedParser, KrakenLive),
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )
