@@ -80,7 +80,9 @@ def build_sim_venues(
 
     A venue with a ``liquidity_model`` takes its slippage from the liquidity
     forecaster run on the live books (which needs books: a recording or a feed).
+    Candle matching uses ``default_matching_interval`` unless the venue sets one.
     """
+    default_interval = default_matching_interval(config)
     venues = {}
     for name, venue_config in config.venues.items():
         impact = None
@@ -92,9 +94,20 @@ def build_sim_venues(
             model = load_liquidity_model(venue_config.liquidity_model)
             impact = LiquidityForecaster(model, bus, books, name).slippage_bps
         venues[name] = SimulatedVenue(
-            name, bus, venue_config, seed=config.seed, books=books, impact=impact
-        )
+            name, bus, venue_config, seed=config.seed, books=books, impact=impact,
+            default_interval=default_interval,
+        )  # fmt: skip
     return venues
+
+
+def default_matching_interval(config: TradingConfig) -> str:
+    """Return the interval candle matching uses by default: the first strategy's interval
+    (the candles it decides on), else the backtest's ``data.interval``."""
+    for strategy in config.strategies:
+        interval = getattr(strategy, "interval", None)
+        if isinstance(interval, str):
+            return interval
+    return config.data.interval
 
 
 class KernelRun:
