@@ -26,7 +26,7 @@ from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.venue import BookSource, SimVenueConfig
 from tradefabric.execution.venue import VenueClient
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.orders import Fill, OrderEvent
@@ -36,6 +36,11 @@ from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
 from tradefabric.strategies.base import Strategy, StrategyContext
 from tradefabric.strategies.ema_cross import EmaCross, EmaCrossConfig
+from tradefabric.strategies.plugin import (
+    PluginStrategyConfig,
+    build_plugin_strategy,
+    tag_plugin_entries,
+)
 from tradefabric.strategies.router import RouterConfig, SignalRouter
 
 
@@ -91,7 +96,8 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     of a feed silent this long (so candle boundaries follow the data, as in a replay)."""
 
 
-StrategyConfig = EmaCrossConfig | RouterConfig
+StrategyConfig = EmaCrossConfig | RouterConfig | PluginStrategyConfig
+"""A built-in kind (``kind: ema_cross | router``) or a user class (``class: pkg.mod.Cls``)."""
 
 
 class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -132,7 +138,7 @@ def load_config(path: Path) -> TradingConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     try:
-        return msgspec.convert(raw or {}, TradingConfig, dec_hook=_dec_hook)
+        return msgspec.convert(tag_plugin_entries(raw or {}), TradingConfig, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     except ConfigError as exc:
@@ -157,8 +163,11 @@ class TradingKernel:
         *,
         audit: AuditLog,
         consensus: ConsensusPriceSource | None = None,
+        books: BookSource | None = None,
     ) -> None:
         self.config = config
+        self.books = books
+        """Where strategies read L2 books (``StrategyContext.book``); None: no books."""
         self.bus = bus
         self.clock = clock
         self.audit = audit
@@ -202,12 +211,19 @@ class TradingKernel:
     def _build(self, config: StrategyConfig) -> Strategy:
         if isinstance(config, EmaCrossConfig):
             return EmaCross(config, self.precision(config.venue, config.symbol))
+        if isinstance(config, PluginStrategyConfig):
+            return build_plugin_strategy(config)
         return SignalRouter(config, self.precision(config.venue, config.symbol), self.bus)
 
     def _start(self, strategy: Strategy) -> None:
         for strategy_id in strategy.strategy_ids():
             self._by_id[strategy_id] = strategy
-        strategy.start(StrategyContext(strategy.strategy_id, self.execution, self.clock))
+        ids = strategy.strategy_ids()
+        ctx = StrategyContext(
+            strategy.strategy_id, self.execution, self.clock,
+            bus=self.bus, owned=ids, books=self.books,
+        )  # fmt: skip
+        strategy.start(ctx)
         if strategy.wants_candles:
             self.bus.subscribe(topics.CANDLES, strategy.on_candle)
         if strategy.wants_trades:
