@@ -120,6 +120,8 @@ class SimulatedVenue:
         self._by_id: dict[str, SimOrder] = {}
         self._positions: dict[str, float] = {}
         self._ledger = LiquidityLedger()
+        self._oco: dict[str, list[SimOrder]] = {}
+        """OCO group -> its orders, until all of them are done."""
         self._seq = 0
         self._fills = 0
         self._outbox: list[SimReport] = []
@@ -144,6 +146,10 @@ class SimulatedVenue:
         sim = SimOrder(order, self.market_ns + self._latency.sample_ns(), self._seq)
         self._by_id[sim.client_order_id] = sim
         self._orders.setdefault(sim.symbol, []).append(sim)
+        if sim.oco_group:
+            group = self._oco.setdefault(sim.oco_group, [])
+            group.append(sim)
+            sim.siblings = group
         if self.config.matching is Matching.BOOK:
             heapq.heappush(self._pending, (sim.arrival_ns, sim.seq, sim))
             self._arrive_book(sim.symbol, self.market_ns)
@@ -261,6 +267,8 @@ class SimulatedVenue:
             for o in orders:
                 if o.leaves <= 0.0:
                     self._by_id.pop(o.client_order_id, None)
+                    if o.oco_group and all(s.leaves <= 0.0 for s in o.siblings):
+                        self._oco.pop(o.oco_group, None)
 
     def _deliver(self) -> None:
         # Reports can make strategies send orders, which can add reports: drain in a loop,
