@@ -79,6 +79,10 @@ class ExecutionEngine:
         """Round orders on (venue, symbol) with ``precision``."""
         self._precisions[(venue, symbol)] = precision
 
+    def precision(self, venue: str, symbol: str) -> Precision | None:
+        """Return the tick/lot orders on (venue, symbol) are rounded with, or None."""
+        return self._precisions.get((venue, symbol))
+
     def update_price(self, venue: str, symbol: str, price: float) -> None:
         """Record the latest market price (reference for market orders' notional)."""
         self.prices.setdefault(venue, {})[symbol] = price
@@ -286,6 +290,8 @@ class ExecutionEngine:
             reduce_only=request.reduce_only,
             client_order_id=request.client_order_id,
             tag=request.tag,
+            trailing_offset=request.trailing_offset,
+            oco_group=request.oco_group,
         )
 
     def _on_halt(self, flatten: bool) -> None:
@@ -294,16 +300,25 @@ class ExecutionEngine:
             self.flatten_all()
 
 
+_NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+_NEEDS_TRIGGER = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT})
+
+
+def _positive(value: float | None) -> bool:
+    return value is not None and value > 0.0
+
+
 def _invalid(order: Order) -> str:
     """Return why an order cannot be sent at all ("" when it can)."""
+    kind = order.order_type
     if not order.quantity > 0.0:
         return f"quantity {order.quantity} is not positive after rounding to the lot"
-    if order.order_type is OrderType.LIMIT and (order.price is None or not order.price > 0.0):
-        return "a limit order needs a positive price"
-    if order.order_type is OrderType.STOP_MARKET and (
-        order.trigger_price is None or not order.trigger_price > 0.0
-    ):
-        return "a stop-market order needs a positive trigger price"
-    if order.post_only and order.order_type is not OrderType.LIMIT:
+    if kind in _NEEDS_PRICE and not _positive(order.price):
+        return f"a {kind} order needs a positive price"
+    if kind in _NEEDS_TRIGGER and not _positive(order.trigger_price):
+        return f"a {kind} order needs a positive trigger price"
+    if (kind is OrderType.TRAILING_STOP) != _positive(order.trailing_offset):
+        return "trailing_offset (positive) belongs to trailing-stop orders, and only to them"
+    if order.post_only and kind is not OrderType.LIMIT:
         return "post-only applies to limit orders only"
     return ""

@@ -69,6 +69,7 @@ class Order:
         "fees",
         "fill_ids",
         "filled_quantity",
+        "oco_group",
         "order_type",
         "post_only",
         "price",
@@ -80,6 +81,7 @@ class Order:
         "symbol",
         "tag",
         "time_in_force",
+        "trailing_offset",
         "trigger_price",
         "ts_init",
         "ts_last",
@@ -100,6 +102,8 @@ class Order:
         self.post_only = request.post_only
         self.reduce_only = request.reduce_only
         self.tag = request.tag
+        self.trailing_offset = request.trailing_offset
+        self.oco_group = request.oco_group
         self.status = S.NEW
         self.filled_quantity = 0.0
         self.avg_price = 0.0
@@ -210,4 +214,6 @@ class Order:
             tag=self.tag,
             ts_init=self.ts_init,
             ts_last=self.ts_last,
+            trailing_offset=self.trailing_offset,
+            oco_group=self.oco_group,
         )

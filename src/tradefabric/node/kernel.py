@@ -29,7 +29,7 @@ from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.venue import BookSource, SimVenueConfig
 from tradefabric.execution.venue import VenueClient
 from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.model.data import Candle, Trade
@@ -40,6 +40,11 @@ from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
 from tradefabric.strategies.base import Strategy, StrategyContext
 from tradefabric.strategies.ema_cross import EmaCross, EmaCrossConfig
+from tradefabric.strategies.plugin import (
+    PluginStrategyConfig,
+    build_plugin_strategy,
+    tag_plugin_entries,
+)
 from tradefabric.strategies.router import RouterConfig, SignalRouter
 
 log = structlog.get_logger(__name__)
@@ -147,7 +152,8 @@ class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     sim: SimVenueConfig = SimVenueConfig()
 
 
-StrategyConfig = EmaCrossConfig | RouterConfig
+StrategyConfig = EmaCrossConfig | RouterConfig | PluginStrategyConfig
+"""A built-in kind (``kind: ema_cross | router``) or a user class (``class: pkg.mod.Cls``)."""
 
 _RENAMED = {
     "venues": "execution: {VENUE: {mode: sim, sim: {matching: .., fees: .., ...}}}",
@@ -205,7 +211,7 @@ def load_config(path: Path) -> TradingConfig:
             if key in raw:
                 raise ConfigError(f"{path}: `{key}:` was replaced by {replacement}")
     try:
-        return msgspec.convert(raw or {}, TradingConfig, dec_hook=_dec_hook)
+        return msgspec.convert(tag_plugin_entries(raw or {}), TradingConfig, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     except ConfigError as exc:
@@ -243,8 +249,11 @@ class TradingKernel:
         *,
         audit: AuditLog,
         consensus: ConsensusPriceSource | None = None,
+        books: BookSource | None = None,
     ) -> None:
         self.config = config
+        self.books = books
+        """Where strategies read L2 books (``StrategyContext.book``); None: no books."""
         self.bus = bus
         self.clock = clock
         self.audit = audit
@@ -291,14 +300,21 @@ class TradingKernel:
     def _build(self, config: StrategyConfig) -> Strategy:
         if isinstance(config, EmaCrossConfig):
             return EmaCross(config, self.precision(config.venue, config.symbol))
+        if isinstance(config, PluginStrategyConfig):
+            return build_plugin_strategy(config)
         return SignalRouter(config, self.precision(config.venue, config.symbol), self.bus)
 
     def _start(self, strategy: Strategy) -> None:
         for strategy_id in strategy.strategy_ids():
             self._by_id[strategy_id] = strategy
+        ids = strategy.strategy_ids()
         # Everything the strategy subscribes is owned by it: a fault stops only this strategy.
         with self.bus.owned_by(strategy_owner(strategy.strategy_id)):
-            strategy.start(StrategyContext(strategy.strategy_id, self.execution, self.clock))
+            ctx = StrategyContext(
+                strategy.strategy_id, self.execution, self.clock,
+                bus=self.bus, owned=ids, books=self.books,
+            )  # fmt: skip
+            strategy.start(ctx)
             if strategy.wants_candles:
                 self.bus.subscribe(topics.CANDLES, strategy.on_candle)
             if strategy.wants_trades:

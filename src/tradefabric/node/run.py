@@ -75,7 +75,9 @@ def build_sim_venues(
     build yet (a ``ConfigError`` says so rather than simulating it silently). A
     venue with a ``liquidity_model`` takes its slippage from the liquidity
     forecaster run on the live books (which needs books: a recording or a feed).
+    Candle matching uses ``default_matching_interval`` unless the venue sets one.
     """
+    default_interval = default_matching_interval(config)
     venues = {}
     for name, execution in config.execution.items():
         if live_data and execution.mode is ExecutionMode.LIVE:
@@ -94,9 +96,20 @@ def build_sim_venues(
             model = load_liquidity_model(venue_config.liquidity_model)
             impact = LiquidityForecaster(model, bus, books, name).slippage_bps
         venues[name] = SimulatedVenue(
-            name, bus, venue_config, seed=config.seed, books=books, impact=impact
-        )
+            name, bus, venue_config, seed=config.seed, books=books, impact=impact,
+            default_interval=default_interval,
+        )  # fmt: skip
     return venues
+
+
+def default_matching_interval(config: TradingConfig) -> str:
+    """Return the interval candle matching uses by default: the first strategy's interval
+    (the candles it decides on), else the backtest's ``data.interval``."""
+    for strategy in config.strategies:
+        interval = getattr(strategy, "interval", None)
+        if isinstance(interval, str):
+            return interval
+    return config.data.interval
 
 
 class KernelRun:
@@ -114,8 +127,10 @@ class KernelRun:
         run_dir: Path | None,
         *,
         audit: AuditLog | None = None,
+        books: BookSource | None = None,
     ) -> None:
-        """Build the kernel; ``audit`` replaces the run folder's own audit log."""
+        """Build the kernel; ``audit`` replaces the run folder's own audit log, ``books``
+        are the L2 books strategies may read."""
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
@@ -127,7 +142,7 @@ class KernelRun:
         self.audit = audit
         self.audit_error = ""
         self.events = RunEvents(bus, run_dir)
-        self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit)
+        self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit, books=books)
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
         if run_dir is not None:

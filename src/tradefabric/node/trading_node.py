@@ -129,7 +129,9 @@ class TradingNode:
         venues = build_sim_venues(
             config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST
         )
-        self.run = KernelRun(config, self.bus, clock, dict(venues), run_dir, audit=audit)
+        self.run = KernelRun(
+            config, self.bus, clock, dict(venues), run_dir, audit=audit, books=self.books
+        )
         self.kernel = self.run.kernel
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
