@@ -18,7 +18,12 @@ from tradefabric.execution.sim.fees import FeeConfig
 from tradefabric.execution.sim.venue import SimulatedVenue, SimVenueConfig
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import Fill, OrderRequest, OrderSide, OrderStatus, OrderType
-from tradefabric.node.kernel import InstrumentConfig, TradingConfig, TradingKernel
+from tradefabric.node.kernel import (
+    ExecutionConfig,
+    InstrumentConfig,
+    TradingConfig,
+    TradingKernel,
+)
 from tradefabric.risk.audit import AuditLog
 
 T0 = 1_722_470_400_000_000_000  # 2024-08-01 00:00 UTC
@@ -34,7 +39,7 @@ class TwoVenues:
             "bybit": SimVenueConfig(fees=FeeConfig(maker_bps=1.0, taker_bps=5.0)),
         }
         self.config = TradingConfig(
-            venues=venues,
+            execution={name: ExecutionConfig(sim=cfg) for name, cfg in venues.items()},
             balances={"binance": {"USDT": 100_000.0}, "bybit": {"USDT": 100_000.0}},
             instruments=tuple(
                 InstrumentConfig(venue=v, symbol=SYMBOL, price_increment="0.01",
