@@ -35,12 +35,19 @@ class PostgresStateStore(SqlStateStore):
         self.schema = schema
         try:
             self._db = psycopg.connect(dsn, autocommit=True)
-            self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             self._db.execute(f"SET search_path TO {schema}")
+            self._lock = threading.Lock()
+            self._create_tables()
         except psycopg.Error as exc:
-            raise DataSourceError(f"state store {_safe(dsn)}: cannot connect: {exc}") from exc
-        self._lock = threading.Lock()
-        self._create_tables()
+            raise DataSourceError(f"state store {_safe(dsn)}: cannot open: {exc}") from exc
+
+    def _ddl_prelude(self) -> tuple[str, ...]:
+        # Two nodes creating one schema at once collide inside PostgreSQL's catalog even
+        # with IF NOT EXISTS: a transaction-scoped advisory lock queues them.
+        return (
+            f"SELECT pg_advisory_xact_lock(hashtext('tradefabric.state.{self.schema}'))",
+            f"CREATE SCHEMA IF NOT EXISTS {self.schema}",
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Sql]:

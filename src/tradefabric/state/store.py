@@ -120,6 +120,10 @@ class SqlStateStore(abc.ABC):
     def _transaction(self) -> contextlib.AbstractContextManager[Sql]:
         """Open a write transaction and return its statement runner."""
 
+    def _ddl_prelude(self) -> tuple[str, ...]:
+        """Return statements run first in the table-creating transaction."""
+        return ()
+
     def _create_tables(self) -> None:
         ddl = (
             "CREATE TABLE IF NOT EXISTS orders (client_order_id TEXT PRIMARY KEY, "
@@ -138,7 +142,7 @@ class SqlStateStore(abc.ABC):
             "reason TEXT NOT NULL, ts BIGINT NOT NULL, applied_ts BIGINT NOT NULL)",
         )
         with self._transaction() as sql:
-            for statement in ddl:
+            for statement in self._ddl_prelude() + ddl:
                 sql(statement)
 
     # Writes ------------------------------------------------------------------------------
