@@ -114,8 +114,8 @@ class KernelRun:
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
+            # The audit log is append-only: a second run into this folder continues its chain.
             run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "audit.jsonl").unlink(missing_ok=True)
         self.audit = AuditLog(run_dir / "audit.jsonl" if run_dir else None, buffered=True)
         self.events = RunEvents(bus, run_dir)
         self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit)
