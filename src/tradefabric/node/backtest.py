@@ -110,13 +110,25 @@ class KernelRun:
         clock: Clock,
         venues: dict[str, VenueClient],
         run_dir: Path | None,
+        *,
+        durable_audit: bool = False,
     ) -> None:
+        """``durable_audit`` (a paper run with a state store) flushes every audit line (fsync
+        with ``risk.audit_fsync``) and rotates/copies it as ``risk`` says; a backtest
+        only flushes at the end."""
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
             # The audit log is append-only: a second run into this folder continues its chain.
             run_dir.mkdir(parents=True, exist_ok=True)
-        self.audit = AuditLog(run_dir / "audit.jsonl" if run_dir else None, buffered=True)
+        audit_path = run_dir / "audit.jsonl" if run_dir else None
+        if durable_audit:
+            risk = config.risk
+            self.audit = AuditLog(audit_path, fsync=risk.audit_fsync,
+                                  rotate_daily=risk.audit_rotate_daily,
+                                  copy_to=risk.audit_copy_to)  # fmt: skip
+        else:
+            self.audit = AuditLog(audit_path, buffered=True)
         self.events = RunEvents(bus, run_dir)
         self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit)
         self.initial_equity = initial_equity(config)

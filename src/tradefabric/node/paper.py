@@ -23,6 +23,7 @@ import msgspec
 
 from tradefabric.core.clock import LiveClock
 from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import interval_to_ns
 from tradefabric.data import topics
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.enums import EmptyCandlePolicy
@@ -31,6 +32,7 @@ from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.kernel import TradingConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
+from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.fakevenue.server import FakeVenueServer
 from tradefabric.venues.registry import venue_entry
 
@@ -120,7 +122,11 @@ class PaperRunner:
             clock=clock,
         )
         venues = build_sim_venues(self.config, node.bus, node.books)
-        run = self._run = KernelRun(self.config, node.bus, clock, dict(venues), run_dir)
+        state = self.config.state
+        run = self._run = KernelRun(
+            self.config, node.bus, clock, dict(venues), run_dir, durable_audit=state is not None
+        )
+        recorder = self._restore(run)
         node.bus.subscribe(topics.TRADES, self.tally.on_trade)
         node.bus.subscribe(topics.CANDLES, self.tally.on_candle)
         if self._attach is not None:
@@ -144,7 +150,27 @@ class PaperRunner:
             first_ts=self.tally.first_candle,
             last_ts=self.tally.last_candle,
         )
-        return run.finish(info, seconds)
+        try:
+            return run.finish(info, seconds)
+        finally:
+            if recorder is not None:
+                recorder.close()
+                recorder.store.close()
+
+    def _restore(self, run: KernelRun) -> Recorder | None:
+        """Restore the kernel from the state store and record into it (when configured).
+
+        The simulated venue keeps nothing across a restart: orders open at the
+        crash are finished (audited) rather than left open forever.
+        """
+        state = self.config.state
+        if state is None:
+            return None
+        recorder, _ = attach(
+            run.kernel, open_store(state), venue_state_lost=True, id_block=state.id_block,
+            risk_interval_ns=interval_to_ns(self.config.risk_interval),
+        )  # fmt: skip
+        return recorder
 
 
 async def paper_on_fake_venue(
