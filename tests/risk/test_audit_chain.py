@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
@@ -149,3 +152,36 @@ def test_a_full_disk_in_a_buffered_log_raises_at_close() -> None:
     log.write("note", T0, Note("x", 1.0))
     with pytest.raises(AuditWriteError, match="No space left on device"):
         log.close()
+
+
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """Mount a 64 KiB tmpfs (root only) so the disk really fills up."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        message = f"cannot mount a tmpfs: {mounted.stderr.strip()}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_really_full_disk_stops_the_log_with_every_earlier_line_intact(tiny_fs: Path) -> None:
+    log = AuditLog(tiny_fs / "audit.jsonl", fsync=True)
+    written = 0
+    with pytest.raises(AuditWriteError, match="No space left on device"):
+        for i in range(10_000):
+            log.write("note", T0 + i, Note("x" * 200, float(i)))
+            written += 1
+    assert written > 100  # 64 KiB held a few hundred lines before it filled
+    with pytest.raises(AuditWriteError):
+        log.write("note", T0, Note("after", 0.0))
+    log.close()
+    verdict = verify_audit(tiny_fs / "audit.jsonl")
+    assert verdict.records == written  # everything acknowledged is there and chained
