@@ -38,6 +38,7 @@ from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
+from tradefabric.state.config import StateConfig
 from tradefabric.strategies.base import Strategy, StrategyContext
 from tradefabric.strategies.ema_cross import EmaCross, EmaCrossConfig
 from tradefabric.strategies.plugin import (
@@ -189,6 +190,9 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     integrity: IntegrityConfig | None = None
     """Cross-venue checks (consensus, anomalies); None: not run."""
     output_dir: Path = Path("runs")
+    state: StateConfig | None = None
+    """Where paper/live state survives a restart (``state: {backend: sqlite, path: ...}``);
+    None: nothing is restored or recorded."""
 
     def __post_init__(self) -> None:
         interval_to_ns(self.equity_interval)

@@ -112,6 +112,19 @@ def default_matching_interval(config: TradingConfig) -> str:
     return config.data.interval
 
 
+def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> AuditLog:
+    path = run_dir / "audit.jsonl" if run_dir else None
+    if not durable:
+        return AuditLog(path, buffered=True)
+    risk = config.risk
+    return AuditLog(
+        path,
+        fsync=risk.audit_fsync,
+        rotate_daily=risk.audit_rotate_daily,
+        copy_to=risk.audit_copy_to,
+    )
+
+
 class KernelRun:
     """One run's kernel and its record: event streams, audit log, daily reports.
 
@@ -128,17 +141,19 @@ class KernelRun:
         *,
         audit: AuditLog | None = None,
         books: BookSource | None = None,
+        durable_audit: bool = False,
     ) -> None:
         """Build the kernel; ``audit`` replaces the run folder's own audit log, ``books``
-        are the L2 books strategies may read."""
+        are the L2 books strategies may read. ``durable_audit`` (a run with a state store)
+        flushes every audit line (fsync with ``risk.audit_fsync``) and rotates/copies it as
+        ``risk`` says; a backtest only flushes at the end."""
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
+            # The audit log is append-only: a second run into this folder continues its chain.
             run_dir.mkdir(parents=True, exist_ok=True)
-            if audit is None:
-                (run_dir / "audit.jsonl").unlink(missing_ok=True)
         if audit is None:
-            audit = AuditLog(run_dir / "audit.jsonl" if run_dir else None, buffered=True)
+            audit = _run_audit(config, run_dir, durable_audit)
         self.audit = audit
         self.audit_error = ""
         self.events = RunEvents(bus, run_dir)

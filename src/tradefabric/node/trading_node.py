@@ -27,7 +27,7 @@ from tradefabric.analytics.pipeline import AnalyticsPipeline
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock, SimClock
 from tradefabric.core.errors import ConfigError
-from tradefabric.core.time import NS_PER_MS
+from tradefabric.core.time import NS_PER_MS, interval_to_ns
 from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.candles import CandleAggregator
@@ -45,6 +45,7 @@ from tradefabric.node.market_data import MarketDataNode, SharedMarketData
 from tradefabric.node.run import BacktestResult, KernelRun, RunInfo, build_sim_venues
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.risk.audit import AuditLog
+from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_entry
 
 log = structlog.get_logger(__name__)
@@ -130,9 +131,11 @@ class TradingNode:
             config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST
         )
         self.run = KernelRun(
-            config, self.bus, clock, dict(venues), run_dir, audit=audit, books=self.books
-        )
+            config, self.bus, clock, dict(venues), run_dir,
+            audit=audit, books=self.books, durable_audit=config.state is not None,
+        )  # fmt: skip
         self.kernel = self.run.kernel
+        self.recorder = self._restore_state()
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
@@ -156,6 +159,21 @@ class TradingNode:
             self.kernel.execution,
             self.kernel.portfolio,
         )
+
+    def _restore_state(self) -> Recorder | None:
+        """Load the kernel from the state store, then record into it (when configured).
+
+        The simulated exchange keeps nothing across a restart: orders open at the crash
+        are finished (audited) rather than left open forever. A halted node stays halted.
+        """
+        state = self.config.state
+        if state is None:
+            return None
+        recorder, _ = attach(
+            self.kernel, open_store(state), venue_state_lost=True, id_block=state.id_block,
+            risk_interval_ns=interval_to_ns(self.config.risk_interval),
+        )  # fmt: skip
+        return recorder
 
     def _market_venues(self) -> dict[str, tuple[str, ...]]:
         """Return the venues whose raw data this node parses, with their candle intervals."""
@@ -303,7 +321,12 @@ class TradingNode:
                 first_ts=self.tally.first_candle,
                 last_ts=self.tally.last_candle,
             )
-        result = self.run.finish(info, seconds)
+        try:
+            result = self.run.finish(info, seconds)
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
+                self.recorder.store.close()
         risk = self.kernel.risk
         return msgspec.structs.replace(
             result,

@@ -95,6 +95,17 @@ class RiskStateEvent(msgspec.Struct, frozen=True, kw_only=True):
     ts: int
 
 
+class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """What of the risk engine survives a restart: the halt and the day's equity high."""
+
+    halted: bool
+    reason: str
+    day: int
+    """The UTC day (days since the epoch) ``day_high`` belongs to; -1 before any sample."""
+    day_high: float
+    ts: int
+
+
 RISK_DECISIONS: Topic[RiskDecision] = Topic("risk.decisions", RiskDecision)
 RISK_EVENTS: Topic[RiskStateEvent] = Topic("risk.events", RiskStateEvent)
 
@@ -289,6 +300,27 @@ class RiskEngine:
         self.halted = False
         self.halt_reason = ""
         self._bus.publish(RISK_EVENTS, event)
+
+    def snapshot(self) -> RiskSnapshot:
+        """Return the halt and the day's equity high (what a restart restores)."""
+        return RiskSnapshot(
+            halted=self.halted,
+            reason=self.halt_reason,
+            day=self._day,
+            day_high=self.day_high,
+            ts=self._clock.timestamp_ns(),
+        )
+
+    def restore_halt(self, saved: RiskSnapshot) -> None:
+        """Take back a saved halt and day high: a halted node stays halted until ``reset``.
+
+        Nothing is audited or published (the halt was, when it happened); open
+        orders are not touched (the restart decides what happened to them).
+        """
+        self.halted = saved.halted
+        self.halt_reason = saved.reason
+        self._day = saved.day
+        self.day_high = saved.day_high
 
 
 def _prices(orders: list[OrderSnapshot], side: OrderSide) -> tuple[float, ...]:
