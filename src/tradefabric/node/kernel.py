@@ -136,6 +136,15 @@ class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
             raise ConfigError("market_data.queue_size: must be >= 1")
 
 
+class ReportsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which reports a run writes besides its run report (``report.html``, always)."""
+
+    daily: bool | None = None
+    """Daily reports with charts: None (default) writes them at each midnight in paper and
+    live runs and not in backtests; True always (a backtest writes them all at its end);
+    False never. Any day's report on demand: ``tradefabric report daily --run DIR``."""
+
+
 class ExecutionMode(enum.StrEnum):
     """Who fills a venue's orders: the simulator (backtest, paper) or the venue (live)."""
 
@@ -189,6 +198,7 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """The analytics pipeline (signals for ``kind: router``); None: not run."""
     integrity: IntegrityConfig | None = None
     """Cross-venue checks (consensus, anomalies); None: not run."""
+    reports: ReportsConfig = ReportsConfig()
     output_dir: Path = Path("runs")
     state: StateConfig | None = None
     """Where paper/live state survives a restart (``state: {backend: sqlite, path: ...}``);

@@ -6,6 +6,7 @@ Backtest, paper and live runs all build their kernel through ``KernelRun`` (the
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 
 import msgspec
@@ -19,15 +20,15 @@ from tradefabric.execution.sim.venue import BookSource, SimulatedVenue
 from tradefabric.execution.venue import VenueClient
 from tradefabric.node.isolation import FaultRecord
 from tradefabric.node.kernel import ExecutionMode, TradingConfig, TradingKernel
-from tradefabric.ops.report import DailyReporter, ReportPaths
+from tradefabric.ops.report import REPORTS_DIR, DailyReporter, ReportPaths
 from tradefabric.ops.run_record import (
     Metrics,
     RunEvents,
     compute_metrics,
-    write_chart,
     write_equity_csv,
     write_json,
 )
+from tradefabric.ops.run_report import write_run_report
 from tradefabric.risk.audit import AuditLog
 
 
@@ -125,6 +126,28 @@ def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> Au
     )
 
 
+_PREVIOUS_OUTPUTS = ("chart.png", "chart.svg", "report.html")
+"""Files a run writes only at its end: a re-run must not leave the previous run's copy."""
+
+
+def _remove_previous_outputs(run_dir: Path) -> None:
+    for name in _PREVIOUS_OUTPUTS:
+        (run_dir / name).unlink(missing_ok=True)
+    reports = run_dir / REPORTS_DIR
+    if reports.is_dir():
+        for path in reports.glob("daily-*.*"):
+            path.unlink()
+
+
+class DailySchedule(enum.StrEnum):
+    """When a run writes its daily reports (they are never built on the hot path)."""
+
+    OFF = "off"
+    AT_END = "at_end"
+    AT_MIDNIGHT = "at_midnight"
+    """Each day's report at its midnight, in a worker thread (live runs), the rest at the end."""
+
+
 class KernelRun:
     """One run's kernel and its record: event streams, audit log, daily reports.
 
@@ -142,16 +165,20 @@ class KernelRun:
         audit: AuditLog | None = None,
         books: BookSource | None = None,
         durable_audit: bool = False,
+        daily_reports: DailySchedule = DailySchedule.AT_END,
     ) -> None:
         """Build the kernel; ``audit`` replaces the run folder's own audit log, ``books``
         are the L2 books strategies may read. ``durable_audit`` (a run with a state store)
         flushes every audit line (fsync with ``risk.audit_fsync``) and rotates/copies it as
-        ``risk`` says; a backtest only flushes at the end."""
+        ``risk`` says; a backtest only flushes at the end. ``daily_reports`` says when the
+        daily reports are written: never, all at the end, or at each midnight in a worker
+        thread (live runs) and the rest at the end."""
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
             # The audit log is append-only: a second run into this folder continues its chain.
             run_dir.mkdir(parents=True, exist_ok=True)
+            _remove_previous_outputs(run_dir)
         if audit is None:
             audit = _run_audit(config, run_dir, durable_audit)
         self.audit = audit
@@ -160,9 +187,10 @@ class KernelRun:
         self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit, books=books)
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
-        if run_dir is not None:
+        if run_dir is not None and daily_reports is not DailySchedule.OFF:
             self.reporter = DailyReporter(run_dir, self._flush, self.initial_equity)
-            self.kernel.every_day_end(self.reporter.on_day_end)
+            if daily_reports is DailySchedule.AT_MIDNIGHT:
+                self.kernel.every_day_end(self.reporter.on_day_end)
 
     def _flush(self) -> None:
         self.events.flush()
@@ -220,4 +248,4 @@ def write_run_folder(run_dir: Path, kernel: TradingKernel, info: RunInfo, metric
     write_equity_csv(run_dir / "equity.csv", kernel.equity_curve)
     names = ", ".join(s.strategy_id for s in kernel.strategies)
     version = f"catalog v{info.catalog_version}" if info.catalog_version else info.recording
-    write_chart(run_dir / "chart.png", kernel.equity_curve, f"{names} ({version})")
+    write_run_report(run_dir, kernel.equity_curve, metrics, f"{names} ({version})")

@@ -42,7 +42,13 @@ from tradefabric.node.isolation import FaultPolicy, FaultRecord
 from tradefabric.node.kernel import TradingConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
-from tradefabric.node.run import BacktestResult, KernelRun, RunInfo, build_sim_venues
+from tradefabric.node.run import (
+    BacktestResult,
+    DailySchedule,
+    KernelRun,
+    RunInfo,
+    build_sim_venues,
+)
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
@@ -74,6 +80,15 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     faults: list[FaultRecord]
     alerts: int
     data: DataEngineStats | None
+
+
+def _daily_schedule(config: TradingConfig, mode: RunMode) -> DailySchedule:
+    daily = config.reports.daily
+    if mode is RunMode.BACKTEST:
+        # Simulated midnights pass in microseconds: building reports then would be the
+        # run's hot path. They are written once, at the end, when asked for.
+        return DailySchedule.AT_END if daily else DailySchedule.OFF
+    return DailySchedule.OFF if daily is False else DailySchedule.AT_MIDNIGHT
 
 
 class MarketTally:
@@ -133,6 +148,7 @@ class TradingNode:
         self.run = KernelRun(
             config, self.bus, clock, dict(venues), run_dir,
             audit=audit, books=self.books, durable_audit=config.state is not None,
+            daily_reports=_daily_schedule(config, mode),
         )  # fmt: skip
         self.kernel = self.run.kernel
         self.recorder = self._restore_state()
