@@ -210,6 +210,21 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         ids = [s.id for s in self.strategies]
         if len(set(ids)) != len(ids):
             raise ConfigError(f"strategies: ids must be unique, got {ids}")
+        _check_balances(self.balances)
+        for strategy in self.strategies:
+            venue = getattr(strategy, "venue", None)
+            if isinstance(venue, str) and venue not in self.execution:
+                raise ConfigError(
+                    f"strategies.{strategy.id}.venue: {venue!r} has no execution: entry "
+                    f"(configured: {sorted(self.execution)})"
+                )
+
+
+def _check_balances(balances: dict[str, dict[str, float]]) -> None:
+    for venue, amounts in balances.items():
+        for currency, amount in amounts.items():
+            if not amount >= 0:  # also refuses NaN
+                raise ConfigError(f"balances.{venue}.{currency}: must be >= 0, got {amount}")
 
 
 def load_config(path: Path) -> TradingConfig:

@@ -72,6 +72,11 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Per-symbol override of ``interval`` (symbol -> interval)."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.slippage_bps < 10_000:
+            raise ConfigError(f"sim.slippage_bps: must be in [0, 10000), got {self.slippage_bps}")
+        participation = self.max_participation
+        if participation is not None and not 0 < participation <= 1:
+            raise ConfigError(f"sim.max_participation: must be in (0, 1], got {participation}")
         for key, interval in (("interval", self.interval), *self.intervals.items()):
             if interval is not None:
                 try:
