@@ -27,6 +27,7 @@ from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.kernel import DataConfig, TradingConfig, TradingKernel
 from tradefabric.node.market_data import MarketDataNode
+from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.report import DailyReporter, ReportPaths
 from tradefabric.ops.run_record import (
     Metrics,
@@ -132,6 +133,7 @@ class KernelRun:
         self.audit = AuditLog(run_dir / "audit.jsonl" if run_dir else None, buffered=True)
         self.events = RunEvents(bus, run_dir)
         self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit)
+        self.signal_sources = build_signal_sources(config, bus, clock)
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
         if run_dir is not None:

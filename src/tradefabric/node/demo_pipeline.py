@@ -26,7 +26,6 @@ import msgspec
 
 from tradefabric.analytics import topics as analytics_topics
 from tradefabric.analytics.config import AnalyticsConfig, PluginSpec
-from tradefabric.analytics.pipeline import AnalyticsPipeline
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.data import topics
 from tradefabric.execution.sim.venue import SimVenueConfig
@@ -75,6 +74,7 @@ def demo_config() -> TradingConfig:
             RouterConfig(id="router", hft_min_per_minute=5.0),
         ),
         equity_interval="1m",
+        analytics=demo_analytics(),
         paper=PaperConfig(venue="binance", symbols=("BTC/USDT",), candle_intervals=("1s", "1m")),
     )
 
@@ -102,18 +102,17 @@ def demo_analytics() -> AnalyticsConfig:
 
 
 class _Analytics:
-    """The analytics pipeline on the paper node, its signals forwarded to the router."""
+    """Counts the trades and the signals of the pipeline the run built."""
 
     def __init__(self) -> None:
         self.signals = 0
         self.trades = 0
-        self.pipeline: AnalyticsPipeline | None = None
 
     def _on_trade(self, _trade: Trade) -> None:
         self.trades += 1
 
     def attach(self, node: MarketDataNode) -> None:
-        self.pipeline = AnalyticsPipeline(node.bus, node.clock, demo_analytics())
+        # The pipeline itself is built by the run from demo_config().analytics.
         node.bus.subscribe(topics.TRADES, self._on_trade)
 
         node.bus.subscribe(analytics_topics.SIGNALS, self._on_signal)

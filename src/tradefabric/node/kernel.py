@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from tradefabric.analytics.config import AnalyticsConfig
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock, TimerCallback
 from tradefabric.core.errors import ConfigError
@@ -113,6 +114,9 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     instruments: tuple[InstrumentConfig, ...] = DEFAULT_INSTRUMENTS
     risk: RiskConfig = RiskConfig()
     strategies: tuple[StrategyConfig, ...] = ()
+    analytics: AnalyticsConfig | None = None
+    """The analytics pipeline run on the market data; its signals feed ``kind: router``
+    (``node.signal_sources.build_signal_sources``)."""
     equity_interval: str = "1h"
     """How often the equity curve is sampled (not per candle: flat memory)."""
     risk_interval: str = "1m"
