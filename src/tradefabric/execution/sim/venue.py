@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -105,11 +105,15 @@ class SimulatedVenue:
         books: BookSource | None = None,
         impact: ImpactCurve | None = None,
         default_interval: str = "1m",
+        default_intervals: Mapping[str, str] | None = None,
     ) -> None:
+        """``default_interval`` and ``default_intervals`` (symbol -> interval, e.g. the
+        interval of the strategy trading it) apply where ``config`` sets none."""
         self.name = name
         self.config = config
         self._interval = config.interval or default_interval
-        self._intervals = config.intervals
+        defaults = dict(default_intervals or {}) if config.interval is None else {}
+        self._intervals = {**defaults, **config.intervals}
         self._fees = FeeModel(name, config.fees)
         self._latency = LatencyModel(config.latency, seed)
         self._books = books
