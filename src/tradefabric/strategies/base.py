@@ -44,6 +44,7 @@ from tradefabric.model.orders import (
     Fill,
     OrderEvent,
     OrderRequest,
+    OrderSide,
     OrderSnapshot,
     OrderType,
 )
@@ -373,7 +374,7 @@ class PluginStrategy(Strategy):
         self.spec = spec
         self.params = params
 
-    def order(self, side: Any, quantity: float, **fields: Any) -> OrderSnapshot:
+    def order(self, side: OrderSide, quantity: float, **fields: Any) -> OrderSnapshot:
         """Send an order on the spec's instrument (``fields``: any ``OrderRequest`` field)."""
         spec = self.spec
         request = OrderRequest(strategy_id=self.strategy_id, venue=spec.venue, symbol=spec.symbol,
