@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -16,18 +17,31 @@ def shared_data_dir() -> Path:
     return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
 
 
+def in_ci() -> bool:
+    """Return whether the session runs in CI (``CI`` set and not ``0``/``false``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_resource(message: str) -> NoReturn:
+    """Fail the test in CI and skip it elsewhere: a needed file or service is not there.
+
+    Every test that needs real data or a local service goes through here, so that
+    CI can never pass by skipping.
+    """
+    if in_ci():
+        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """Return the real data directory; fail in CI and skip elsewhere when it is missing."""
     path = shared_data_dir()
     if not (path / "binance_ws").is_dir():
-        message = (
+        missing_resource(
             f"real exchange data not found at {path}: check out the shared data beside the repo "
             "or set TRADEFABRIC_SHARED_DATA"
         )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     return path
 
 

@@ -18,7 +18,12 @@ from tradefabric.execution.sim.fees import FeeConfig
 from tradefabric.execution.sim.venue import SimulatedVenue, SimVenueConfig
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import Fill, OrderRequest, OrderSide, OrderStatus, OrderType
-from tradefabric.node.kernel import InstrumentConfig, TradingConfig, TradingKernel
+from tradefabric.node.kernel import (
+    ExecutionConfig,
+    InstrumentConfig,
+    TradingConfig,
+    TradingKernel,
+)
 from tradefabric.risk.audit import AuditLog
 
 T0 = 1_722_470_400_000_000_000  # 2024-08-01 00:00 UTC
@@ -34,7 +39,7 @@ class TwoVenues:
             "bybit": SimVenueConfig(fees=FeeConfig(maker_bps=1.0, taker_bps=5.0)),
         }
         self.config = TradingConfig(
-            venues=venues,
+            execution={name: ExecutionConfig(sim=cfg) for name, cfg in venues.items()},
             balances={"binance": {"USDT": 100_000.0}, "bybit": {"USDT": 100_000.0}},
             instruments=tuple(
                 InstrumentConfig(venue=v, symbol=SYMBOL, price_increment="0.01",
@@ -132,8 +137,8 @@ def test_bad_interval_in_config_names_the_key() -> None:
 
 
 def test_default_interval_per_instrument_is_its_strategys() -> None:
-    from tradefabric.node.backtest import build_sim_venues
     from tradefabric.node.kernel import DataConfig
+    from tradefabric.node.run import build_sim_venues
     from tradefabric.strategies.ema_cross import EmaCrossConfig
     from tradefabric.strategies.router import RouterConfig
 
@@ -149,7 +154,11 @@ def test_default_interval_per_instrument_is_its_strategys() -> None:
     assert got == ["1s", "5m", "1h"]
     fixed = TradingConfig(
         strategies=strategies,
-        venues={"binance": SimVenueConfig(interval="1m", intervals={"ETH/USDT": "1s"})},
+        execution={
+            "binance": ExecutionConfig(
+                sim=SimVenueConfig(interval="1m", intervals={"ETH/USDT": "1s"})
+            )
+        },
     )
     venue = build_sim_venues(fixed, MessageBus(), None)["binance"]
     assert [venue.matching_interval(s) for s in ("BTC/USDT", "ETH/USDT")] == ["1m", "1s"]

@@ -33,6 +33,8 @@ class Injected(msgspec.Struct):
     shifted: set[Key] = msgspec.field(default_factory=set)
     frozen_hours: list[tuple[str, int]] = msgspec.field(default_factory=list)
     """(venue, first minute of the frozen hour)."""
+    stuck: dict[str, set[Key]] = msgspec.field(default_factory=dict)
+    """Candles of each stuck-price injection (``frozen_prices``, ``flat_hour``, ``jittered``)."""
 
 
 class Score(msgspec.Struct, frozen=True):
@@ -201,6 +203,36 @@ class Injector:
                     last, ts_open=new_ts, ts_event=new_ts + MINUTE, ts_recv=new_ts + MINUTE
                 )
         self.injected.frozen_hours.append((venue, ts))
+
+    def stuck_prices(self, how: str, venue: str, minutes: int = 60) -> None:
+        """Hold ``venue``'s busiest BTC series at its last prices for ``minutes``, volume kept.
+
+        ``frozen``: every candle repeats the OHLC before the run (a cache serving one
+        candle); ``flat``: open = high = low = close = the last close; ``jitter``:
+        the last close moved by under half a basis point each minute (a stuck price
+        that never repeats exactly).
+        """
+        key = max(
+            (k for k in self.btc_series() if k[0] == venue), key=lambda k: len(self.series[k])
+        )
+        ts = self._pick(key, minutes, need_volume=True)
+        if ts is None:
+            return
+        # The candle before the run is claimed too: the feed repeats its prices, so it
+        # cannot be told from the stuck ones.
+        self._claim(key, ts - MINUTE, minutes + 1)
+        candles = self.series[key]
+        last = candles[ts - MINUTE]
+        close = float(str(last["close"]))
+        truth = self.injected.stuck.setdefault(how, set())
+        for m in range(minutes):
+            row = candles[ts + m * MINUTE]
+            if how == "frozen":
+                row.update({f: last[f] for f in ("open", "high", "low", "close")})
+            else:
+                price = close * (1 + self.rng.uniform(-5e-5, 5e-5)) if how == "jitter" else close
+                row.update(open=price, high=price, low=price, close=price)
+            truth.add((key[0], key[1], ts + m * MINUTE))
 
     def all_keys(self) -> set[Key]:
         """Return every candle touched by an injection (including frozen ones)."""

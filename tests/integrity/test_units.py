@@ -247,3 +247,57 @@ def test_a_clock_judges_the_last_minute_when_no_later_candle_comes() -> None:
     clock.advance_to(T0 + 4 * M)  # the timer judges it a full interval after its end
     judged = [c.ts_event for c in seen["consensus"] if isinstance(c, ConsensusPrice)]
     assert judged == [T0, T0 + M, T0 + 2 * M]
+
+
+def _ranged(venue: str, minute: int, p: float, v: float) -> Candle:
+    """Return a candle opening at ``p`` with four distinct prices (a 4 bps range)."""
+    ts = T0 + minute * M
+    h, low, c = p * 1.0002, p * 0.9998, p * 1.0001
+    return Candle(venue, "BTC/USD", "1m", ts, p, h, low, c, v, 3, v / 2, c, ts + M, ts + M)
+
+
+def _kinds(seen: dict[str, list[object]], venue: str) -> dict[AnomalyKind, set[int]]:
+    out: dict[AnomalyKind, set[int]] = {}
+    for a in seen["anomalies"]:
+        if isinstance(a, Anomaly) and a.venue == venue:
+            out.setdefault(a.kind, set()).add((a.ts_event - T0) // M)
+    return out
+
+
+def test_repeated_ohlc_with_changing_volume_is_a_frozen_feed_in_a_quiet_market() -> None:
+    bus = MessageBus()
+    seen = run(bus)
+    tri = Triangulator(bus, IntegrityConfig(), fees={v: 10.0 for v in ("a", "b", "c", "d")})
+    for m in range(60):
+        for venue, base in {"a": 100.0, "b": 100.01, "c": 99.99}.items():
+            # A market quieter than the 5 bps flat-line move: only distinct OHLC repeats tell.
+            p = base * (1 + 0.0001 * math.sin(m))
+            tri.on_candle(_ranged(venue, m, p, 1.0 + m))
+        p = 100.0 * (1 + 0.0001 * math.sin(min(m, 40)))
+        tri.on_candle(_ranged("d", m, p, 2.0 + m % 7))
+    tri.finish()
+    found = _kinds(seen, "d")
+    # Minute 40's prices repeat from 41 on; the third repeat (43) flags the run from 41.
+    assert found[AnomalyKind.FLATLINE] == set(range(41, 60))
+    assert _kinds(seen, "a") == {}
+
+
+def test_a_price_that_stops_following_a_moving_consensus_is_not_tracking() -> None:
+    bus = MessageBus()
+    seen = run(bus)
+    tri = Triangulator(bus, IntegrityConfig(), fees={v: 10.0 for v in ("a", "b", "c", "d")})
+    for m in range(120):
+        trend = 100.0 * (1 + 0.0004 * max(0, m - 60))  # 4 bps a minute from minute 60
+        for venue, basis in {"a": 1.0, "b": 1.0001, "c": 0.9999}.items():
+            tri.on_candle(candle(venue, "BTC/USD", m, trend * basis * (1 + 0.0002 * math.sin(m))))
+        # d stops at minute 50 and only jitters under half a bp: never an exact repeat.
+        stuck = 100.0 * (1 + 0.0002 * math.sin(min(m, 50))) * (1 + 0.00004 * (-1) ** m)
+        tri.on_candle(candle("d", "BTC/USD", m, stuck))
+    tri.finish()
+    found = _kinds(seen, "d")
+    not_tracking = found[AnomalyKind.NOT_TRACKING]
+    # Flagged once the consensus has ranged 15 bps within the window, the window included;
+    # later, as the gap grows past 40 bps, some minutes are price outliers first.
+    assert min(not_tracking) == 50 and set(range(50, 66)) <= not_tracking
+    assert set(range(50, 120)) <= not_tracking | found.get(AnomalyKind.PRICE_OUTLIER, set())
+    assert all(AnomalyKind.NOT_TRACKING not in _kinds(seen, v) for v in ("a", "b", "c"))

@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.conftest import missing_resource
 from tradefabric.streams.connection import connect
 from tradefabric.streams.errors import RedisUnavailableError
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("TRADEFABRIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis the tests use; the override lets a test prove a missing Redis fails in CI."""
 START_COMMAND = (
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
 )
@@ -30,7 +32,7 @@ def _check_redis() -> str | None:
     try:
         client.ping()
     except (redis.exceptions.RedisError, OSError, RedisUnavailableError) as exc:
-        return f"Redis on 127.0.0.1:6379 is not reachable ({exc}); start it with: {START_COMMAND}"
+        return f"Redis at {REDIS_URL} is not reachable ({exc}); start it with: {START_COMMAND}"
     finally:
         client.close()
     return None
@@ -41,9 +43,7 @@ def redis_available() -> None:
     """Fail in CI, skip elsewhere, when the local Redis does not answer."""
     problem = _check_redis()
     if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        missing_resource(problem)
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +51,7 @@ def redis_server_binary() -> None:
     """Fail in CI, skip elsewhere, when ``redis-server`` is not installed."""
     if shutil.which("redis-server") is None:
         message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_resource(message)
 
 
 @pytest.fixture(autouse=True)

@@ -112,6 +112,34 @@ class Order:
         self.ts_init = ts_init
         self.ts_last = ts_init
 
+    @classmethod
+    def from_snapshot(
+        cls, snapshot: OrderSnapshot, fill_ids: frozenset[str] = frozenset()
+    ) -> Order:
+        """Rebuild an order from its saved state (a restart); ``fill_ids`` are those applied."""
+        request = OrderRequest(
+            strategy_id=snapshot.strategy_id,
+            venue=snapshot.venue,
+            symbol=snapshot.symbol,
+            side=snapshot.side,
+            quantity=snapshot.quantity,
+            order_type=snapshot.order_type,
+            price=snapshot.price,
+            trigger_price=snapshot.trigger_price,
+            time_in_force=snapshot.time_in_force,
+            post_only=snapshot.post_only,
+            reduce_only=snapshot.reduce_only,
+            tag=snapshot.tag,
+        )
+        order = cls(request, snapshot.client_order_id, snapshot.ts_init)
+        order.status = snapshot.status
+        order.filled_quantity = snapshot.filled_quantity
+        order.avg_price = snapshot.avg_price
+        order.fees = snapshot.fees
+        order.fill_ids = set(fill_ids)
+        order.ts_last = snapshot.ts_last
+        return order
+
     @property
     def leaves_quantity(self) -> float:
         """Return the quantity still to fill."""

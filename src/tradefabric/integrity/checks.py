@@ -138,7 +138,11 @@ class Checks:
         s.flat_run.append(ts)
         if len(s.flat_run) < self._c.flat_min_run:
             return
-        if s.flat_flagged == 0 and not self._consensus_moved(s, ts):
+        # Three or more distinct prices repeating exactly is no market, however quiet;
+        # one or two (a one-tick range, a stablecoin pair) can be, unless the consensus
+        # moved meanwhile.
+        distinct = len({candle.open, candle.high, candle.low, candle.close}) >= 3
+        if s.flat_flagged == 0 and not (distinct or self._consensus_moved(s, ts)):
             return
         for run_ts in s.flat_run[s.flat_flagged :]:
             self._flag_flat(s, candle, run_ts, recv)
@@ -178,6 +182,61 @@ class Checks:
             self._correct(
                 s, candle, ts=ts, close=expected / s.rate, reason=AnomalyKind.FLATLINE, recv=recv
             )
+
+    # --- prices that stopped following ---
+
+    def judge_tracking(self, s: SeriesState, candle: Candle, consensus: float, recv: int) -> None:
+        """Flag a series whose price stays put while the consensus moves.
+
+        Over the last ``track_window`` buckets a live venue's price ranges about as
+        far as the consensus; a venue serving cached prices (repeated or jittered)
+        hardly moves. Both are compared in the series' own quote currency, so a
+        stablecoin off its peg moves neither. When the consensus ranged
+        ``track_min_move_bps`` and the series under ``track_max_ratio`` of that,
+        every bucket of the window is flagged.
+        """
+        c = self._c
+        ts = candle.ts_open
+        s.track.append((ts, math.log(candle.close), math.log(consensus / s.rate)))
+        start = ts - (c.track_window - 1) * self._interval
+        window = [entry for entry in s.track if entry[0] >= start]
+        if len(window) < c.track_min_fill * c.track_window:
+            return
+        moved = _range_bps([entry[2] for entry in window])
+        if moved < c.track_min_move_bps:
+            return
+        if _range_bps([entry[1] for entry in window]) > c.track_max_ratio * moved:
+            return
+        s.last_flagged = True
+        # The whole window was stuck: flag it all, not only the bucket that revealed it.
+        for t, _, _ in window:
+            self._flag_not_tracking(s, candle, t, moved, recv)
+
+    def _flag_not_tracking(
+        self, s: SeriesState, candle: Candle, ts: int, moved: float, recv: int
+    ) -> None:
+        if not s.flag(ts):
+            return
+        consensus = self._history.price(s.asset, ts)
+        expected = math.nan if consensus is None else consensus * math.exp(s.basis / 1e4)
+        detail = (
+            f"price stuck near {candle.close:.8g} while the consensus ranged {moved:.0f} bps "
+            f"over {self._c.track_window} buckets"
+        )
+        self._emit.anomaly(
+            s,
+            Anomaly(
+                AnomalyKind.NOT_TRACKING,
+                s.venue,
+                s.symbol,
+                ts,
+                candle.close,
+                expected,
+                moved,
+                detail,
+                recv,
+            ),
+        )
 
     def judge_absent(self, s: SeriesState, ts: int, recv: int) -> None:
         """Judge a bucket with no candle: a normally continuous series gone silent is stale."""
@@ -390,6 +449,10 @@ class Checks:
         residuals.sort()
         center = residuals[len(residuals) // 2]
         return sum(abs(r - center) for r in residuals) / len(residuals) * 1e4
+
+
+def _range_bps(log_prices: list[float]) -> float:
+    return (max(log_prices) - min(log_prices)) * 1e4
 
 
 def _lags(max_lag: int) -> list[int]:

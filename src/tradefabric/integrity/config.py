@@ -58,6 +58,14 @@ class IntegrityConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Repeated (frozen) candles in a row before the run is flagged."""
     flat_min_move_bps: float = 5.0
     """Consensus move over the run that makes a repeated price implausible."""
+    track_window: int = 15
+    """Buckets over which a series must follow the consensus..."""
+    track_min_move_bps: float = 15.0
+    """...whenever the consensus ranged at least this far over them..."""
+    track_max_ratio: float = 0.1
+    """...by ranging at least this fraction as far itself; less is a stuck price."""
+    track_min_fill: float = 0.8
+    """Share of the window's buckets a series must have traded in to be judged."""
     stale_after_s: float = 600.0
     """A normally continuous series silent or frozen this long is a stale feed."""
     continuous_fill: float = 0.95
@@ -99,6 +107,10 @@ class IntegrityConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("integrity: interval_s must be positive and min_venues at least 2")
         if self.depeg_end_bps > self.depeg_bps:
             raise ConfigError("integrity: depeg_end_bps must not exceed depeg_bps")
+        if self.track_window < 3 or not 0 < self.track_max_ratio < 1:
+            raise ConfigError(
+                "integrity: track_window must be at least 3, track_max_ratio in (0, 1)"
+            )
         if self.flat_min_run < 2 or self.shift_window <= 2 * self.shift_max_lag:
             raise ConfigError(
                 "integrity: flat_min_run must be at least 2 and shift_window over 2 * shift_max_lag"

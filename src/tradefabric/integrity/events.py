@@ -25,6 +25,8 @@ class AnomalyKind(enum.StrEnum):
     """A volume spike on one venue that the others do not show."""
     FLATLINE = "flatline"
     """The same candle repeated while the consensus moved: a frozen value."""
+    NOT_TRACKING = "not_tracking"
+    """A price that stopped following the consensus while it moved (cached or stuck prices)."""
     STALE_FEED = "stale_feed"
     """A normally continuous series silent or frozen too long; ``ts_end`` when it recovers."""
     MISSING = "missing"

@@ -66,12 +66,13 @@ class SeriesState:
         # The current run of repeated candles: their open times.
         self.flat_run: list[int] = []
         self.flat_flagged = 0
+        self._flat_min_run = config.flat_min_run
         self.stale_since = -1
         """Open time of the first bucket of an ongoing stale episode, -1 when fresh."""
-        self.stale_reported = False
         # Recent (ts, log USD price) for the shifted-timestamp check.
         self.recent: deque[tuple[int, float]] = deque(maxlen=config.shift_window)
-        self.shift_flagged_until = -1
+        # Recent (ts, log close, log consensus in the series' quote) for the tracking check.
+        self.track: deque[tuple[int, float, float]] = deque(maxlen=config.track_window)
         self.anomalous_buckets: set[int] = set()
         self.anomalous_total = 0
         self.candles = 0
@@ -136,18 +137,19 @@ class SeriesState:
         self.bucket_count += 1
 
     def is_repeat(self, candle: Candle) -> bool:
-        """Return True when ``candle`` repeats the last one: a frozen or flat-lined value."""
+        """Return True when ``candle`` repeats the last one: a frozen or flat-lined value.
+
+        The volume is not compared: a venue serving cached prices keeps reporting
+        real, changing volume under the same open, high, low and close.
+        """
         last = self.last
         if last is None or candle.close != last.close:
             return False
         flat = candle.open == candle.high == candle.low == candle.close
-        identical = (
-            candle.open == last.open
-            and candle.high == last.high
-            and candle.low == last.low
-            and candle.volume == last.volume
+        same_prices = (
+            candle.open == last.open and candle.high == last.high and candle.low == last.low
         )
-        return flat or identical
+        return flat or same_prices
 
     def flag(self, ts: int) -> bool:
         """Mark the bucket at ``ts`` anomalous; return False when it already was."""
@@ -171,5 +173,11 @@ class SeriesState:
 
     @property
     def suspect(self) -> bool:
-        """Return True while the series' last price should not count: flagged, frozen or stale."""
-        return self.last_flagged or self.flat_flagged > 0 or self.stale_since >= 0
+        """Return True while the series' last price should not count: flagged, frozen or stale.
+
+        A run of repeated candles counts before it is flagged: the run is flagged once
+        the consensus moves, and a heavy venue repeating its prices would otherwise
+        hold the weighted median still, so that the consensus never moves.
+        """
+        repeating = len(self.flat_run) >= self._flat_min_run
+        return self.last_flagged or repeating or self.stale_since >= 0

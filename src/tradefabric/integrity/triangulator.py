@@ -313,6 +313,8 @@ class Triangulator:
         self._checks.judge_repeat(s, candle, repeat, recv)
         if math.isfinite(s.price_usd) and traded:
             s.recent.append((ts, math.log(s.price_usd)))
+            if has_consensus and consensus is not None:
+                self._checks.judge_tracking(s, candle, consensus[0], recv)
         self._checks.judge_shift(s, ts, recv)
         s.learn_volume(candle.volume, s.price_usd)
         s.learn_presence(True, s.anomalous_total == flags_before)

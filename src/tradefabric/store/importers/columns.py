@@ -34,10 +34,31 @@ _NAIVE_NS: Final = pa.timestamp("ns")
 
 
 def combined(values: Any) -> Any:
-    """Return ``values`` as one contiguous pa.Array."""
+    """Return ``values`` as one contiguous pa.Array, text as ``string`` or ``large_string``.
+
+    Dictionary-encoded columns (pandas categoricals) are decoded, ``string_view``
+    becomes ``large_string`` (Arrow casts a view to numbers but not to timestamps)
+    and decimal32/64 become decimal128 of the same precision and scale.
+    """
     if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_string_view(values.type):
+        values = values.cast(pa.large_string())
+    if pa.types.is_decimal32(values.type) or pa.types.is_decimal64(values.type):
+        # Lossless; Arrow 26 casts decimal32 12.00 to int64 as "out of bounds".
+        values = values.cast(pa.decimal128(values.type.precision, values.type.scale))
     return values
+
+
+def is_text(arrow_type: Any) -> bool:
+    """Return whether ``arrow_type`` is one of Arrow's text types (string, large, view)."""
+    return bool(
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    )
 
 
 def first_failing_row(array: Any, works: Callable[[Any], bool]) -> int | None:
@@ -89,8 +110,12 @@ def _first_null_row(array: Any) -> int | None:
 def to_float64(values: Any, file: Path, column: str) -> F64:
     """Return the column as float64; text is parsed, an empty cell becomes NaN."""
     array = combined(values)
-    if not (_is_number(array.type) or pa.types.is_string(array.type)):
+    if not (_is_number(array.type) or is_text(array.type)):
         raise BadValueError(file, f"holds {array.type}, not numbers", column)
+    if pa.types.is_decimal(array.type):
+        # Arrow's decimal -> float64 is not correctly rounded (23158.10 -> 23158.100000000002);
+        # its text parser is, so a decimal goes through its exact text form.
+        array = pc.cast(array, pa.large_string())
     floats = _cast(array, pa.float64(), "a number", (file, column), BadValueError)
     result: F64 = pc.fill_null(floats, np.nan).to_numpy(zero_copy_only=False)
     return result
@@ -99,7 +124,7 @@ def to_float64(values: Any, file: Path, column: str) -> F64:
 def to_int64(values: Any, file: Path, column: str, missing: int) -> I64:
     """Return the column as int64 (fractions are errors); empty cells become ``missing``."""
     array = combined(values)
-    if not (_is_number(array.type) or pa.types.is_string(array.type)):
+    if not (_is_number(array.type) or is_text(array.type)):
         raise BadValueError(file, f"holds {array.type}, not whole numbers", column)
     ints = _cast(array, pa.int64(), "a whole number", (file, column), BadValueError)
     result: I64 = pc.fill_null(ints, missing).to_numpy(zero_copy_only=False)
@@ -107,6 +132,7 @@ def to_int64(values: Any, file: Path, column: str, missing: int) -> I64:
 
 
 def _is_number(arrow_type: Any) -> bool:
+    # Every width: int8..int64, uint8..uint64, float16/32/64, decimal32..decimal256.
     return bool(
         pa.types.is_integer(arrow_type)
         or pa.types.is_floating(arrow_type)
@@ -138,7 +164,7 @@ def to_ns(values: Any, unit: TimeUnit | None, file: Path, column: str) -> I64:
         )
     if unit == "iso":
         return _iso_to_ns(array, file, column)
-    if not (_is_number(kind) or pa.types.is_string(kind)):
+    if not (_is_number(kind) or is_text(kind)):
         raise BadTimestampError(file, f"holds {kind}, not timestamps", column)
     ints = _cast(array, pa.int64(), f"a whole number of {unit}", (file, column), BadTimestampError)
     raw: I64 = ints.to_numpy(zero_copy_only=False)
@@ -174,7 +200,7 @@ def _temporal_to_ns(array: Any, file: Path, column: str) -> I64:
 
 
 def _iso_to_ns(array: Any, file: Path, column: str) -> I64:
-    if not pa.types.is_string(array.type):
+    if not is_text(array.type):
         raise BadTimestampError(file, f"holds {array.type}, not ISO 8601 text", column)
     for target in (_UTC_NS, _NAIVE_NS):
         try:
