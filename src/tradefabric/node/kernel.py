@@ -318,6 +318,7 @@ class TradingKernel:
             ctx = StrategyContext(
                 strategy.strategy_id, self.execution, self.clock,
                 bus=self.bus, owned=ids, books=self.books,
+                owner=strategy_owner(strategy.strategy_id),
             )  # fmt: skip
             strategy.start(ctx)
             if strategy.wants_candles:
@@ -349,6 +350,7 @@ class TradingKernel:
         self.audit.write("strategy_stopped", now, StrategyStopped(ids=ids, reason=reason, ts=now))
         for sid in ids:
             self.execution.cancel_all(sid)
+        strategy.detach()  # its timers stop too
         try:
             strategy.stop()
         except Exception as exc:  # its own clean-up failing must not stop anything else
