@@ -66,8 +66,8 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """A fitted liquidity forecaster (``execution.liquidity``, JSON): candle-matched
     takers then pay its forecast from the live book instead of ``slippage_bps``."""
     interval: str | None = None
-    """The candle interval candle matching uses for every instrument (None: the run's
-    interval, e.g. the backtest's ``data.interval`` or the strategy's)."""
+    """The candle interval candle matching uses for every instrument (None: per
+    instrument, the interval of the strategy trading it, else ``data.interval``)."""
     intervals: dict[str, str] = msgspec.field(default_factory=dict)
     """Per-symbol override of ``interval`` (symbol -> interval)."""
 
