@@ -195,7 +195,8 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Live market data per venue (paper and live runs)."""
     market_data: MarketDataSettings = MarketDataSettings()
     analytics: AnalyticsConfig | None = None
-    """The analytics pipeline (signals for ``kind: router``); None: not run."""
+    """The analytics pipeline (signals for ``kind: router``,
+    ``node.signal_sources.build_signal_sources``); None: not run."""
     integrity: IntegrityConfig | None = None
     """Cross-venue checks (consensus, anomalies); None: not run."""
     reports: ReportsConfig = ReportsConfig()
@@ -342,6 +343,7 @@ class TradingKernel:
             ctx = StrategyContext(
                 strategy.strategy_id, self.execution, self.clock,
                 bus=self.bus, owned=ids, books=self.books,
+                owner=strategy_owner(strategy.strategy_id),
             )  # fmt: skip
             strategy.start(ctx)
             if strategy.wants_candles:
@@ -373,6 +375,7 @@ class TradingKernel:
         self.audit.write("strategy_stopped", now, StrategyStopped(ids=ids, reason=reason, ts=now))
         for sid in ids:
             self.execution.cancel_all(sid)
+        strategy.detach()  # its timers stop too
         try:
             strategy.stop()
         except Exception as exc:  # its own clean-up failing must not stop anything else

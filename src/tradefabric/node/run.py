@@ -76,9 +76,9 @@ def build_sim_venues(
     build yet (a ``ConfigError`` says so rather than simulating it silently). A
     venue with a ``liquidity_model`` takes its slippage from the liquidity
     forecaster run on the live books (which needs books: a recording or a feed).
-    Candle matching uses ``default_matching_interval`` unless the venue sets one.
+    Candle matching uses, per instrument, the interval of the first strategy trading it
+    (else ``data.interval``) unless the venue's ``sim`` config sets one.
     """
-    default_interval = default_matching_interval(config)
     venues = {}
     for name, execution in config.execution.items():
         if live_data and execution.mode is ExecutionMode.LIVE:
@@ -98,19 +98,21 @@ def build_sim_venues(
             impact = LiquidityForecaster(model, bus, books, name).slippage_bps
         venues[name] = SimulatedVenue(
             name, bus, venue_config, seed=config.seed, books=books, impact=impact,
-            default_interval=default_interval,
+            default_interval=config.data.interval,
+            default_intervals=strategy_intervals(config, name),
         )  # fmt: skip
     return venues
 
 
-def default_matching_interval(config: TradingConfig) -> str:
-    """Return the interval candle matching uses by default: the first strategy's interval
-    (the candles it decides on), else the backtest's ``data.interval``."""
+def strategy_intervals(config: TradingConfig, venue: str) -> dict[str, str]:
+    """Return symbol -> the candle interval of the first strategy trading it on ``venue``
+    (the candles it decides on: the default interval its orders are matched against)."""
+    out: dict[str, str] = {}
     for strategy in config.strategies:
         interval = getattr(strategy, "interval", None)
-        if isinstance(interval, str):
-            return interval
-    return config.data.interval
+        if isinstance(interval, str) and strategy.venue == venue:
+            out.setdefault(strategy.symbol, interval)
+    return out
 
 
 def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> AuditLog:

@@ -49,6 +49,7 @@ from tradefabric.node.run import (
     RunInfo,
     build_sim_venues,
 )
+from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
@@ -155,10 +156,8 @@ class TradingNode:
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
-        self.analytics: AnalyticsPipeline | None = None
-        if config.analytics is not None:
-            with self.bus.owned_by("analytics"):
-                self.analytics = AnalyticsPipeline(self.bus, clock, config.analytics)
+        with self.bus.owned_by("analytics"):
+            self.analytics: AnalyticsPipeline | None = build_signal_sources(config, self.bus, clock)
         self.integrity: Triangulator | None = None
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
