@@ -33,6 +33,8 @@ from tradefabric.execution.sim.venue import BookSource, SimVenueConfig
 from tradefabric.execution.venue import VenueClient
 from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.model.data import Candle, Trade
+from tradefabric.model.identifiers import InstrumentId
+from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
@@ -280,7 +282,10 @@ class TradingKernel:
         audit: AuditLog,
         consensus: ConsensusPriceSource | None = None,
         books: BookSource | None = None,
+        instruments: Mapping[InstrumentId, Instrument] | None = None,
     ) -> None:
+        """Build the kernel; ``instruments`` (from the venues' exchange info) add to and
+        replace the tick/lot of ``config.instruments``."""
         self.config = config
         self.books = books
         """Where strategies read L2 books (``StrategyContext.book``); None: no books."""
@@ -291,10 +296,14 @@ class TradingKernel:
         self.risk = RiskEngine(config.risk, bus, clock, audit, consensus)
         self.execution = ExecutionEngine(bus, clock, self.risk, self.portfolio, audit)
         self._precisions: dict[tuple[str, str], Precision] = {}
-        for inst in config.instruments:
-            precision = Precision(inst.price_increment, inst.size_increment)
-            self._precisions[(inst.venue, inst.symbol)] = precision
-            self.execution.add_instrument(inst.venue, inst.symbol, precision)
+        increments = {(i.venue, i.symbol): (i.price_increment, i.size_increment)
+                      for i in config.instruments}  # fmt: skip
+        for iid, inst in (instruments or {}).items():
+            increments[(iid.venue, iid.symbol)] = (inst.price_increment, inst.size_increment)
+        for (venue_name, symbol), (tick, lot) in increments.items():
+            precision = Precision(tick, lot)
+            self._precisions[(venue_name, symbol)] = precision
+            self.execution.add_instrument(venue_name, symbol, precision)
         for venue in venues.values():
             self.execution.add_venue(venue)
         self.equity_curve = EquityCurve()
@@ -319,6 +328,10 @@ class TradingKernel:
         Set after the equity timers, so a midnight equity sample is taken first.
         """
         self.clock.set_timer(NS_PER_DAY, callback)
+
+    def precisions(self) -> dict[InstrumentId, Precision]:
+        """Return the tick/lot of every instrument the kernel trades."""
+        return {InstrumentId(v, s): p for (v, s), p in self._precisions.items()}
 
     def precision(self, venue: str, symbol: str) -> Precision:
         """Return the tick/lot of (venue, symbol); unknown instruments are a config error."""

@@ -7,6 +7,7 @@ Backtest, paper and live runs all build their kernel through ``KernelRun`` (the
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -18,6 +19,8 @@ from tradefabric.core.errors import AuditWriteError, ConfigError
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
 from tradefabric.execution.sim.venue import BookSource, SimulatedVenue
 from tradefabric.execution.venue import VenueClient
+from tradefabric.model.identifiers import InstrumentId
+from tradefabric.model.instrument import Instrument
 from tradefabric.node.isolation import FaultRecord
 from tradefabric.node.kernel import ExecutionMode, TradingConfig, TradingKernel
 from tradefabric.ops.report import REPORTS_DIR, DailyReporter, ReportPaths
@@ -168,6 +171,7 @@ class KernelRun:
         books: BookSource | None = None,
         durable_audit: bool = False,
         daily_reports: DailySchedule = DailySchedule.AT_END,
+        instruments: Mapping[InstrumentId, Instrument] | None = None,
     ) -> None:
         """Build the kernel; ``audit`` replaces the run folder's own audit log, ``books``
         are the L2 books strategies may read. ``durable_audit`` (a run with a state store)
@@ -186,7 +190,9 @@ class KernelRun:
         self.audit = audit
         self.audit_error = ""
         self.events = RunEvents(bus, run_dir)
-        self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit, books=books)
+        self.kernel = TradingKernel(
+            config, bus, clock, venues, audit=self.audit, books=books, instruments=instruments
+        )
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
         if run_dir is not None and daily_reports is not DailySchedule.OFF:

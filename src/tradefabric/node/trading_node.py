@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -35,6 +36,7 @@ from tradefabric.integrity.triangulator import Triangulator
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.model.identifiers import InstrumentId
+from tradefabric.model.instrument import Instrument
 from tradefabric.node.cache import NodeCache
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.data_engine import DataEngine, DataEngineStats
@@ -129,8 +131,10 @@ class TradingNode:
         run_dir: Path | None,
         *,
         audit: AuditLog | None = None,
+        instruments: Mapping[InstrumentId, Instrument] | None = None,
     ) -> None:
-        """Build the node; ``audit`` replaces the run folder's audit log."""
+        """Build the node; ``audit`` replaces the run folder's audit log; ``instruments``
+        are the venues' own (``node.instruments.fetch_instruments``)."""
         self.config = config
         self.mode = mode
         self.clock = clock
@@ -149,8 +153,10 @@ class TradingNode:
         self.run = KernelRun(
             config, self.bus, clock, dict(venues), run_dir,
             audit=audit, books=self.books, durable_audit=config.state is not None,
-            daily_reports=_daily_schedule(config, mode),
+            daily_reports=_daily_schedule(config, mode), instruments=instruments,
         )  # fmt: skip
+        self.instruments = dict(instruments or {})
+        """The venues' instruments this node was started with (empty: config only)."""
         self.kernel = self.run.kernel
         self.recorder = self._restore_state()
         self.tally = MarketTally()
@@ -164,15 +170,7 @@ class TradingNode:
                 self.integrity = Triangulator(self.bus, config.integrity)
         self.isolation.attach(self.kernel.risk, self.kernel.stop_strategy)
         self.cache = NodeCache(
-            {
-                InstrumentId(venue=i.venue, symbol=i.symbol): self.kernel.precision(
-                    i.venue, i.symbol
-                )
-                for i in config.instruments
-            },
-            self.books,
-            self.kernel.execution,
-            self.kernel.portfolio,
+            self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
 
     def _restore_state(self) -> Recorder | None:
