@@ -60,6 +60,8 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     reports: list[ReportPaths] = []
     orders_held: int = 0
     """Orders the execution engine still held in memory at the end (flat-memory check)."""
+    risk_rejections: int = 0
+    """Orders the risk engine refused (each in ``risk_rejections.jsonl``)."""
     faults: list[FaultRecord] = []
     """Components that raised during the run, and what the node did about it."""
     halted: str = ""
@@ -237,6 +239,7 @@ class KernelRun:
             candles_per_second=info.candles / seconds if seconds > 0 else 0.0,
             reports=list(reports),
             orders_held=kernel.execution.orders_held,
+            risk_rejections=self.events.risk_rejected,
         )
 
 
