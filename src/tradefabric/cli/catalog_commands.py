@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from tradefabric.cli.output import fail, print_json, stdout
-from tradefabric.core.errors import TradefabricError
+from tradefabric.core.errors import ConfigError, TradefabricError
 from tradefabric.core.time import ns_to_iso, parse_utc
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
@@ -132,6 +132,7 @@ def gaps(
     """
     try:
         series = SeriesFilter(venue, symbol, interval, _time(start), _time(end))
+        check_selection(Catalog(catalog), series)
         repaired = None
         if repair is not Repair.NONE:
             repaired = repair_gaps(catalog, series, repair, exchange_url)
@@ -145,6 +146,35 @@ def gaps(
         _print_gaps(report)
     if scan.candle_gaps or scan.trade_gaps:
         raise typer.Exit(code=1)
+
+
+def check_selection(catalog: Catalog, series: SeriesFilter) -> None:
+    """Raise ``ConfigError`` when --venue/--symbol/--interval name nothing the catalog holds.
+
+    A scan over no data finds no gaps; a typo must not pass as a complete catalog.
+    """
+    files = [f for f in catalog.files().values() if f.data_type in ("candles", "trades")]
+    venues = sorted({f.venue for f in files})
+    if series.venue is not None and series.venue not in venues:
+        raise ConfigError(
+            f"catalog {catalog.root} holds no candles or trades of venue {series.venue!r}; "
+            f"its venues: {', '.join(venues) or 'none'}"
+        )
+    symbols = sorted({f.symbol for f in files if series.venue in (None, f.venue)})
+    if series.symbol is not None and series.symbol not in symbols:
+        raise ConfigError(
+            f"catalog {catalog.root} holds no candles or trades of symbol {series.symbol!r}"
+            f"{'' if series.venue is None else ' on ' + series.venue}; "
+            f"its symbols there: {', '.join(symbols) or 'none'}"
+        )
+    if series.interval is not None:
+        rows = catalog.query("SELECT DISTINCT interval FROM candles ORDER BY interval").rows
+        intervals = [str(r[0]) for r in rows]
+        if series.interval not in intervals:
+            raise ConfigError(
+                f"catalog {catalog.root} holds no {series.interval!r} candles; "
+                f"its intervals: {', '.join(intervals) or 'none'}"
+            )
 
 
 def resample_candles(

@@ -14,7 +14,7 @@ from tradefabric.cli.download_command import download_data
 from tradefabric.cli.import_command import import_data
 from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
 from tradefabric.cli.triangulate_command import triangulate
-from tradefabric.core.errors import TradefabricError
+from tradefabric.core.errors import DataSourceError, TradefabricError
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.market_data import MarketDataNode, ReplaySummary
@@ -70,8 +70,9 @@ def replay(
         raise fail(exc, committed_since(catalog, before)) from exc
     if json_output:
         print_json(summary)
-        return
-    _print_replay(summary)
+    else:
+        _print_replay(summary)
+    _fail_when_mostly_rejected(summary)
 
 
 @app.command("verify-book")
@@ -89,9 +90,10 @@ def verify_book(file: FileArg, venue: VenueOpt = "binance", json_output: JsonOpt
         raise fail(exc) from exc
     if json_output:
         print_json(summary)
-        return
-    _print_books(summary)
-    _print_rejections(summary)
+    else:
+        _print_books(summary)
+        _print_rejections(summary)
+    _fail_when_mostly_rejected(summary)
 
 
 @app.command()
@@ -117,6 +119,25 @@ def query(
         print_json(result)
         return
     _print_query(result)
+
+
+def _fail_when_mostly_rejected(summary: ReplaySummary) -> None:
+    """Exit 2 when the recording is empty or more than half its lines were rejected.
+
+    The counts are printed either way; a replay that accepted next to nothing is
+    a wrong file or a wrong --venue, not a result.
+    """
+    stats = summary.replay
+    if stats.lines and stats.rejected_total * 2 <= stats.lines:
+        return
+    if not stats.lines:
+        problem = "the recording holds no lines"
+    else:
+        kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(stats.rejected.items()))
+        problem = f"{stats.rejected_total:,} of {stats.lines:,} lines rejected ({kinds})"
+        if stats.rejected.get("unknown_stream", 0) * 2 > stats.lines:
+            problem += f"; was it recorded from --venue {summary.venue}?"
+    raise fail(DataSourceError(f"{summary.file}: {problem}"))
 
 
 def _run(config: MarketDataConfig, file: Path, progress: bool) -> ReplaySummary:
