@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -166,3 +167,58 @@ def test_ctrl_c_during_an_import_says_what_was_committed(shared_data: Path, tmp_
     rows = sum(v.rows_added for v in versions)
     assert f"interrupted: versions 1-{len(versions)} of {root} were committed before this" in err
     assert f"({rows:,} candles)" in err
+
+
+# Root ignores permission bits, so a chmod'ed folder is no test here: a read-only
+# bind mount (EROFS binds root too) stands for a read-only catalog, and a file
+# where a folder must go for an unwritable path.
+@pytest.fixture
+def read_only_catalog(small_catalog: Path, tmp_path: Path) -> Iterator[Path]:
+    target = tmp_path / "read-only"
+    target.mkdir()
+    mount = subprocess.run(["mount", "--bind", "-o", "ro", str(small_catalog), str(target)],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    if mount.returncode != 0:
+        pytest.fail(f"a read-only bind mount needs root (CAP_SYS_ADMIN): {mount.stderr}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def test_writing_to_a_read_only_catalog_is_one_line(
+    shared_data: Path, read_only_catalog: Path
+) -> None:
+    source = shared_data / "candles_1m" / "binance_ETH_USDT-1m_2024-07-26_2024-08-25.feather"
+    recording = shared_data / "binance_ws" / "spot_ethusdt_20240808.gz"
+    for args in (
+        ["data", "import", str(source), "--format", "freqtrade", "--venue", "binance"],
+        ["data", "replay", str(recording)],
+    ):
+        result = run(*args, "--catalog", str(read_only_catalog), check=False)
+        assert result.returncode == 2
+        line = _one_line_error(result.stderr)
+        assert f"cannot create catalog folder {read_only_catalog}/" in line
+        assert "Read-only file system" in line
+    # Reading it still works.
+    assert run("data", "versions", "--catalog", str(read_only_catalog)).returncode == 0
+
+
+def test_a_file_where_a_folder_must_go_is_one_line(shared_data: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    source = shared_data / "candles_1m" / "binance_ETH_USDT-1m_2024-07-26_2024-08-25.feather"
+    recording = shared_data / "binance_ws" / "spot_ethusdt_20240808.gz"
+    cases = [
+        (["data", "import", str(source), "--format", "freqtrade", "--venue", "binance",
+          "--catalog", str(a_file / "catalog")], f"{a_file} is a file, not a folder"),
+        (["data", "import", str(source), "--format", "freqtrade", "--venue", "binance",
+          "--catalog", str(a_file)], f"catalog root {a_file} is not a directory"),
+        (["demo", "--out", str(a_file)], f"--out {a_file}: {a_file} is a file, not a folder"),
+        (["stream", "local", str(recording), "--out", str(tmp_path)],
+         f"--out {tmp_path} is a folder; give a file path"),
+    ]  # fmt: skip
+    for args, message in cases:
+        result = run(*args, check=False)
+        assert result.returncode == 2, args
+        assert message in _one_line_error(result.stderr), args

@@ -11,6 +11,7 @@ from tradefabric.cli import data_commands, stream_commands, venue_commands
 from tradefabric.cli.backtest_commands import backtest, paper, report_app
 from tradefabric.cli.demo import demo
 from tradefabric.cli.feed_command import feed
+from tradefabric.cli.output import EXIT_DATA_ERROR, EXIT_INTERRUPTED, os_error_text, stderr
 from tradefabric.cli.signals_command import signals
 from tradefabric.core.logging import configure_logging
 
@@ -54,5 +55,12 @@ def _root(
 
 
 def main() -> None:
-    """Run the command line."""
-    app()
+    """Run the command line; a file problem or Ctrl-C no command handled is one line."""
+    try:
+        app()
+    except OSError as exc:
+        stderr.print(f"[bold red]error:[/] {os_error_text(exc)}", highlight=False)
+        raise SystemExit(EXIT_DATA_ERROR) from None
+    except KeyboardInterrupt:
+        stderr.print("interrupted", highlight=False)
+        raise SystemExit(EXIT_INTERRUPTED) from None
