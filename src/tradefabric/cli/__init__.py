@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -54,10 +55,38 @@ def _root(
     configure_logging(log_level, json_logs=log_format != "console")
 
 
+_GLOBAL_OPTIONS = ("--log-level", "--log-format")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move ``--log-level``/``--log-format`` (and their values) given after a subcommand first.
+
+    Both belong to the root command, but people type them where they type every
+    other option: ``tradefabric data replay FILE --log-level INFO``.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS and i > 0:
+            takes_value = "=" not in arg and i + 1 < len(args)
+            hoisted.extend(args[i : i + 1 + takes_value])
+            i += 1 + takes_value
+            continue
+        rest.append(arg)
+        i += 1
+    return hoisted + rest
+
+
 def main() -> None:
     """Run the command line; a file problem or Ctrl-C no command handled is one line."""
     try:
-        app()
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="tradefabric")
     except OSError as exc:
         stderr.print(f"[bold red]error:[/] {os_error_text(exc)}", highlight=False)
         raise SystemExit(EXIT_DATA_ERROR) from None
