@@ -8,12 +8,8 @@ from typing import Annotated
 import typer
 
 from tradefabric import __version__
-from tradefabric.cli import data_commands, stream_commands, venue_commands
-from tradefabric.cli.backtest_commands import backtest, paper, report_app
-from tradefabric.cli.demo import demo
-from tradefabric.cli.feed_command import feed
+from tradefabric.cli.lazy import LazyGroup
 from tradefabric.cli.output import EXIT_DATA_ERROR, EXIT_INTERRUPTED, os_error_text, stderr
-from tradefabric.cli.signals_command import signals
 from tradefabric.core.logging import configure_logging
 
 app = typer.Typer(
@@ -21,16 +17,8 @@ app = typer.Typer(
     help="tradefabric: self-checking multi-venue crypto market data, signals, risk and execution.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,  # commands are listed from cli/lazy.py and imported when run
 )
-app.add_typer(data_commands.app, name="data")
-app.add_typer(venue_commands.app, name="venue")
-app.add_typer(stream_commands.app, name="stream")
-app.command()(demo)
-app.command()(feed)
-app.command()(backtest)
-app.command()(paper)
-app.add_typer(report_app, name="report")
-app.command()(signals)
 
 
 def _version(value: bool) -> None:

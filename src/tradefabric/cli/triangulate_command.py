@@ -225,14 +225,16 @@ def _print_stablecoins(events: tuple[StablecoinEvent, ...]) -> None:
 
 
 def _print_arbitrage(episodes: tuple[ArbitrageEpisode, ...], raw: bool = False) -> None:
-    table = new_table(f"Arbitrage episodes: {len(episodes)} (net of taker fees)")
+    table = new_table(
+        f"Arbitrage episodes: {len(episodes)} (bps at the peak, gross and net of taker fees)"
+    )
     table.add_column("start (UTC)", no_wrap=True)
     table.add_column("min", justify="right", no_wrap=True)
-    table.add_column("peak at", justify="right", no_wrap=True)
-    table.add_column("buy -> sell", ratio=1)
-    table.add_column("gross bps", justify="right", no_wrap=True)
-    table.add_column("net bps", justify="right", no_wrap=True)
-    table.add_column("USD at peak", justify="right", no_wrap=True)
+    table.add_column("peak", justify="right", no_wrap=True)
+    table.add_column("buy -> sell", ratio=1, overflow="fold")
+    table.add_column("gross", justify="right", no_wrap=True)
+    table.add_column("net", justify="right", no_wrap=True)
+    table.add_column("USD", justify="right", no_wrap=True)
     for e in episodes:
         peak = fmt_time(e.ts_peak, raw) if raw else f"+{(e.ts_peak - e.ts_start) // NS_PER_MINUTE}m"
         table.add_row(
