@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer import _click as click
 import pytest
+from typer.core import TyperGroup
 
 from tradefabric.cli import hoist_global_options
 from tradefabric.cli.lazy import COMMANDS, load_command
@@ -42,7 +42,7 @@ def test_root_help_imports_no_heavy_module() -> None:
 def test_the_help_listed_for_a_lazy_command_is_its_own(name: str) -> None:
     command = load_command(name)
     own = command.short_help or (command.help or "").strip().split("\n")[0]
-    if isinstance(command, click.Group) and len(command.commands) == 1:
+    if isinstance(command, TyperGroup) and len(command.commands) == 1:
         own = command.help or own  # a one-command group (venue, report): its group help
     assert COMMANDS[name].help == own.strip()
 
