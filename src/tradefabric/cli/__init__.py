@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tradefabric import __version__
-from tradefabric.cli import data_commands, stream_commands, venue_commands
+from tradefabric.cli import data_commands, macro_commands, stream_commands, venue_commands
 from tradefabric.cli.backtest_commands import backtest, paper, report_app
 from tradefabric.cli.demo import demo
 from tradefabric.cli.feed_command import feed
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(data_commands.app, name="data")
 app.add_typer(venue_commands.app, name="venue")
 app.add_typer(stream_commands.app, name="stream")
+app.add_typer(macro_commands.app, name="macro")
 app.command()(demo)
 app.command()(feed)
 app.command()(backtest)
