@@ -14,6 +14,7 @@ import pytest
 
 from tests.analytics.conftest import read_month
 from tests.analytics.fake_coingecko import FakeCoinGecko, hourly_truth
+from tests.analytics.fake_deribit import FakeDeribit, hourly_dvol
 from tests.conftest import REPO_ROOT, report_figure
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
@@ -143,3 +144,26 @@ def test_macro_commands_have_help_and_a_missing_key_is_one_line(tmp_path: Path) 
     )  # fmt: skip
     assert result.returncode == 2
     assert "TF_NO_SUCH_VARIABLE" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+async def test_signals_with_deribit_dvol_as_the_regime_index(
+    catalog: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    candles = {"BTC": hourly_dvol(read_month(shared_data, "BTC/USDT"))}
+    async with FakeDeribit(candles) as server:
+        config = tmp_path / "analytics.yaml"
+        config.write_text(
+            "volatility:\n  source: deribit\n"
+            f"  deribit: {{rest_url: '{server.rest_url}', ws_url: '{server.ws_url}'}}\n"
+        )
+        code, out, err = await _cli(
+            "signals", "--catalog", str(catalog), "--symbol", "BTC/USDT", "--from", "2024-08-03",
+            "--to", "2024-08-08", "--config", str(config), "--json",
+        )  # fmt: skip
+        assert server.rest_requests, "the run fetched no DVOL history"
+    assert code == 0, err
+    changes = json.loads(out)["result"]["regime_changes"]
+    published = {(c[0] + 3_600_000) * 1_000_000: c[4] for c in candles["BTC"]}
+    assert changes and all(c["vol_index"] in published.values() for c in changes)
+    assert any(c["regime"] == "volatile" for c in changes)  # the 5 August 2024 crash

@@ -14,6 +14,7 @@ import yaml
 
 from tradefabric.analytics.coingecko import CoinGeckoConfig
 from tradefabric.analytics.confidence import ConfidenceParams
+from tradefabric.analytics.deribit_dvol import DvolConfig
 from tradefabric.analytics.ensemble import EnsembleParams
 from tradefabric.analytics.regime import RegimeParams
 from tradefabric.core.errors import ConfigError
@@ -48,11 +49,13 @@ class MacroConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 class VolatilityConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The regime's volatility index: ``realized`` (from the candles) or a published one.
 
-    ``class`` names a ``regime.VolatilitySource`` (e.g. an adapter for Deribit's DVOL),
-    built with ``params`` as keyword arguments.
+    ``deribit`` is Deribit's DVOL (``analytics.deribit_dvol``); ``class`` names any
+    ``regime.VolatilitySource``, built with ``params`` as keyword arguments.
     """
 
-    source: Literal["realized", "class"] = "realized"
+    source: Literal["realized", "deribit", "class"] = "realized"
+    deribit: DvolConfig = DvolConfig()
+    """``deribit``: DVOL history for the span scored is fetched before a run."""
     class_path: str = msgspec.field(default="", name="class")
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 

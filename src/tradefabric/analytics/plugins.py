@@ -17,6 +17,7 @@ import msgspec
 
 from tradefabric.analytics.coingecko import CoinGeckoClient
 from tradefabric.analytics.config import MacroConfig, PluginSpec, VolatilityConfig
+from tradefabric.analytics.deribit_dvol import DeribitDvol
 from tradefabric.analytics.features.base import Feature
 from tradefabric.analytics.macro import MacroSource, NoMacroSource, StoredMacro, backfill
 from tradefabric.analytics.regime import VolatilitySource
@@ -102,6 +103,16 @@ def build_macro(config: MacroConfig, catalog: Path | None = None) -> MacroSource
     return NoMacroSource()
 
 
+def fill_volatility(
+    source: VolatilitySource | None, symbol: str, start_ns: int, end_ns: int
+) -> int:
+    """Fetch the published index of ``symbol``'s currency for the span, when it is Deribit's."""
+    if not isinstance(source, DeribitDvol):
+        return 0
+    currency = symbol.partition("/")[0]
+    return asyncio.run(source.backfill(currency, start_ns, end_ns))
+
+
 def fill_macro(config: MacroConfig, catalog: Path, start_ns: int, end_ns: int) -> int:
     """Store CoinGecko's readings for ``[start_ns, end_ns)`` when the source is ``coingecko``.
 
@@ -120,6 +131,8 @@ def fill_macro(config: MacroConfig, catalog: Path, start_ns: int, end_ns: int) -
 
 def build_volatility(config: VolatilityConfig) -> VolatilitySource | None:
     """Return the configured published volatility index; None uses realized volatility."""
+    if config.source == "deribit":
+        return DeribitDvol(config.deribit)
     if config.source != "class":
         return None
     source = load_class(config.class_path)(**config.params)

@@ -23,7 +23,12 @@ from tradefabric.analytics.pipeline import (
     replay_candles,
     run_batch,
 )
-from tradefabric.analytics.plugins import build_macro, build_volatility, fill_macro
+from tradefabric.analytics.plugins import (
+    build_macro,
+    build_volatility,
+    fill_macro,
+    fill_volatility,
+)
 from tradefabric.analytics.regime import VolatilitySource
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.cli.output import fail, print_json, stderr, stdout
@@ -97,7 +102,11 @@ def signals(
         window = interval_to_ns(cfg.confidence.macro_window)
         fill_macro(cfg.macro, catalog, int(frame.ts_open[0]) - window, int(frame.ts_event[-1]))
         macro = build_macro(cfg.macro, catalog)
-        sources = _Sources(macro, build_volatility(cfg.volatility))
+        volatility = build_volatility(cfg.volatility)
+        # A day of index before the first candle: the regime reads it from the start.
+        fill_volatility(volatility, symbol, int(frame.ts_open[0]) - 86_400 * 10**9,
+                        int(frame.ts_event[-1]))  # fmt: skip
+        sources = _Sources(macro, volatility)
         result = _run(cfg, run, sources, stream=stream, progress=not json_output)
         chart_path = write_chart(frame, result, chart) if chart is not None else None
     except TradefabricError as exc:
