@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
+from tests.conftest import REPO_ROOT
 from tradefabric.analytics import topics
 from tradefabric.analytics.signals.base import Direction, Signal
 from tradefabric.analytics.tradingview import TradingViewConfig, TradingViewWebhook, symbol_of
@@ -125,3 +131,33 @@ def test_tickers_and_a_short_secret() -> None:
     assert symbol_of("ETH/BTC") == "ETH/BTC"
     with pytest.raises(ConfigError, match="at least 16"):
         TradingViewConfig(secret="short")
+
+
+@pytest.mark.slow
+async def test_the_cli_prints_accepted_signals_and_the_counts() -> None:
+    env = {**os.environ, "TF_TV_SECRET": SECRET}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tradefabric", "tradingview", "--secret-env", "TF_TV_SECRET",
+        "--port", "0", cwd=REPO_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(60):
+            line = (await process.stderr.readline()).decode()
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), line
+        now = dt.datetime.now(dt.UTC).isoformat()
+        async with aiohttp.ClientSession() as session:
+            good = json.dumps(_alert(time=now, id="cli-1"))
+            bad = json.dumps(_alert(time=now, id="cli-2", secret="wrong-secret-wrong-secret"))
+            for body, status in ((good, 202), (bad, 401)):
+                async with session.post(url, data=body) as reply:
+                    assert reply.status == status
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    first, last = out.decode().strip().splitlines()
+    assert json.loads(first)["source"] == "tradingview:ema-cross"
+    assert json.loads(last) == {"accepted": 1, "rejected": {"unauthorized": 1}}

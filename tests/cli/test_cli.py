@@ -13,6 +13,7 @@ import pytest
 COMMANDS = [
     [], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"],
     ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"], ["feed"],
+    ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
 ]  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from tradefabric.cli.backtest_commands import backtest, paper, report_app
 from tradefabric.cli.demo import demo
 from tradefabric.cli.feed_command import feed
 from tradefabric.cli.signals_command import signals
+from tradefabric.cli.webhook_command import tradingview
 from tradefabric.core.logging import configure_logging
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.command()(backtest)
 app.command()(paper)
 app.add_typer(report_app, name="report")
 app.command()(signals)
+app.command()(tradingview)
 
 
 def _version(value: bool) -> None:
