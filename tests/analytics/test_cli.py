@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,21 @@ async def test_signals_with_deribit_dvol_as_the_regime_index(
     published = {(c[0] + 3_600_000) * 1_000_000: c[4] for c in candles["BTC"]}
     assert changes and all(c["vol_index"] in published.values() for c in changes)
     assert any(c["regime"] == "volatile" for c in changes)  # the 5 August 2024 crash
+
+
+@pytest.mark.slow
+async def test_macro_watch_backfills_then_stores_live_readings(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    truth = hourly_truth(read_month(shared_data, "BTC/USDT"), read_month(shared_data, "ETH/USDT"))
+    root = tmp_path / "new-catalog"  # does not exist yet
+    async with FakeCoinGecko(truth, now_s=int(time.time())) as server:
+        code, out, err = await _cli(
+            "macro", "watch", "--catalog", str(root), "--refresh", "60", "--duration", "1",
+            "--backfill-hours", "1", "--base-url", server.url, "--min-interval", "0", "--json",
+        )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    # The served month is long past: no history for the last hour, one live reading.
+    assert (summary["rows_added"], summary["failures"]) == (1, 0)
+    assert Catalog(root).summary().macro == 1

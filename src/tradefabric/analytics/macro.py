@@ -134,7 +134,9 @@ class ScheduledMacro(ReadingLog):
         backfill_s: float = 2 * 86_400.0,
         now: Callable[[], int] = time.time_ns,
     ) -> None:
-        super().__init__(() if root is None else StoredMacro(root).readings(2**62))
+        # A catalog that does not exist yet is created by the first reading stored.
+        known = root is not None and Path(root).exists()
+        super().__init__(StoredMacro(root).readings(2**62) if known and root else ())
         self.client = client
         self.root = root
         self.refresh_s = refresh_s

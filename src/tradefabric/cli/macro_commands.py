@@ -33,6 +33,9 @@ KeyOpt = Annotated[
     str, typer.Option("--api-key-env", help="Environment variable holding a CoinGecko API key.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+SpacingOpt = Annotated[
+    float, typer.Option("--min-interval", help="Seconds between requests (your plan's limit).")
+]
 
 
 class MacroSummary(msgspec.Struct, frozen=True):
@@ -45,11 +48,11 @@ class MacroSummary(msgspec.Struct, frozen=True):
     last_error: str = ""
 
 
-def _config(base_url: str, api_key_env: str) -> CoinGeckoConfig:
+def _config(base_url: str, api_key_env: str, min_interval_s: float) -> CoinGeckoConfig:
     key = os.environ.get(api_key_env, "") if api_key_env else ""
     if api_key_env and not key:
         raise ConfigError(f"--api-key-env {api_key_env}: the variable is not set")
-    return CoinGeckoConfig(base_url=base_url, api_key=key)
+    return CoinGeckoConfig(base_url=base_url, api_key=key, min_interval_s=min_interval_s)
 
 
 @app.command("backfill")
@@ -59,11 +62,12 @@ def backfill_command(
     end: Annotated[str | None, typer.Option("--to", help="End (UTC, exclusive); now.")] = None,
     base_url: UrlOpt = DEFAULT_URL,
     api_key_env: KeyOpt = "",
+    min_interval_s: SpacingOpt = 2.5,
     json_output: JsonOpt = False,
 ) -> None:
     """Store CoinGecko's hourly BTC dominance history for a time range in the catalog."""
     try:
-        config = _config(base_url, api_key_env)
+        config = _config(base_url, api_key_env, min_interval_s)
         now = time.time_ns()
         start_ns, end_ns = parse_utc(start), parse_utc(end) if end else now
 
@@ -98,11 +102,12 @@ def watch_command(
     ] = 48.0,
     base_url: UrlOpt = DEFAULT_URL,
     api_key_env: KeyOpt = "",
+    min_interval_s: SpacingOpt = 2.5,
     json_output: JsonOpt = False,
 ) -> None:
     """Backfill the recent past, then store a /global reading every --refresh seconds."""
     try:
-        config = _config(base_url, api_key_env)
+        config = _config(base_url, api_key_env, min_interval_s)
         before = _stored(catalog)
 
         async def run() -> ScheduledMacro:
