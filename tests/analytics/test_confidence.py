@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
-
 import msgspec
 import pytest
 
 from tradefabric.analytics.confidence import ConfidenceParams, ConfidenceWeights, MarketContext
 from tradefabric.analytics.config import AnalyticsConfig, config_from_data
 from tradefabric.analytics.frame import CandleFrame
-from tradefabric.analytics.macro import CoinGeckoGlobal, MacroReading
+from tradefabric.analytics.macro import MacroReading, ReadingLog
 from tradefabric.analytics.pipeline import BatchRun, run_batch
 from tradefabric.analytics.signals.base import Direction, Signal
 from tradefabric.core.errors import ConfigError
@@ -94,55 +88,10 @@ def test_whale_factor_reads_taker_flow_and_open_interest() -> None:
     assert long_score.available
 
 
-class _CoinGecko(BaseHTTPRequestHandler):
-    payloads: ClassVar[list[dict[str, object]]] = []
-
-    def do_GET(self) -> None:
-        if self.path != "/api/v3/global" or not self.payloads:
-            self.send_error(404)
-            return
-        body = json.dumps(self.payloads.pop(0)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def coingecko() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CoinGecko)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/v3/global"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _global(btc: float, updated_at: int) -> dict[str, object]:
-    # The shape of CoinGecko's GET /api/v3/global reply (fields we do not read trimmed).
-    data = {
-        "active_cryptocurrencies": 13690,
-        "markets": 1046,
-        "total_market_cap": {"btc": 39003738.08, "usd": 2.63e12},
-        "market_cap_percentage": {"btc": btc, "eth": 14.9, "usdt": 4.6},
-        "market_cap_change_percentage_24h_usd": 1.72,
-        "updated_at": updated_at,
-    }
-    return {"data": data}
-
-
-def test_macro_factor_from_a_coingecko_shaped_server(coingecko: str) -> None:
-    _CoinGecko.payloads = [_global(52.0, T0 // 10**9 - 7200), _global(53.0, T0 // 10**9 - 60)]
-    source = CoinGeckoGlobal(coingecko, timeout_s=2.0)
-    first, second = source.refresh(), source.refresh()
-    assert first == MacroReading(52.0, T0 - 7200 * 10**9)
-    assert second is not None and second.btc_dominance == 53.0
+def test_macro_factor_favours_btc_when_dominance_rises_and_never_sees_the_future() -> None:
+    source = ReadingLog(
+        [MacroReading(52.0, T0 - 7200 * 10**9), MacroReading(53.0, T0 - 60 * 10**9)]
+    )
     context = MarketContext(ConfidenceParams(), macro=source)
     btc_long = {f.name: f for f in context.score(_signal("BTC/USDT")).factors}["macro"]
     eth_long = {f.name: f for f in context.score(_signal("ETH/USDT")).factors}["macro"]
@@ -151,14 +100,9 @@ def test_macro_factor_from_a_coingecko_shaped_server(coingecko: str) -> None:
     # A backtest at an earlier time must not see readings published after it.
     past = {f.name: f for f in context.score(_signal(ts=T0 - 3 * HOUR)).factors}["macro"]
     assert not past.available and past.value == 0.5
-
-
-def test_macro_factor_is_neutral_when_the_source_is_unreachable() -> None:
-    source = CoinGeckoGlobal("http://127.0.0.1:9/api/v3/global", timeout_s=0.5)
-    assert source.refresh() is None
-    assert source.failures == 1 and source.last_error
-    factor = {f.name: f for f in MarketContext(ConfidenceParams(), source).score(_signal()).factors}
-    assert factor["macro"].value == 0.5 and not factor["macro"].available
+    # Readings that stopped a window ago are no evidence either.
+    stale = {f.name: f for f in context.score(_signal(ts=T0 + 30 * HOUR)).factors}["macro"]
+    assert not stale.available
 
 
 def test_unknown_confidence_key_names_the_path() -> None:

@@ -14,6 +14,7 @@ COMMANDS = [
     [], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"],
     ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"],
     ["venue", "instruments"], ["feed"],
+    ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
 ]  # fmt: skip
 
 

@@ -12,7 +12,9 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
+from tradefabric.analytics.coingecko import CoinGeckoConfig
 from tradefabric.analytics.confidence import ConfidenceParams
+from tradefabric.analytics.deribit_dvol import DvolConfig
 from tradefabric.analytics.ensemble import EnsembleParams
 from tradefabric.analytics.regime import RegimeParams
 from tradefabric.core.errors import ConfigError
@@ -29,22 +31,31 @@ class PluginSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class MacroConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Where BTC dominance comes from: ``none`` (neutral factor), ``coingecko`` or a class."""
+    """Where BTC dominance comes from.
 
-    source: Literal["none", "coingecko", "class"] = "none"
-    url: str = "https://api.coingecko.com/api/v3/global"
+    ``none``: neutral factor. ``catalog``: the readings stored in the catalog.
+    ``coingecko``: CoinGecko's history for the span scored is stored in the
+    catalog first (a live run then refreshes every ``refresh_s``). ``class``: your own
+    ``MacroSource``.
+    """
+
+    source: Literal["none", "catalog", "coingecko", "class"] = "none"
+    coingecko: CoinGeckoConfig = CoinGeckoConfig()
+    refresh_s: float = 300.0
+    """Live: seconds between two ``/global`` readings."""
     class_path: str = msgspec.field(default="", name="class")
-    timeout_s: float = 5.0
 
 
 class VolatilityConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The regime's volatility index: ``realized`` (from the candles) or a published one.
 
-    ``class`` names a ``regime.VolatilitySource`` (e.g. an adapter for Deribit's DVOL),
-    built with ``params`` as keyword arguments.
+    ``deribit`` is Deribit's DVOL (``analytics.deribit_dvol``); ``class`` names any
+    ``regime.VolatilitySource``, built with ``params`` as keyword arguments.
     """
 
-    source: Literal["realized", "class"] = "realized"
+    source: Literal["realized", "deribit", "class"] = "realized"
+    deribit: DvolConfig = DvolConfig()
+    """``deribit``: DVOL history for the span scored is fetched before a run."""
     class_path: str = msgspec.field(default="", name="class")
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 

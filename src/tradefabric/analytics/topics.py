@@ -17,3 +17,5 @@ FEATURES: Topic[FeatureRow] = Topic("analytics.features", FeatureRow)
 WHALE_ALERTS: Topic[WhaleAlert] = Topic("analytics.whale_alerts", WhaleAlert)
 DELTA_BARS: Topic[DeltaBar] = Topic("analytics.delta_bars", DeltaBar)
 """Aggressor buy and sell volume per symbol and base interval (delta pressure)."""
+EXTERNAL_SIGNALS: Topic[Signal] = Topic("analytics.external_signals", Signal)
+"""Signals from outside sources (TradingView alerts), not yet scored."""

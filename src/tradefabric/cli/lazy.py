@@ -70,6 +70,16 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
         "run",
         "Run the trading node on its live feeds, each venue executed as its `execution` says.",
     ),
+    "macro": LazyCommand(
+        "tradefabric.cli.macro_commands",
+        "app",
+        "Market-wide (macro) readings: BTC dominance, total market cap.",
+    ),
+    "tradingview": LazyCommand(
+        "tradefabric.cli.webhook_command",
+        "tradingview",
+        "Serve a TradingView webhook; print each accepted alert as one JSON signal line.",
+    ),
     "audit": LazyCommand(
         "tradefabric.cli.state_commands", "audit_app", "The audit log: verify its hash chain."
     ),

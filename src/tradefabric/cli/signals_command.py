@@ -15,7 +15,7 @@ from rich.table import Table
 from tradefabric.analytics.chart import write_chart
 from tradefabric.analytics.config import AnalyticsConfig, load_config
 from tradefabric.analytics.frame import FrameQuery, frame_from_catalog
-from tradefabric.analytics.macro import CoinGeckoGlobal, MacroSource
+from tradefabric.analytics.macro import MacroSource
 from tradefabric.analytics.pipeline import (
     AnalyticsPipeline,
     BatchRun,
@@ -23,14 +23,19 @@ from tradefabric.analytics.pipeline import (
     replay_candles,
     run_batch,
 )
-from tradefabric.analytics.plugins import build_macro, build_volatility
+from tradefabric.analytics.plugins import (
+    build_macro,
+    build_volatility,
+    fill_macro,
+    fill_volatility,
+)
 from tradefabric.analytics.regime import VolatilitySource
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.cli.output import fail, print_json, stderr, stdout
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import TradefabricError
-from tradefabric.core.time import ns_to_iso, parse_utc
+from tradefabric.core.time import interval_to_ns, ns_to_iso, parse_utc
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.derivatives import load_liquidations, load_open_interest
 
@@ -93,10 +98,15 @@ def signals(
             liquidations=load_liquidations(store, start_ns=start_ns, end_ns=end_ns),
             open_interest=load_open_interest(store, start_ns=start_ns, end_ns=end_ns),
         )
-        macro = build_macro(cfg.macro)
-        if isinstance(macro, CoinGeckoGlobal):
-            macro.refresh()  # once, before the run: no network on the per-candle path
-        sources = _Sources(macro, build_volatility(cfg.volatility))
+        # The readings a signal can use start one macro window before the first candle.
+        window = interval_to_ns(cfg.confidence.macro_window)
+        fill_macro(cfg.macro, catalog, int(frame.ts_open[0]) - window, int(frame.ts_event[-1]))
+        macro = build_macro(cfg.macro, catalog)
+        volatility = build_volatility(cfg.volatility)
+        # A day of index before the first candle: the regime reads it from the start.
+        fill_volatility(volatility, symbol, int(frame.ts_open[0]) - 86_400 * 10**9,
+                        int(frame.ts_event[-1]))  # fmt: skip
+        sources = _Sources(macro, volatility)
         result = _run(cfg, run, sources, stream=stream, progress=not json_output)
         chart_path = write_chart(frame, result, chart) if chart is not None else None
     except TradefabricError as exc:

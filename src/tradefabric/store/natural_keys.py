@@ -57,6 +57,7 @@ NATURAL_KEYS: Final[dict[DataType, NaturalKey]] = {
     "arbitrage": NaturalKey(
         ("sell_venue", "sell_symbol", "ts_start"), "ts_start", supersedable=False
     ),
+    "macro": NaturalKey(("ts_event",), "ts_event", supersedable=False),
 }
 
 

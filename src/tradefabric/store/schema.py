@@ -23,6 +23,7 @@ DataType = Literal[
     "anomalies",
     "corrections",
     "arbitrage",
+    "macro",
 ]
 """The name of one catalog table; also its top-level directory under the root.
 
@@ -175,6 +176,18 @@ ARBITRAGE_COLUMNS: Final = _columns(
 )
 """One arbitrage episode: buy on ``venue``/``symbol``, sell on ``sell_venue``/``sell_symbol``."""
 
+MACRO_COLUMNS: Final = _columns(
+    ("venue", "string"),
+    ("symbol", "string"),
+    ("ts_event", "int64"),
+    ("ts_recv", "int64"),
+    ("btc_dominance", "float64"),
+    ("total_market_cap_usd", "float64"),
+    ("btc_market_cap_usd", "float64"),
+)
+"""Dated market-wide readings (``analytics.macro.MacroReading``): venue is the source
+(``coingecko``), symbol ``GLOBAL``; ``ts_event`` is when the source published the value."""
+
 COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
     "trades": TRADE_COLUMNS,
     "quotes": QUOTE_COLUMNS,
@@ -185,6 +198,7 @@ COLUMNS: Final[dict[DataType, tuple[Column, ...]]] = {
     "anomalies": ANOMALY_COLUMNS,
     "corrections": CORRECTION_COLUMNS,
     "arbitrage": ARBITRAGE_COLUMNS,
+    "macro": MACRO_COLUMNS,
 }
 
 
@@ -208,6 +222,7 @@ class RowCounts(msgspec.Struct, frozen=True):
     anomalies: int = 0
     corrections: int = 0
     arbitrage: int = 0
+    macro: int = 0
 
 
 def arrow_schema(data_type: DataType) -> pa.Schema:
