@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +13,8 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.data.topics import CANDLES, QUOTES, TRADES
 from tradefabric.model.enums import AggressorSide
+from tradefabric.node.config import MarketDataConfig
+from tradefabric.node.market_data import MarketDataNode
 from tradefabric.store import storage
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
@@ -222,3 +225,42 @@ def test_failed_write_keeps_rows_and_leaves_no_temp_file(
 
     writer.flush()  # the disk is back: the kept rows are written
     assert Catalog(root).query("SELECT trade_id FROM trades").rows == (("kept",),)
+
+
+def test_background_writes_store_what_inline_writes_store_off_the_bus_thread(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    threads: list[str] = []
+    original = CatalogWriter.write_table
+
+    def recording_thread(self: CatalogWriter, *args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread().name)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    recording = shared_data / "binance_ws" / "spot_btcusdt_20240808.gz"
+    counts = {}
+    for mode in ("inline", "background"):
+        root = tmp_path / mode
+        config = MarketDataConfig(
+            venue="binance", catalog=root, write_in_background=mode == "background"
+        )
+        node = MarketDataNode(config)
+        assert node.writer is not None
+        node.writer._flush_rows = 2_000  # several files during the replay, not only at close
+        CatalogWriter.write_table = recording_thread  # type: ignore[method-assign]
+        try:
+            node.replay(recording)
+        finally:
+            CatalogWriter.write_table = original  # type: ignore[method-assign]
+        counts[mode] = (
+            Catalog(root)
+            .query("SELECT count(*), count(DISTINCT trade_id), sum(price * size) FROM trades")
+            .rows[0]
+        )
+        if mode == "inline":
+            assert set(threads) == {"MainThread"}
+        else:
+            assert "catalog-writer" in set(threads[:-1])  # full buffers: the writer thread
+        threads.clear()
+    assert counts["inline"] == counts["background"]
+    assert counts["inline"][0] == counts["inline"][1] > 9_000

@@ -95,7 +95,9 @@ def silent_symbols(status: FeedStatus, symbols: tuple[str, ...]) -> list[str]:
 async def _run(
     venue: str, catalog: Path | None, config: LiveFeedConfig, duration: float, live_table: bool
 ) -> FeedStatus:
-    node = MarketDataNode(MarketDataConfig(venue=venue, catalog=catalog), clock=LiveClock())
+    node = MarketDataNode(
+        MarketDataConfig(venue=venue, catalog=catalog, write_in_background=True), clock=LiveClock()
+    )
     live = LiveFeed(node, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,6 +22,9 @@ class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     candle_close_delay_ms: int = 0
     catalog: Path | None = None
     """Parquet catalog root; None stores nothing."""
+    write_in_background: bool = False
+    """Commit catalog files from a writer thread (live feeds: the bus handler never waits
+    on Parquet or S3); a replay writes inline, so its versions are deterministic."""
     check_books: bool = False
     """Compare each rebuilt book with the venue's own top of book (``bookTicker``)."""
 

@@ -123,7 +123,11 @@ class MarketDataNode:
         else:
             self.bus, self.books, self.candles = shared.bus, shared.books, shared.candles
         self.checker = BookTopChecker(self.bus, self.books) if config.check_books else None
-        self.writer = CatalogWriter(config.catalog, self.bus) if config.catalog else None
+        self.writer = (
+            CatalogWriter(config.catalog, self.bus, background=config.write_in_background)
+            if config.catalog
+            else None
+        )
         self.parser = self.venue.make_parser(self.bus)
         self._counters = {
             "trades": self._count(topics.TRADES),

@@ -15,6 +15,9 @@ deduplicating commit path in ``store/table_commit.py``.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +25,7 @@ import msgspec
 
 # pyarrow ships no type information; everything read from it is Any here.
 import pyarrow as pa
+import structlog
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError
@@ -41,6 +45,8 @@ from tradefabric.store.storage import open_storage
 from tradefabric.store.table_commit import TableCommitter, WriteReport
 
 __all__ = ["CatalogWriter", "WriteReport"]
+
+log = structlog.get_logger(__name__)
 
 _PartitionKey = tuple[str, str, int]
 """(venue, symbol, UTC day number since the epoch)."""
@@ -94,7 +100,12 @@ class CatalogWriter:
         flush_rows: int = 100_000,
         source: str = "feed",
         storage_options: dict[str, Any] | None = None,
+        *,
+        background: bool = False,
     ) -> None:
+        """Write under ``root``; with ``background`` full buffers are committed by a writer
+        thread (a live feed: the bus handler never waits on Parquet or S3) through a
+        bounded queue, which makes the handler wait only when the writer falls behind."""
         if flush_rows < 1:
             raise ConfigError(f"flush_rows must be at least 1, got {flush_rows}")
         self._storage = open_storage(root, storage_options)
@@ -107,6 +118,7 @@ class CatalogWriter:
         self._duplicates = dict.fromkeys(DATA_TYPES, 0)
         self._files_written = 0
         self._closed = False
+        self._writer = _BackgroundWriter(self._commit) if background else None
         if bus is not None:
             bus.subscribe(TRADES, self._on_trade)
             bus.subscribe(TRADES_BACKFILLED, self._on_trade)
@@ -156,11 +168,22 @@ class CatalogWriter:
         self._files_written += report.files
         return report
 
+    @property
+    def writer_waits(self) -> int:
+        """Return how often a bus handler waited for the background writer (queue full)."""
+        return self._writer.waits if self._writer is not None else 0
+
     def flush(self) -> None:
-        """Commit every buffered row: one version per table type with buffered rows."""
+        """Commit every buffered row: one version per table type with buffered rows.
+
+        With a background writer, wait until it has committed everything; a commit
+        that failed there is raised here (its rows are kept and tried again).
+        """
         for data_type, buffers in self._buffers.items():
             if buffers:
                 self._flush_partitions(data_type, list(buffers))
+        if self._writer is not None:
+            self._writer.drain()
 
     def close(self) -> None:
         """Flush and stop listening to the bus; calling it again does nothing."""
@@ -175,7 +198,11 @@ class CatalogWriter:
             self._bus.unsubscribe(OPEN_INTEREST, self._on_open_interest)
             self._bus.unsubscribe(MARK_PRICES, self._on_mark_price)
         self._closed = True
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.stop()
 
     def __enter__(self) -> CatalogWriter:
         return self
@@ -267,13 +294,74 @@ class CatalogWriter:
 
     # --- committing buffers ---
 
+    def _commit(self, data_type: DataType, table: pa.Table) -> None:
+        self.write_table(data_type, table, self._source, "append")
+
     def _flush_partition(self, data_type: DataType, key: _PartitionKey) -> None:
         self._flush_partitions(data_type, [key])
 
     def _flush_partitions(self, data_type: DataType, keys: list[_PartitionKey]) -> None:
         buffers = self._buffers[data_type]
         tables = [buffers[key].to_table(data_type) for key in keys]
-        self.write_table(data_type, pa.concat_tables(tables), self._source, "append")
+        if self._writer is not None:
+            # The rows leave the handler now; the writer keeps them until committed.
+            for key in keys:
+                del buffers[key]
+            self._writer.submit(data_type, pa.concat_tables(tables))
+            return
+        self._commit(data_type, pa.concat_tables(tables))
         # Dropped only after a successful commit, so a failed write can be retried by flush().
         for key in keys:
             del buffers[key]
+
+
+class _BackgroundWriter:
+    """One thread committing tables from a bounded queue, in submission order."""
+
+    def __init__(self, commit: Callable[[DataType, pa.Table], None], depth: int = 4) -> None:
+        self._commit = commit
+        self._queue: queue.Queue[tuple[DataType, pa.Table] | None] = queue.Queue(depth)
+        self._failed: list[tuple[DataType, pa.Table]] = []
+        self._error: BaseException | None = None
+        self.waits = 0
+        self._thread = threading.Thread(target=self._run, name="catalog-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, data_type: DataType, table: pa.Table) -> None:
+        """Queue one table; wait (counted) while the queue is full."""
+        item = (data_type, table)
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self.waits += 1
+            self._queue.put(item)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                try:
+                    self._commit(*item)
+                except Exception as exc:  # kept, raised by the next drain(): never lost
+                    self._failed.append(item)
+                    self._error = exc
+                    log.error("catalog_write_failed", data_type=item[0], error=str(exc))
+            finally:
+                self._queue.task_done()
+
+    def drain(self) -> None:
+        """Wait until everything queued is committed; retry and raise earlier failures."""
+        self._queue.join()
+        failed, self._failed = self._failed, []
+        error, self._error = self._error, None
+        for item in failed:
+            self._commit(*item)  # in this thread: a second failure propagates to the caller
+        if error is not None and failed:
+            log.info("catalog_write_retried", tables=len(failed), first_error=str(error))
+
+    def stop(self) -> None:
+        """Let the thread finish what is queued and end."""
+        self._queue.put(None)
+        self._thread.join()
