@@ -35,7 +35,7 @@ from tradefabric.core.clock import SimClock
 from tradefabric.core.time import NS_PER_MINUTE
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
-from tradefabric.execution.sim.venue import SimulatedVenue, SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig, SimulatedExchange
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import Fill
 from tradefabric.node.kernel import TradingConfig, TradingKernel
@@ -88,7 +88,7 @@ def config() -> TradingConfig:
     """Return the bench's kernel config: one EMA cross, candle matching, no binding limits."""
     return TradingConfig(
         seed=1,
-        venues={"binance": SimVenueConfig(slippage_bps=SLIPPAGE_BPS, max_participation=None)},
+        venues={"binance": SimExchangeConfig(slippage_bps=SLIPPAGE_BPS, max_participation=None)},
         risk=RiskConfig(max_order_notional=1e9, max_position_notional=1e9, max_total_notional=1e9,
                         max_orders_per_window=1_000_000, daily_drawdown_pct=100.0),
         strategies=(EmaCrossConfig(id="ema", fast=12, slow=26, notional=NOTIONAL),),
@@ -129,7 +129,7 @@ def run_kernel(
     cfg = config()
     clock = SimClock()
     bus = MessageBus()
-    venues = {"binance": SimulatedVenue("binance", bus, cfg.venues["binance"], seed=cfg.seed)}
+    venues = {"binance": SimulatedExchange("binance", bus, cfg.venues["binance"], seed=cfg.seed)}
     audit = AuditLog(audit_dir / "audit.jsonl", buffered=True)
     kernel = TradingKernel(cfg, bus, clock, venues, audit=audit)
     fills = FillArrays()

@@ -19,7 +19,7 @@ from tradefabric.analytics.frame import CandleFrame
 from tradefabric.core.bus import MessageBus
 from tradefabric.data import topics
 from tradefabric.model.data import Liquidation, OpenInterest
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 MS = 1_000_000
 
@@ -63,8 +63,8 @@ def build_stream(
     open_interest: list[OpenInterest] = []
     bus.subscribe(topics.LIQUIDATIONS, liquidations.append)
     bus.subscribe(topics.OPEN_INTEREST, open_interest.append)
-    binance = venue_entry("binance-usdm").make_parser(bus)
-    bybit = venue_entry("bybit-linear").make_parser(bus)
+    binance = venue_profile("binance-usdm").make_parser(bus)
+    bybit = venue_profile("bybit-linear").make_parser(bus)
     oi_binance, oi_bybit = 80_000.0, 50_000.0
     for i in range(len(frame)):
         start_ms = int(frame.ts_open[i]) // MS

@@ -23,7 +23,7 @@ from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
 from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 Injector = Callable[[FakeVenueServer], Awaitable[None]]
 
@@ -37,7 +37,7 @@ class Outcome(msgspec.Struct):
 
 
 async def _run(shared_data: Path, case: ConformanceCase, inject: Injector | None) -> Outcome:
-    entry = venue_entry(case.venue)
+    entry = venue_profile(case.venue)
     script = script_for(entry.name, shared_data / case.recording)
     async with FakeVenueServer(script, speed=case.speed) as server:
         node = MarketDataNode(MarketDataConfig(venue=case.venue), clock=LiveClock())

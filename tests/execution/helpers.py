@@ -8,7 +8,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.core.time import NS_PER_MINUTE
 from tradefabric.data import topics
-from tradefabric.execution.sim.venue import BookSource, SimulatedVenue, SimVenueConfig
+from tradefabric.execution.sim.exchange import BookSource, SimExchangeConfig, SimulatedExchange
 from tradefabric.model.data import Candle
 from tradefabric.node.kernel import ExecutionConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
@@ -25,7 +25,7 @@ class Harness:
         self,
         tmp: Path,
         *,
-        venue: SimVenueConfig | None = None,
+        venue: SimExchangeConfig | None = None,
         risk: RiskConfig | None = None,
         consensus: ConsensusPriceSource | None = None,
         bus: MessageBus | None = None,
@@ -33,12 +33,12 @@ class Harness:
         books: BookSource | None = None,
     ) -> None:
         self.config = TradingConfig(
-            execution={"binance": ExecutionConfig(sim=venue or SimVenueConfig())},
+            execution={"binance": ExecutionConfig(sim=venue or SimExchangeConfig())},
             risk=risk or RiskConfig(),
         )
         self.clock = clock or SimClock(T0)
         self.bus = bus or MessageBus()
-        self.venue = SimulatedVenue(
+        self.venue = SimulatedExchange(
             "binance", self.bus, self.config.execution["binance"].sim, seed=1, books=books
         )
         self.audit_path = tmp / "audit.jsonl"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from tests.execution.helpers import Harness
 from tradefabric.execution import topics
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.execution.sim.fees import FeeConfig
-from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.model.orders import (
     Fill,
     OrderRequest,
@@ -21,7 +21,7 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 
 def _h(tmp: Path, **venue: object) -> tuple[Harness, list[Fill]]:
-    cfg = SimVenueConfig(fees=FeeConfig(maker_bps=1.0, taker_bps=5.0), **venue)  # type: ignore[arg-type]
+    cfg = SimExchangeConfig(fees=FeeConfig(maker_bps=1.0, taker_bps=5.0), **venue)  # type: ignore[arg-type]
     h = Harness(tmp, venue=cfg)
     fills: list[Fill] = []
     h.bus.subscribe(topics.FILLS, fills.append)

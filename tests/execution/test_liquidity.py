@@ -19,7 +19,7 @@ from tradefabric.execution.liquidity import (
     save_liquidity_model,
     walk_slippage_bps,
 )
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.node.backtest import BacktestRunner
 from tradefabric.node.kernel import DataConfig, ExecutionConfig, TradingConfig
 from tradefabric.strategies.ema_cross import EmaCrossConfig
@@ -88,7 +88,9 @@ def test_forecaster_is_the_sim_venues_slippage(
     config = TradingConfig(
         seed=3,
         execution={
-            "binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0, liquidity_model=path))
+            "binance": ExecutionConfig(
+                sim=SimExchangeConfig(slippage_bps=1.0, liquidity_model=path)
+            )
         },
         data=DataConfig(recording=shared_data / "binance_ws" / "spot_btcusdt_20240808.gz"),
         strategies=(EmaCrossConfig(id="ema", interval="1s", fast=3, slow=12, notional=50_000.0),),

@@ -9,8 +9,8 @@ from tests.execution.helpers import T0, Harness
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.sim.exchange import Matching, SimExchangeConfig
 from tradefabric.execution.sim.fees import FeeConfig
-from tradefabric.execution.sim.venue import Matching, SimVenueConfig
 from tradefabric.model.data import OrderBookSnapshot, PriceLevel, Trade
 from tradefabric.model.enums import AggressorSide
 from tradefabric.model.orders import Fill, OrderRequest, OrderSide, OrderStatus, OrderType
@@ -34,7 +34,9 @@ class BookHarness:
 
     def __init__(self, tmp: Path) -> None:
         self.books = Books()
-        cfg = SimVenueConfig(matching=Matching.BOOK, fees=FeeConfig(maker_bps=0.0, taker_bps=0.0))
+        cfg = SimExchangeConfig(
+            matching=Matching.BOOK, fees=FeeConfig(maker_bps=0.0, taker_bps=0.0)
+        )
         self.h = Harness(tmp, venue=cfg, books=self.books)
         self.fills: list[Fill] = []
         self.h.bus.subscribe(exec_topics.FILLS, self.fills.append)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tests.execution.helpers import Harness
 from tradefabric.execution import topics
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.execution.sim.fees import FeeConfig
-from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.model.orders import (
     Fill,
     OrderEvent,
@@ -23,7 +23,7 @@ BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 
 def _h(tmp: Path, slippage_bps: float = 0.0) -> tuple[Harness, list[Fill]]:
-    cfg = SimVenueConfig(fees=FeeConfig(maker_bps=0.0, taker_bps=0.0), slippage_bps=slippage_bps)
+    cfg = SimExchangeConfig(fees=FeeConfig(maker_bps=0.0, taker_bps=0.0), slippage_bps=slippage_bps)
     h = Harness(tmp, venue=cfg)
     fills: list[Fill] = []
     h.bus.subscribe(topics.FILLS, fills.append)

@@ -14,8 +14,8 @@ from tradefabric.core.clock import SimClock
 from tradefabric.core.time import NS_PER_MINUTE, NS_PER_SECOND
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.sim.exchange import SimExchangeConfig, SimulatedExchange
 from tradefabric.execution.sim.fees import FeeConfig
-from tradefabric.execution.sim.venue import SimulatedVenue, SimVenueConfig
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import Fill, OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.node.kernel import (
@@ -33,10 +33,10 @@ SYMBOL = "BTC/USDT"
 class TwoVenues:
     """A kernel with simulated binance and bybit venues; candles published by hand."""
 
-    def __init__(self, tmp: Path, binance: SimVenueConfig) -> None:
+    def __init__(self, tmp: Path, binance: SimExchangeConfig) -> None:
         venues = {
             "binance": binance,
-            "bybit": SimVenueConfig(fees=FeeConfig(maker_bps=1.0, taker_bps=5.0)),
+            "bybit": SimExchangeConfig(fees=FeeConfig(maker_bps=1.0, taker_bps=5.0)),
         }
         self.config = TradingConfig(
             execution={name: ExecutionConfig(sim=cfg) for name, cfg in venues.items()},
@@ -50,7 +50,7 @@ class TwoVenues:
         self.clock = SimClock(T0)
         self.bus = MessageBus()
         self.venues = {
-            name: SimulatedVenue(name, self.bus, cfg, seed=1, default_interval="1m")
+            name: SimulatedExchange(name, self.bus, cfg, seed=1, default_interval="1m")
             for name, cfg in venues.items()
         }
         self.kernel = TradingKernel(
@@ -83,7 +83,7 @@ class TwoVenues:
 
 
 def test_one_minute_candle_that_began_before_the_order_never_fills_it(tmp_path: Path) -> None:
-    h = TwoVenues(tmp_path, SimVenueConfig())  # matches 1m candles (the default interval)
+    h = TwoVenues(tmp_path, SimExchangeConfig())  # matches 1m candles (the default interval)
     h.seconds("binance", 0, 29)
     oid = h.buy_limit("binance", 99.0)  # mid-minute: after the 1s candle ending at 0:30
     h.seconds("binance", 30, 59, low=98.0)  # 1s candles trade through: not the interval
@@ -96,7 +96,7 @@ def test_one_minute_candle_that_began_before_the_order_never_fills_it(tmp_path: 
 
 
 def test_configured_one_second_interval_ignores_the_minute_candles(tmp_path: Path) -> None:
-    h = TwoVenues(tmp_path, SimVenueConfig(intervals={SYMBOL: "1s"}))
+    h = TwoVenues(tmp_path, SimExchangeConfig(intervals={SYMBOL: "1s"}))
     assert h.venues["binance"].matching_interval(SYMBOL) == "1s"
     assert h.venues["binance"].matching_interval("ETH/USDT") == "1m"
     h.seconds("binance", 0, 29)
@@ -110,7 +110,7 @@ def test_configured_one_second_interval_ignores_the_minute_candles(tmp_path: Pat
 
 
 def test_other_venue_candles_of_the_same_symbol_never_fill(tmp_path: Path) -> None:
-    h = TwoVenues(tmp_path, SimVenueConfig())
+    h = TwoVenues(tmp_path, SimExchangeConfig())
     h.candle("binance", "1m", T0, low=99.5)
     h.candle("bybit", "1m", T0, low=99.5)
     binance_id = h.buy_limit("binance", 99.0)
@@ -133,7 +133,7 @@ def test_bad_interval_in_config_names_the_key() -> None:
     from tradefabric.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="ETH/USDT"):
-        msgspec.convert({"intervals": {"ETH/USDT": "1x"}}, SimVenueConfig)
+        msgspec.convert({"intervals": {"ETH/USDT": "1x"}}, SimExchangeConfig)
 
 
 def test_default_interval_per_instrument_is_its_strategys() -> None:
@@ -156,7 +156,7 @@ def test_default_interval_per_instrument_is_its_strategys() -> None:
         strategies=strategies,
         execution={
             "binance": ExecutionConfig(
-                sim=SimVenueConfig(interval="1m", intervals={"ETH/USDT": "1s"})
+                sim=SimExchangeConfig(interval="1m", intervals={"ETH/USDT": "1s"})
             )
         },
     )

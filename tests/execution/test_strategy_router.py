@@ -16,7 +16,7 @@ from tradefabric.core.time import NS_PER_MINUTE, NS_PER_SECOND, parse_utc
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import SimulatedVenue
+from tradefabric.execution.sim.exchange import SimulatedExchange
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import Fill, OrderSnapshot
 from tradefabric.node.kernel import ExecutionConfig, TradingConfig, TradingKernel
@@ -54,7 +54,7 @@ class Run:
         )
         self.clock = SimClock()
         self.bus = MessageBus()
-        venue = SimulatedVenue("binance", self.bus, config.execution["binance"].sim, seed=1)
+        venue = SimulatedExchange("binance", self.bus, config.execution["binance"].sim, seed=1)
         self.kernel = TradingKernel(config, self.bus, self.clock, {"binance": venue},
                                     audit=AuditLog(None))  # fmt: skip
         self.routed: list[RoutedSignal] = []

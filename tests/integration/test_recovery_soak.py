@@ -34,7 +34,7 @@ from tradefabric.venues.binance.live import API_KEY_ENV
 from tradefabric.venues.binance.markets import market
 from tradefabric.venues.fakevenue.binance import BinanceScript
 from tradefabric.venues.fakevenue.kraken import KrakenScript
-from tradefabric.venues.fakevenue.server import FakeVenueServer, VenueScript
+from tradefabric.venues.fakevenue.server import FakeVenueScript, FakeVenueServer
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ class Case(msgspec.Struct, frozen=True):
     recording: str
     venue: str
     symbol: str
-    script: Callable[[Path, int | None], VenueScript]
+    script: Callable[[Path, int | None], FakeVenueScript]
     recorded_ids: Callable[[Path], list[int]]
 
 
@@ -64,14 +64,14 @@ def _binance_ids(path: Path) -> list[int]:
     return ids
 
 
-def _binance(venue: str) -> Callable[[Path, int | None], VenueScript]:
-    def build(path: Path, retention: int | None) -> VenueScript:
+def _binance(venue: str) -> Callable[[Path, int | None], FakeVenueScript]:
+    def build(path: Path, retention: int | None) -> FakeVenueScript:
         return BinanceScript(path, market(venue), trade_retention=retention)
 
     return build
 
 
-def _kraken(path: Path, retention: int | None) -> VenueScript:
+def _kraken(path: Path, retention: int | None) -> FakeVenueScript:
     # The fake Kraken re-encodes a real Binance spot recording; trade ids stay Binance's.
     return KrakenScript(path, trade_retention=retention)
 

@@ -33,7 +33,7 @@ from tradefabric.venues.binance.markets import BINANCE_SPOT, BINANCE_USDM, Binan
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.fakevenue.binance import BinanceScript
 from tradefabric.venues.fakevenue.kraken import KrakenScript
-from tradefabric.venues.fakevenue.server import FakeVenueServer, VenueScript
+from tradefabric.venues.fakevenue.server import FakeVenueScript, FakeVenueServer
 from tradefabric.venues.kraken.live import KrakenFeedParser, KrakenLive
 from tradefabric.venues.kraken.markets import KRAKEN_SPOT
 from tradefabric.venues.replay.recording import read_recording
@@ -89,7 +89,7 @@ async def test_a_gap_of_several_pages_is_recovered_exactly(name: str, shared_dat
     file, market = CASES[name]
     path = shared_data / "binance_ws" / file
     recorded = _recorded_trades(path, market or BINANCE_SPOT)
-    script: VenueScript = BinanceScript(path, market) if market else KrakenScript(path)
+    script: FakeVenueScript = BinanceScript(path, market) if market else KrakenScript(path)
     bus = MessageBus()
     backfilled: list[Trade] = []
     bus.subscribe(topics.TRADES_BACKFILLED, backfilled.append)

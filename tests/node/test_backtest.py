@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import report_figure
 from tradefabric.core.errors import ConfigError
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.node.backtest import BacktestRunner
 from tradefabric.node.kernel import (
     DataConfig,
@@ -45,7 +45,7 @@ def _config(catalog: Path, seed: int = 7, daily: bool | None = True) -> TradingC
     return TradingConfig(
         reports=ReportsConfig(daily=daily),
         seed=seed,
-        execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
+        execution={"binance": ExecutionConfig(sim=SimExchangeConfig(slippage_bps=1.0))},
         data=DataConfig(catalog=catalog, symbols=("BTC/USDT", "ETH/USDT")),
         strategies=(
             EmaCrossConfig(id="ema_btc", symbol="BTC/USDT"),

@@ -17,7 +17,7 @@ from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.data_engine import DataEngine
 from tradefabric.node.market_data import MarketDataNode
 from tradefabric.ops.alerts import ALERTS, Alert
-from tradefabric.venues.registry import sequence_rules, venue_entry
+from tradefabric.venues.registry import sequence_rules, venue_profile
 from tradefabric.venues.replay.recording import RecordedLine, read_recording
 
 RECORDING = "spot_btcusdt_20240808.gz"
@@ -29,7 +29,9 @@ class _Pipeline:
         self.bus = MessageBus()
         self.books = OrderBooks(self.bus, self.clock, sequence_rules())
         self.engine = DataEngine(self.bus, self.clock, self.books, capacity)
-        self.queue = self.engine.queue_for("binance", venue_entry("binance").make_parser(self.bus))
+        self.queue = self.engine.queue_for(
+            "binance", venue_profile("binance").make_parser(self.bus)
+        )
         self.trades: list[Trade] = []
         self.alerts: list[Alert] = []
         self.bus.subscribe(topics.TRADES, self.trades.append)

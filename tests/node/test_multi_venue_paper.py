@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import report_figure
 from tradefabric.demo.fake_venue import paper_on_fake_venue, paper_on_fake_venues
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.node.kernel import (
     DEFAULT_INSTRUMENTS,
@@ -32,7 +32,7 @@ VENUES = ("binance", "bybit")
 
 
 def _config(venues: tuple[str, ...]) -> TradingConfig:
-    paper = ExecutionConfig(mode=ExecutionMode.PAPER, sim=SimVenueConfig(slippage_bps=1.0))
+    paper = ExecutionConfig(mode=ExecutionMode.PAPER, sim=SimExchangeConfig(slippage_bps=1.0))
     return TradingConfig(
         seed=7,
         execution=dict.fromkeys(venues, paper),

@@ -17,7 +17,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.core.time import NS_PER_DAY, NS_PER_MINUTE, parse_utc
 from tradefabric.data import topics
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.model.data import Candle
 from tradefabric.node.kernel import ExecutionConfig, TradingConfig
 from tradefabric.node.run import KernelRun, RunInfo, build_sim_venues
@@ -49,7 +49,7 @@ def run_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     root = tmp_path_factory.mktemp("report") / "run"
     config = TradingConfig(
         seed=1,
-        execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
+        execution={"binance": ExecutionConfig(sim=SimExchangeConfig(slippage_bps=1.0))},
         strategies=(EmaCrossConfig(id="ema", fast=12, slow=26, notional=1_000.0),),
     )
     clock = SimClock()

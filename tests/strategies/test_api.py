@@ -16,7 +16,7 @@ from tradefabric.core.clock import SimClock
 from tradefabric.core.time import NS_PER_MINUTE
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
-from tradefabric.execution.sim.venue import SimulatedVenue, SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig, SimulatedExchange
 from tradefabric.model.data import Candle, OrderBookSnapshot, Quote
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderType
 from tradefabric.node.kernel import TradingConfig, TradingKernel
@@ -64,7 +64,7 @@ class _Bare(Harness):
         self.config = TradingConfig()
         self.clock = SimClock(T0)
         self.bus = MessageBus()
-        self.venue = SimulatedVenue("binance", self.bus, SimVenueConfig(), seed=1)
+        self.venue = SimulatedExchange("binance", self.bus, SimExchangeConfig(), seed=1)
         self.kernel = TradingKernel(
             self.config, self.bus, self.clock, {"binance": self.venue}, audit=AuditLog(None),
             books=_Books(book) if book is not None else None,

@@ -18,7 +18,7 @@ from tradefabric.store.download import (
     DownloadOptions,
     DownloadProgress,
     DownloadReport,
-    VenueClient,
+    HistoryClient,
     download_candles,
     download_trades,
 )
@@ -79,7 +79,7 @@ def download_data(
         writer = CatalogWriter(catalog)
         what = f"{symbol} trades" if trades else f"{symbol} {timeframe} candles"
         with (
-            VenueClient.open(venue, exchange_url) as client,
+            HistoryClient.open(venue, exchange_url) as client,
             _progress(what, enabled=not json_output and stderr.is_terminal) as progress,
         ):
             options = DownloadOptions(resume=resume)

@@ -19,7 +19,7 @@ from tradefabric.core.errors import DataSourceError, TradefabricError
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import FeedStatus, LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
-from tradefabric.venues.registry import VENUES, venue_entry
+from tradefabric.venues.registry import VENUES, venue_profile
 
 
 def feed(
@@ -56,7 +56,7 @@ def feed(
 ) -> None:
     """Run a live feed with a status table: rates, lag, book state, reconnects."""
     try:
-        entry = venue_entry(venue)
+        entry = venue_profile(venue)
         config = LiveFeedConfig(
             symbols=_split(symbols),
             channels=tuple(c.strip() for c in channels.split(","))

@@ -21,9 +21,9 @@ from tradefabric.model.instrument import Instrument
 from tradefabric.store.instrument_cache import InstrumentCache
 from tradefabric.venues.fakevenue.binance_history import BinanceHistory
 from tradefabric.venues.fakevenue.scripts import script_for
-from tradefabric.venues.fakevenue.server import FakeVenueServer, VenueScript
+from tradefabric.venues.fakevenue.server import FakeVenueScript, FakeVenueServer
 from tradefabric.venues.instruments import DEFAULT_TTL_S, InstrumentLoader, resolve_instruments
-from tradefabric.venues.registry import VENUES, venue_entry
+from tradefabric.venues.registry import VENUES, venue_profile
 
 app = typer.Typer(help="Local fake venues for offline testing against realistic traffic.")
 
@@ -72,7 +72,7 @@ def serve(
         ) from exc
 
 
-def _serve_klines(script: VenueScript, path: Path) -> None:
+def _serve_klines(script: FakeVenueScript, path: Path) -> None:
     history = getattr(script, "history", None)
     if not isinstance(history, BinanceHistory):
         raise ConfigError(f"--klines: only Binance venues serve klines so far, not {script.name}")
@@ -151,7 +151,7 @@ class InstrumentsResult(msgspec.Struct, frozen=True, kw_only=True):
 async def _instruments(
     venue: str, wanted: list[str], rest_url: str | None, catalog: Path | None, ttl_s: float
 ) -> InstrumentsResult:
-    venue_entry(venue)
+    venue_profile(venue)
     cache = InstrumentCache(catalog) if catalog is not None else None
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         urls = {venue: rest_url} if rest_url else {}

@@ -15,7 +15,7 @@ from tradefabric.node.paper import PaperRunner
 from tradefabric.node.run import BacktestResult
 from tradefabric.node.trading_node import TradingNode
 from tradefabric.venues.fakevenue.scripts import script_for
-from tradefabric.venues.fakevenue.server import FakeVenueServer, VenueScript
+from tradefabric.venues.fakevenue.server import FakeVenueScript, FakeVenueServer
 
 OnNode = Callable[[TradingNode], None]
 """Called with the node once it is built, before any data arrives (extra subscribers)."""
@@ -77,7 +77,7 @@ async def paper_on_fake_venues(
 
 
 async def _all_trades_parsed(
-    runner: PaperRunner, scripts: Iterable[VenueScript], task: asyncio.Task[BacktestResult]
+    runner: PaperRunner, scripts: Iterable[FakeVenueScript], task: asyncio.Task[BacktestResult]
 ) -> None:
     """Wait until the node has every streamed trade and its queue has been quiet a moment."""
     streamed = sum(s.trades_streamed for s in scripts)

@@ -29,7 +29,7 @@ from tradefabric.analytics.config import AnalyticsConfig, PluginSpec
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.data import topics
 from tradefabric.demo.fake_venue import paper_on_fake_venue
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.model.data import Trade
 from tradefabric.node.kernel import (
     ExecutionConfig,
@@ -72,7 +72,7 @@ def demo_config() -> TradingConfig:
     """Return the demo's trading config: EMA cross and the router on BTC/USDT 1s candles."""
     return TradingConfig(
         seed=7,
-        execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
+        execution={"binance": ExecutionConfig(sim=SimExchangeConfig(slippage_bps=1.0))},
         risk=RiskConfig(max_order_notional=20_000.0, max_position_notional=50_000.0),
         strategies=(
             EmaCrossConfig(id="ema_btc_1s", interval="1s", fast=3, slow=12, notional=1_000.0),

@@ -46,9 +46,9 @@ from tradefabric.core.time import NS_PER_MS
 from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.order_book import OrderBook
-from tradefabric.execution.sim.venue import BookSource
+from tradefabric.execution.sim.exchange import BookSource
 from tradefabric.model.data import OrderBookDeltas, PriceLevel
-from tradefabric.venues.registry import sequence_rules, venue_entry
+from tradefabric.venues.registry import sequence_rules, venue_profile
 from tradefabric.venues.replay.replayer import Replayer
 
 _WALK_LEVELS = 400
@@ -156,7 +156,7 @@ def record_slippage(
     # Subscribed before the books are built: the sampler sees each change before it applies.
     bus.subscribe(topics.BOOK_DELTAS, sampler.on_deltas)
     sampler.books = OrderBooks(bus, clock, sequence_rules())
-    parser = venue_entry(venue).make_parser(bus)
+    parser = venue_profile(venue).make_parser(bus)
     Replayer(clock, parser).run(path)
     return SlippageSeries(
         venue=sampler.venue,

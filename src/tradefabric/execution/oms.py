@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.execution import topics
+from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.orders import Order, OrderError
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.venue import VenueClient
 from tradefabric.model.orders import (
     Fill,
     OrderEvent,
@@ -57,7 +57,7 @@ class ExecutionEngine:
         self.risk = risk
         self.portfolio = portfolio
         self._audit = audit
-        self._venues: dict[str, VenueClient] = {}
+        self._venues: dict[str, ExecutionClient] = {}
         self._precisions: dict[tuple[str, str], Precision] = {}
         self._orders: dict[str, Order] = {}
         """Every order not yet finished, plus the most recent finished ones."""
@@ -71,7 +71,7 @@ class ExecutionEngine:
         """venue -> symbol -> latest market price (the kernel writes it on every event)."""
         risk.attach(self, self._on_halt)
 
-    def add_venue(self, venue: VenueClient) -> None:
+    def add_venue(self, venue: ExecutionClient) -> None:
         """Route orders for ``venue.name`` to ``venue``."""
         self._venues[venue.name] = venue
         venue.connect(self)

@@ -9,7 +9,7 @@ import msgspec
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.model.enums import EmptyCandlePolicy
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 
 class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -29,7 +29,7 @@ class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """Compare each rebuilt book with the venue's own top of book (``bookTicker``)."""
 
     def __post_init__(self) -> None:
-        venue_entry(self.venue)
+        venue_profile(self.venue)
         for interval in self.candle_intervals:
             interval_to_ns(interval)
         if self.candle_close_delay_ms < 0:

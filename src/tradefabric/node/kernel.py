@@ -26,11 +26,11 @@ from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_DAY, interval_to_ns
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import BookSource, SimVenueConfig
-from tradefabric.execution.venue import VenueClient
+from tradefabric.execution.sim.exchange import BookSource, SimExchangeConfig
 from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
@@ -161,7 +161,7 @@ class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     mode: ExecutionMode = ExecutionMode.SIM
     """``sim`` and ``paper`` fill with the simulated exchange (``sim`` below) on the
     node's market data; ``live`` sends orders to the venue."""
-    sim: SimVenueConfig = SimVenueConfig()
+    sim: SimExchangeConfig = SimExchangeConfig()
 
 
 StrategyConfig = EmaCrossConfig | RouterConfig | PluginStrategyConfig
@@ -277,7 +277,7 @@ class TradingKernel:
         config: TradingConfig,
         bus: MessageBus,
         clock: Clock,
-        venues: Mapping[str, VenueClient],
+        venues: Mapping[str, ExecutionClient],
         *,
         audit: AuditLog,
         consensus: ConsensusPriceSource | None = None,

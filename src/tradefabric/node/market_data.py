@@ -25,7 +25,7 @@ from tradefabric.model.data import TradeGap
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.schema import RowCounts
-from tradefabric.venues.registry import sequence_rules, venue_entry
+from tradefabric.venues.registry import sequence_rules, venue_profile
 from tradefabric.venues.replay.recording import ProgressCallback
 from tradefabric.venues.replay.replayer import Replayer, ReplayStats
 
@@ -109,7 +109,7 @@ class MarketDataNode:
     ) -> None:
         self.config = config
         self.clock: Clock = clock if clock is not None else SimClock()
-        self.venue = venue_entry(config.venue)
+        self.venue = venue_profile(config.venue)
         if shared is None:
             self.bus = MessageBus()
             self.books = OrderBooks(self.bus, self.clock, sequence_rules())

@@ -16,9 +16,9 @@ import structlog
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import AuditWriteError, ConfigError
+from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
-from tradefabric.execution.sim.venue import BookSource, SimulatedVenue
-from tradefabric.execution.venue import VenueClient
+from tradefabric.execution.sim.exchange import BookSource, SimulatedExchange
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.node.isolation import FaultRecord
@@ -73,7 +73,7 @@ log = structlog.get_logger(__name__)
 
 def build_sim_venues(
     config: TradingConfig, bus: MessageBus, books: BookSource | None, live_data: bool = False
-) -> dict[str, SimulatedVenue]:
+) -> dict[str, SimulatedExchange]:
     """Build the simulated exchange of every venue the config executes on.
 
     In a backtest (``live_data`` False) every venue is simulated; on live data a
@@ -101,7 +101,7 @@ def build_sim_venues(
                 )
             model = load_liquidity_model(venue_config.liquidity_model)
             impact = LiquidityForecaster(model, bus, books, name).slippage_bps
-        venues[name] = SimulatedVenue(
+        venues[name] = SimulatedExchange(
             name, bus, venue_config, seed=config.seed, books=books, impact=impact,
             default_interval=config.data.interval,
             default_intervals=strategy_intervals(config, name),
@@ -166,7 +166,7 @@ class KernelRun:
         config: TradingConfig,
         bus: MessageBus,
         clock: Clock,
-        venues: dict[str, VenueClient],
+        venues: dict[str, ExecutionClient],
         run_dir: Path | None,
         *,
         audit: AuditLog | None = None,

@@ -55,7 +55,7 @@ from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
-from tradefabric.venues.registry import sequence_rules, venue_entry
+from tradefabric.venues.registry import sequence_rules, venue_profile
 
 log = structlog.get_logger(__name__)
 
@@ -214,7 +214,7 @@ class TradingNode:
         )
         shared = SharedMarketData(self.bus, self.books, candles)
         for venue in venues:
-            venue_entry(venue)  # an unknown venue fails here, naming the known ones
+            venue_profile(venue)  # an unknown venue fails here, naming the known ones
             md_config = MarketDataConfig(venue=venue, candle_intervals=intervals)
             self.markets[venue] = MarketDataNode(md_config, self.clock, shared)
         if self.mode is not RunMode.BACKTEST:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from tradefabric.core.errors import ConfigError, TradefabricError
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
-from tradefabric.store.download import DownloadOptions, VenueClient, download_candles
+from tradefabric.store.download import DownloadOptions, HistoryClient, download_candles
 from tradefabric.store.gaps import CandleGap, SeriesFilter, interpolated_candles, scan_gaps
 
 
@@ -78,7 +78,7 @@ def _download(
     failures: list[str] = []
     for venue, venue_gaps in sorted(by_venue.items()):
         try:
-            with VenueClient.open(venue, exchange_url) as client:
+            with HistoryClient.open(venue, exchange_url) as client:
                 for gap in venue_gaps:
                     added += _download_gap(writer, client, gap)
         except (ConfigError, TradefabricError) as exc:
@@ -86,7 +86,7 @@ def _download(
     return added, failures
 
 
-def _download_gap(writer: CatalogWriter, client: VenueClient, gap: CandleGap) -> int:
+def _download_gap(writer: CatalogWriter, client: HistoryClient, gap: CandleGap) -> int:
     report = download_candles(
         writer,
         client,

@@ -38,7 +38,7 @@ from tradefabric.data.order_book import OrderBook
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import BookSource
+from tradefabric.execution.sim.exchange import BookSource
 from tradefabric.model.data import Candle, Quote, Trade
 from tradefabric.model.orders import (
     Fill,

@@ -2,7 +2,7 @@
 
 ``InstrumentLoader`` fetches a venue's listing over REST (``VenueRestClient``
 with the venue's rate limiter; paged where the venue pages), parses it with the
-venue's ``InstrumentSource`` (``VenueEntry.instruments``) and keeps it in the
+venue's ``InstrumentSource`` (``VenueProfile.instruments``) and keeps it in the
 catalog (``store.instrument_cache``); a listing younger than the TTL and fetched
 from the same URL is read from there instead of the venue.
 
@@ -33,7 +33,7 @@ from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument, InstrumentSnapshot
 from tradefabric.venues.exchange_info import InstrumentSource, parse_page
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +80,7 @@ _POSITIVE = frozenset({"price_increment", "size_increment", "contract_size"})
 
 def instrument_source(venue: str) -> InstrumentSource:
     """Return where ``venue`` lists its instruments; an unknown venue is a ``ConfigError``."""
-    source = venue_entry(venue).instruments
+    source = venue_profile(venue).instruments
     if source is None:
         raise ConfigError(f"venue {venue!r} has no exchange info source")
     return source
@@ -164,7 +164,7 @@ class InstrumentLoader:
         limiter = self._limiters.get(venue)
         if limiter is None:
             # The venue's own limits, as its live endpoints build them.
-            entry = venue_entry(venue)
+            entry = venue_profile(venue)
             live = entry.make_live(entry.make_parser(MessageBus()), LiveClock(), None, url)
             limiter = self._limiters[venue] = live.limiter
         return limiter

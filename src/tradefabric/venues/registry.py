@@ -1,7 +1,7 @@
 """Every venue tradefabric speaks, and how to build its parts: one table, no branches.
 
 Each venue package contributes its entries through ``<package>/entry.py``
-(``venue_entries() -> list[VenueEntry]``); the packages are listed here.
+(``venue_entries() -> list[VenueProfile]``); the packages are listed here.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import importlib
 
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
-from tradefabric.venues.entry import VenueEntry
+from tradefabric.venues.profile import VenueProfile
 
 VENUE_PACKAGES = ("binance", "coinbase", "bybit", "kraken")
 
 
-def _load() -> tuple[dict[str, VenueEntry], dict[str, str]]:
-    entries: dict[str, VenueEntry] = {}
+def _load() -> tuple[dict[str, VenueProfile], dict[str, str]]:
+    entries: dict[str, VenueProfile] = {}
     unavailable: dict[str, str] = {}
     for package in VENUE_PACKAGES:
         name = f"tradefabric.venues.{package}"
@@ -33,13 +33,13 @@ def _load() -> tuple[dict[str, VenueEntry], dict[str, str]]:
     return entries, unavailable
 
 
-VENUES: dict[str, VenueEntry]
+VENUES: dict[str, VenueProfile]
 UNAVAILABLE: dict[str, str]
 """Venue packages of ``VENUE_PACKAGES`` that failed to import, with the error."""
 VENUES, UNAVAILABLE = _load()
 
 
-def venue_entry(name: str) -> VenueEntry:
+def venue_profile(name: str) -> VenueProfile:
     """Return the entry of venue ``name``; an unknown name is a ``ConfigError``."""
     entry = VENUES.get(name)
     if entry is None:

@@ -14,7 +14,7 @@ import pytest
 
 from tradefabric.data.feed.backoff import Backoff
 from tradefabric.store.catalog_writer import CatalogWriter
-from tradefabric.store.download import VenueClient, build_exchange, ccxt_venue
+from tradefabric.store.download import HistoryClient, build_exchange, ccxt_venue
 from tradefabric.store.download.retry import Retrier
 from tradefabric.venues.binance.markets import market
 from tradefabric.venues.fakevenue.binance import BinanceScript
@@ -76,16 +76,16 @@ def venue(shared_data: Path) -> Iterator[ServedVenue]:
         yield served
 
 
-def make_client(url: str, backoff_s: float = 0.05) -> VenueClient:
+def make_client(url: str, backoff_s: float = 0.05) -> HistoryClient:
     """Return a Binance client of the fake venue: ccxt's rate limiter fast, backoff short."""
     spec = ccxt_venue("binance")
     exchange = build_exchange(spec, url, rate_limit_ms=1)
     retrier = Retrier(exchange, backoff=Backoff(initial_s=backoff_s, maximum_s=1.0))
-    return VenueClient(spec, exchange, retrier)
+    return HistoryClient(spec, exchange, retrier)
 
 
 @pytest.fixture
-def client(venue: ServedVenue) -> Iterator[VenueClient]:
+def client(venue: ServedVenue) -> Iterator[HistoryClient]:
     with make_client(venue.url) as c:
         yield c
 

@@ -19,7 +19,7 @@ from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.download import (
     DownloadOptions,
     DownloadProgress,
-    VenueClient,
+    HistoryClient,
     download_candles,
 )
 
@@ -51,7 +51,7 @@ def _stored(root: Path, start: int = 0, end: int = 2**62) -> list[tuple[object, 
 
 
 def test_a_real_day_of_candles_lands_in_the_catalog_exactly(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path,
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path,
     shared_data: Path,
 ) -> None:  # fmt: skip
     seen: list[DownloadProgress] = []
@@ -80,7 +80,7 @@ def test_a_real_day_of_candles_lands_in_the_catalog_exactly(
 
 
 def test_a_second_run_fetches_nothing_and_a_full_run_adds_nothing(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     args = {"symbol": "BTC/USDT", "interval": "1m", "since_ns": DAY_START, "until_ns": DAY_END}
     download_candles(writer, client, **args)  # type: ignore[arg-type]
@@ -92,7 +92,7 @@ def test_a_second_run_fetches_nothing_and_a_full_run_adds_nothing(
 
 
 def test_an_interrupted_download_resumes_where_it_stopped(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path,
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path,
     shared_data: Path,
 ) -> None:  # fmt: skip
     start, end = parse_utc("2024-08-01"), parse_utc("2024-08-04")  # 4,320 candles, 5 pages
@@ -124,7 +124,7 @@ def test_an_interrupted_download_resumes_where_it_stopped(
 
 
 def test_an_error_keeps_the_pages_fetched_before_it(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     start, end = parse_utc("2024-08-01"), parse_utc("2024-08-04")
 
@@ -142,7 +142,7 @@ def test_an_error_keeps_the_pages_fetched_before_it(
 
 
 def test_rate_limits_back_off_then_succeed(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path,
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path,
     shared_data: Path,
 ) -> None:  # fmt: skip
     client.check("BTC/USDT", "1m")  # markets loaded: the 429s hit the klines requests
@@ -160,7 +160,7 @@ def test_rate_limits_back_off_then_succeed(
 
 
 def test_venue_outages_are_retried_then_given_up(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     venue.inject("http?status=503&count=2")
     report = download_candles(
@@ -177,7 +177,7 @@ def test_venue_outages_are_retried_then_given_up(
 
 
 def test_an_open_candle_is_not_stored(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     now = parse_utc("2024-08-08T12:00:30")  # the 12:00 candle is still open
     report = download_candles(
@@ -190,7 +190,7 @@ def test_an_open_candle_is_not_stored(
 
 
 def test_longer_intervals_download_too(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     report = download_candles(
         writer, client, symbol="ETH/USDT", interval="1h", since_ns=DAY_START,
@@ -202,7 +202,7 @@ def test_longer_intervals_download_too(
 
 
 def test_an_unknown_symbol_or_interval_is_a_clear_error(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter
 ) -> None:
     with pytest.raises(ConfigError, match=r"binance has no market 'XRP/USDT'"):
         download_candles(
@@ -225,7 +225,7 @@ def test_an_unreachable_venue_is_retried_then_reported(writer: CatalogWriter) ->
 
 
 def test_downloaded_candles_replace_interpolated_ones(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path,
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path,
     shared_data: Path,
 ) -> None:  # fmt: skip
     # An hour filled by interpolation (flag 1) earlier: a download neither resumes after it

@@ -15,7 +15,7 @@ from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.download import (
     DownloadOptions,
     DownloadProgress,
-    VenueClient,
+    HistoryClient,
     download_trades,
 )
 from tradefabric.venues.binance.markets import market
@@ -49,7 +49,7 @@ def _stored(root: Path) -> list[tuple[object, ...]]:
 
 
 def test_downloaded_trades_equal_the_served_ones_by_id(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     report = download_trades(writer, client, symbol="BTC/USDT", since_ns=SINCE, until_ns=UNTIL)
     served = _served(venue)
@@ -65,7 +65,7 @@ def test_downloaded_trades_equal_the_served_ones_by_id(
 
 
 def test_a_time_range_selects_its_trades_only(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     served = _served(venue)
     start, end = served[1000][1], served[3000][1]
@@ -76,7 +76,7 @@ def test_a_time_range_selects_its_trades_only(
 
 
 def test_quiet_hours_are_skipped_one_window_at_a_time(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     report = download_trades(
         writer, client, symbol="BTC/USDT", since_ns=parse_utc("2024-08-08T18:00"),
@@ -87,7 +87,7 @@ def test_quiet_hours_are_skipped_one_window_at_a_time(
 
 
 def test_an_interrupted_trade_download_resumes_without_loss_or_duplicates(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     def stop_after_three_pages(at: DownloadProgress) -> None:
         if at.pages == 3:
@@ -115,7 +115,7 @@ def test_an_interrupted_trade_download_resumes_without_loss_or_duplicates(
 
 
 def test_rate_limited_trade_pages_are_retried(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter, catalog_root: Path
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter, catalog_root: Path
 ) -> None:
     client.check("BTC/USDT")
     venue.inject("http?status=429&count=2&retry_after=0.1")
@@ -125,7 +125,7 @@ def test_rate_limited_trade_pages_are_retried(
 
 
 def test_an_unknown_symbol_is_a_clear_error(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter
 ) -> None:
     with pytest.raises(ConfigError, match=r"binance has no market 'BTC/EUR'"):
         download_trades(writer, client, symbol="BTC/EUR", since_ns=SINCE, until_ns=UNTIL)
@@ -137,7 +137,10 @@ def test_usdm_trades_download_from_the_futures_endpoints(
     script = BinanceScript(
         shared_data / "binance_ws/usdm_btcusdt_20240808.gz", market("binance-usdm")
     )
-    with ServedVenue(script) as served, VenueClient.open("binance-usdm", served.url, 1) as client:
+    with (
+        ServedVenue(script) as served,
+        HistoryClient.open("binance-usdm", served.url, 1) as client,
+    ):
         report = download_trades(
             writer, client, symbol="BTC/USDT:USDT", since_ns=SINCE, until_ns=UNTIL
         )

@@ -18,7 +18,7 @@ from tradefabric.core.time import parse_utc
 from tradefabric.store.catalog_writer import CatalogWriter
 from tradefabric.store.download import (
     CCXT_VENUES,
-    VenueClient,
+    HistoryClient,
     build_exchange,
     ccxt_venue,
     download_candles,
@@ -63,7 +63,7 @@ def test_a_socket_error_names_its_reason() -> None:
 
 
 def test_a_ban_is_not_waited_out(
-    venue: ServedVenue, client: VenueClient, writer: CatalogWriter
+    venue: ServedVenue, client: HistoryClient, writer: CatalogWriter
 ) -> None:
     client.check("BTC/USDT", "1m")
     venue.inject("http?status=429&count=1&retry_after=3600")

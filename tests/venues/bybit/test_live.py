@@ -34,9 +34,9 @@ from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
 from tradefabric.venues.bybit.markets import BYBIT_LINEAR, BYBIT_SPOT
 from tradefabric.venues.fakevenue.bybit import BybitScript
 from tradefabric.venues.fakevenue.scripts import script_for
-from tradefabric.venues.fakevenue.server import ClientConnection as VenueClient
+from tradefabric.venues.fakevenue.server import ClientConnection as FakeClientConnection
 from tradefabric.venues.fakevenue.server import FakeVenueServer
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 SYMBOL = "BTC/USDT:USDT"
 MS = 1_000_000
@@ -89,7 +89,7 @@ def test_heartbeat_is_bybits_ping_every_20_seconds_and_the_fake_venue_pongs() ->
     interval, frame = bybit.heartbeat()
     assert interval == 20.0 and msgspec.json.decode(frame) == {"op": "ping"}
     script = BybitScript(Path("unused"), BYBIT_LINEAR)
-    client = VenueClient(None, None, set())  # type: ignore[arg-type]
+    client = FakeClientConnection(None, None, set())  # type: ignore[arg-type]
     [pong] = script.on_client_message(client, frame)
     bybit.parser.on_frame(pong.encode(), T0)
     assert bybit.parser.stats().pongs == 1
@@ -194,7 +194,7 @@ async def test_rest_replies_are_checked() -> None:
 async def _feed_whole_recording(
     shared_data: Path, venue: str, recording: str, symbol: str
 ) -> tuple[LiveFeed, FakeVenueServer, list[Trade]]:
-    entry = venue_entry(venue)
+    entry = venue_profile(venue)
     async with FakeVenueServer(script_for(entry.name, shared_data / recording), speed=0) as server:
         node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
         trades: list[Trade] = []

@@ -25,7 +25,7 @@ from tradefabric.venues.coinbase.markets import COINBASE, sequence_rules
 from tradefabric.venues.coinbase.parser import CoinbaseVenueError
 from tradefabric.venues.fakevenue.coinbase import CoinbaseScript, with_sequence_num
 from tradefabric.venues.fakevenue.server import ClientConnection, FakeVenueServer
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 RECORDING = "binance_ws/spot_btcusdt_20240808.gz"
 NO_REST = cast(VenueRestClient, None)
@@ -50,7 +50,7 @@ class Client:
 
 
 def test_registry_entry() -> None:
-    entry = venue_entry("coinbase")
+    entry = venue_profile("coinbase")
     assert entry.default_channels == ("trade", "bookTicker", "depth")
     parser = entry.make_parser(MessageBus())
     live = entry.make_live(parser, LiveClock(), None, None)

@@ -14,14 +14,14 @@ from tradefabric.venues.exchange_info import canonical, parse_instruments
 from tradefabric.venues.fakevenue.instrument_listings import LISTINGS
 from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer
-from tradefabric.venues.registry import VENUES, venue_entry
+from tradefabric.venues.registry import VENUES, venue_profile
 
 
 @pytest.mark.parametrize("venue", sorted(VENUES))
 async def test_fake_venue_lists_the_recorded_pairs_with_the_table_filters(
     shared_data: Path, venue: str
 ) -> None:
-    entry = venue_entry(venue)
+    entry = venue_profile(venue)
     source = entry.instruments
     assert source is not None
     async with (
@@ -46,7 +46,7 @@ async def test_fake_venue_lists_the_recorded_pairs_with_the_table_filters(
 
 
 async def test_fake_bybit_rejects_another_category_as_bybit_does(shared_data: Path) -> None:
-    entry = venue_entry("bybit")
+    entry = venue_profile("bybit")
     async with (
         FakeVenueServer(script_for(entry.name, recording(shared_data, "bybit")), speed=0) as server,
         aiohttp.ClientSession() as session,
@@ -59,7 +59,7 @@ async def test_fake_bybit_rejects_another_category_as_bybit_does(shared_data: Pa
 
 
 async def test_fake_kraken_answers_one_pair_and_rejects_an_unknown_one(shared_data: Path) -> None:
-    entry = venue_entry("kraken")
+    entry = venue_profile("kraken")
     async with (
         FakeVenueServer(
             script_for(entry.name, recording(shared_data, "kraken")), speed=0

@@ -12,7 +12,7 @@ import pytest
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.venues.exchange_info import parse_instruments
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 
 def _capture(shared_data: Path, name: str) -> bytes:
@@ -22,7 +22,7 @@ def _capture(shared_data: Path, name: str) -> bytes:
 
 
 def _parse(venue: str, raw: bytes) -> dict[InstrumentId, Instrument]:
-    source = venue_entry(venue).instruments
+    source = venue_profile(venue).instruments
     assert source is not None
     return {i.id: i for i in parse_instruments(source, raw)}
 

@@ -15,7 +15,7 @@ from tradefabric.node.market_data import MarketDataNode
 from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer
 from tradefabric.venues.kraken.live import BOOK_REFRESH_S
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 RECORDING = "binance_ws/spot_btcusdt_20240808.gz"
 SYMBOL = "BTC/USDT"
@@ -24,7 +24,7 @@ SYMBOL = "BTC/USDT"
 async def _run_with_deep_corruption(shared_data: Path, refresh_s: float) -> tuple[LiveFeed, bool]:
     """Double one deep bid's size in the client's book once the stream is over (nothing
     more will touch that level); return the feed and whether the error was still there."""
-    entry = venue_entry("kraken")
+    entry = venue_profile("kraken")
     async with FakeVenueServer(
         script_for(entry.name, shared_data / RECORDING), speed=100
     ) as server:
@@ -71,5 +71,5 @@ async def test_deep_error_survives_without_refresh_and_is_repaired_with_it(
 
 
 def test_kraken_refreshes_by_default_and_binance_does_not() -> None:
-    assert venue_entry("kraken").book_refresh_s == BOOK_REFRESH_S > 0
-    assert venue_entry("binance").book_refresh_s == 0
+    assert venue_profile("kraken").book_refresh_s == BOOK_REFRESH_S > 0
+    assert venue_profile("binance").book_refresh_s == 0

@@ -19,7 +19,7 @@ from tradefabric.venues.fakevenue.kraken import KrakenScript
 from tradefabric.venues.fakevenue.server import ClientConnection
 from tradefabric.venues.kraken.live import KrakenFeedParser, KrakenLive
 from tradefabric.venues.kraken.markets import KRAKEN_SPOT
-from tradefabric.venues.registry import venue_entry
+from tradefabric.venues.registry import venue_profile
 
 RECORDING = "binance_ws/spot_btcusdt_20240808.gz"
 
@@ -47,7 +47,7 @@ def _trade(trade_id: int) -> Trade:
 
 
 def test_registry_shares_one_pair_table_between_parser_and_rule() -> None:
-    entry = venue_entry("kraken")
+    entry = venue_profile("kraken")
     parser = entry.make_parser(MessageBus())
     assert isinstance(parser, KrakenFeedParser)
     assert entry.sequence_rule.snapshot_supersedes_buffer is True
@@ -135,7 +135,7 @@ def test_fake_venue_answers_ping_instrument_and_rejects_unknown_channels(shared_
 
 def test_fake_venue_book_snapshot_parses_into_a_valid_book_at_any_depth(shared_data: Path) -> None:
     script = KrakenScript(shared_data / RECORDING)
-    entry = venue_entry("kraken")
+    entry = venue_profile("kraken")
     node = MarketDataNode(MarketDataConfig(venue="kraken"), clock=SimClock())
     client = ClientConnection(cast(object, None), cast(object, None), set())  # type: ignore[arg-type]
     replies = script.on_client_message(

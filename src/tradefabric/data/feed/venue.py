@@ -25,7 +25,7 @@ class FrameParser(Protocol):
         ...
 
 
-class LiveVenue(Protocol):
+class MarketDataEndpoints(Protocol):
     """A venue's live endpoints: how to subscribe, resync books and read its clock."""
 
     venue: str

@@ -1,6 +1,6 @@
 """Download candle and trade history from venues' REST APIs (through ccxt) into the catalog."""
 
-from tradefabric.store.download.client import VenueClient
+from tradefabric.store.download.client import HistoryClient
 from tradefabric.store.download.runner import (
     DownloadOptions,
     DownloadProgress,
@@ -16,7 +16,7 @@ __all__ = [
     "DownloadOptions",
     "DownloadProgress",
     "DownloadReport",
-    "VenueClient",
+    "HistoryClient",
     "build_exchange",
     "ccxt_venue",
     "download_candles",

@@ -16,7 +16,7 @@ from tradefabric.store.download.venues import CcxtVenue, build_exchange, ccxt_ve
 T = TypeVar("T")
 
 
-class VenueClient:
+class HistoryClient:
     """A ccxt exchange for one venue, with the venue's paging quirks and a retrier."""
 
     def __init__(self, venue: CcxtVenue, exchange: Any, retrier: Retrier | None = None) -> None:
@@ -28,7 +28,7 @@ class VenueClient:
     @classmethod
     def open(
         cls, venue: str, base_url: str | None = None, rate_limit_ms: float | None = None
-    ) -> VenueClient:
+    ) -> HistoryClient:
         """Return a client of venue ``venue`` (``binance``), optionally at ``base_url``."""
         spec = ccxt_venue(venue)
         return cls(spec, build_exchange(spec, base_url, rate_limit_ms))
@@ -39,7 +39,7 @@ class VenueClient:
         if session is not None:
             session.close()
 
-    def __enter__(self) -> VenueClient:
+    def __enter__(self) -> HistoryClient:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -36,7 +36,7 @@ from tradefabric.core.time import NS_PER_MS, interval_to_ns, now_ns
 from tradefabric.model.enums import CandleFlag
 from tradefabric.store.catalog import Catalog, sql_string
 from tradefabric.store.catalog_writer import CatalogWriter
-from tradefabric.store.download.client import VenueClient
+from tradefabric.store.download.client import HistoryClient
 from tradefabric.store.download.rows import PageRows, candle_rows, trade_rows
 from tradefabric.store.schema import DataType
 
@@ -168,7 +168,7 @@ class _Run:
 
 def download_candles(
     writer: CatalogWriter,
-    client: VenueClient,
+    client: HistoryClient,
     *,
     symbol: str,
     interval: str,
@@ -237,7 +237,7 @@ def download_candles(
 
 def download_trades(
     writer: CatalogWriter,
-    client: VenueClient,
+    client: HistoryClient,
     *,
     symbol: str,
     since_ns: int,
@@ -292,7 +292,7 @@ def download_trades(
 
 
 def _first_trades(
-    client: VenueClient, symbol: str, cursor: int, end: int, *, run: _Run, report: _Reporter
+    client: HistoryClient, symbol: str, cursor: int, end: int, *, run: _Run, report: _Reporter
 ) -> list[Any]:
     """Return the first page of trades at or after ``cursor``, one time window at a time."""
     window = client.venue.trade_window_ms * NS_PER_MS
@@ -312,7 +312,7 @@ class _Reporter:
 
     def __init__(
         self,
-        client: VenueClient,
+        client: HistoryClient,
         run: _Run,
         callback: ProgressCallback | None,
         start: int,

@@ -6,18 +6,18 @@ from tradefabric.venues.binance import markets
 from tradefabric.venues.binance.instruments import instrument_source
 from tradefabric.venues.binance.live import DEFAULT_CHANNELS, BinanceLive
 from tradefabric.venues.binance.parser import BinanceStreamParser
-from tradefabric.venues.entry import VenueEntry, live_factory
+from tradefabric.venues.profile import VenueProfile, live_factory
 
 
-def venue_entries() -> list[VenueEntry]:
+def venue_entries() -> list[VenueProfile]:
     """Return the entries of every Binance market."""
     return [_entry(venue) for venue in markets.MARKETS]
 
 
-def _entry(venue: str) -> VenueEntry:
+def _entry(venue: str) -> VenueProfile:
     market = markets.market(venue)
 
-    return VenueEntry(
+    return VenueProfile(
         name=venue,
         trade_ids_sequential=True,
         sequence_rule=markets.sequence_rule(market),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tradefabric.venues.bybit import markets
 from tradefabric.venues.bybit.instruments import instrument_source
 from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
-from tradefabric.venues.entry import VenueEntry, live_factory
+from tradefabric.venues.profile import VenueProfile, live_factory
 
 DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "spot": ("trade", "depth"),
@@ -14,15 +14,15 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
 """Channels followed when none are named: spot tickers carry no best bid/ask."""
 
 
-def venue_entries() -> list[VenueEntry]:
+def venue_entries() -> list[VenueProfile]:
     """Return the entries of every Bybit market."""
     return [_entry(venue) for venue in markets.MARKETS]
 
 
-def _entry(venue: str) -> VenueEntry:
+def _entry(venue: str) -> VenueProfile:
     market = markets.market(venue)
 
-    return VenueEntry(
+    return VenueProfile(
         name=venue,
         sequence_rule=markets.sequence_rule(market),
         make_parser=lambda bus: BybitFeedParser(bus, market),

@@ -7,21 +7,21 @@ from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.coinbase import markets
 from tradefabric.venues.coinbase.instruments import instrument_source
 from tradefabric.venues.coinbase.live import DEFAULT_CHANNELS, CoinbaseFeedParser, CoinbaseLive
-from tradefabric.venues.entry import VenueEntry, live_factory
+from tradefabric.venues.profile import VenueProfile, live_factory
 
 
-def venue_entries() -> list[VenueEntry]:
+def venue_entries() -> list[VenueProfile]:
     """Return the entries of every Coinbase market."""
     return [_entry(venue) for venue in markets.MARKETS]
 
 
-def _entry(venue: str) -> VenueEntry:
+def _entry(venue: str) -> VenueProfile:
     market = markets.market(venue)
 
     def make_parser(bus: MessageBus) -> FrameParser:
         return CoinbaseFeedParser(bus, market)
 
-    return VenueEntry(
+    return VenueProfile(
         name=venue,
         trade_ids_sequential=True,
         sequence_rule=markets.sequence_rule(market),

@@ -140,7 +140,7 @@ class CoinbaseScript:
         bus.subscribe(topics.TRADES, self._on_trade)
         bus.subscribe(topics.QUOTES, self._on_quote)
 
-    # -- VenueScript -------------------------------------------------------------------------
+    # -- FakeVenueScript -------------------------------------------------------------------------
 
     def venue_book(self, symbol: str) -> OrderBook | None:
         """Return the venue's own book of a unified symbol (``BTC/USDT``)."""

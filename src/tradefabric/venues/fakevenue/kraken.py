@@ -201,7 +201,7 @@ class KrakenScript:
         bus.subscribe(topics.TRADES, self._on_trade)
         bus.subscribe(topics.QUOTES, self._on_quote)
 
-    # -- VenueScript -------------------------------------------------------------------------
+    # -- FakeVenueScript -------------------------------------------------------------------------
 
     def venue_book(self, symbol: str) -> OrderBook | None:
         """Return the book a client subscribed at ``book_depth`` holds, as the venue knows it.

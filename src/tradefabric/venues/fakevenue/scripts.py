@@ -19,10 +19,10 @@ from tradefabric.venues.fakevenue.binance import BinanceScript
 from tradefabric.venues.fakevenue.bybit import BybitScript
 from tradefabric.venues.fakevenue.coinbase import CoinbaseScript
 from tradefabric.venues.fakevenue.kraken import KrakenScript
-from tradefabric.venues.fakevenue.server import VenueScript
+from tradefabric.venues.fakevenue.server import FakeVenueScript
 from tradefabric.venues.kraken import markets as kraken_markets
 
-ScriptFactory = Callable[[Path], VenueScript]
+ScriptFactory = Callable[[Path], FakeVenueScript]
 
 
 def _factories() -> dict[str, ScriptFactory]:
@@ -45,7 +45,7 @@ def _factories() -> dict[str, ScriptFactory]:
 SCRIPTS: dict[str, ScriptFactory] = _factories()
 
 
-def script_for(venue: str, recording: Path) -> VenueScript:
+def script_for(venue: str, recording: Path) -> FakeVenueScript:
     """Return the fake-venue script serving ``recording`` as ``venue`` speaks."""
     factory = SCRIPTS.get(venue)
     if factory is None:

@@ -1,6 +1,6 @@
 """A local fake venue: a real WebSocket + HTTP server on 127.0.0.1 serving recorded traffic.
 
-The server is venue-neutral; a ``VenueScript`` speaks one venue's protocol
+The server is venue-neutral; a ``FakeVenueScript`` speaks one venue's protocol
 (which URL paths, how subscriptions look, which REST endpoints exist, and the
 frames to stream). Traffic is broadcast on one shared timeline, as on a real
 venue: a client that reconnects has missed what was sent meanwhile.
@@ -65,7 +65,7 @@ class ClientConnection:
         self.unyielded_bytes = 0
 
 
-class VenueScript(Protocol):
+class FakeVenueScript(Protocol):
     """One venue's protocol, as the fake venue speaks it."""
 
     name: str
@@ -109,11 +109,11 @@ class ServerStatus(msgspec.Struct, frozen=True):
 
 
 class FakeVenueServer:
-    """Serve a ``VenueScript`` on 127.0.0.1 (random port by default)."""
+    """Serve a ``FakeVenueScript`` on 127.0.0.1 (random port by default)."""
 
     def __init__(
         self,
-        script: VenueScript,
+        script: FakeVenueScript,
         speed: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,

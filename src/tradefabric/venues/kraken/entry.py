@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.data.feed.venue import FrameParser
-from tradefabric.venues.entry import VenueEntry, live_factory
 from tradefabric.venues.kraken import markets
 from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
 from tradefabric.venues.kraken.instruments import instrument_source
@@ -14,14 +13,15 @@ from tradefabric.venues.kraken.live import (
     KrakenFeedParser,
     KrakenLive,
 )
+from tradefabric.venues.profile import VenueProfile, live_factory
 
 
-def venue_entries() -> list[VenueEntry]:
+def venue_entries() -> list[VenueProfile]:
     """Return the entries of every Kraken market."""
     return [_entry(venue) for venue in markets.MARKETS]
 
 
-def _entry(venue: str) -> VenueEntry:
+def _entry(venue: str) -> VenueProfile:
     market = markets.market(venue)
     # One table for the parser (which learns precisions and depths) and the rule (which checks).
     pairs = KrakenPairs.for_market(market)
@@ -29,7 +29,7 @@ def _entry(venue: str) -> VenueEntry:
     def make_parser(bus: MessageBus) -> FrameParser:
         return KrakenFeedParser(bus, market, pairs)
 
-    return VenueEntry(
+    return VenueProfile(
         name=venue,
         trade_ids_sequential=True,
         book_refresh_s=BOOK_REFRESH_S,

@@ -10,15 +10,15 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
-from tradefabric.data.feed.venue import FrameParser, LiveVenue
+from tradefabric.data.feed.venue import FrameParser, MarketDataEndpoints
 from tradefabric.venues.exchange_info import InstrumentSource
 
 ParserFactory = Callable[[MessageBus], FrameParser]
-LiveFactory = Callable[[FrameParser, Clock, str | None, str | None], LiveVenue]
+LiveFactory = Callable[[FrameParser, Clock, str | None, str | None], MarketDataEndpoints]
 
 
 @dataclass(frozen=True)
-class VenueEntry:
+class VenueProfile:
     """How to build one venue's parser and live endpoints (its fake venue is in
     ``venues.fakevenue.scripts``: production code never imports a test double)."""
 
@@ -45,13 +45,13 @@ def live_factory(
     venue: str,
     market: Market,
     parser_type: type[Parser],
-    build: Callable[[Market, Parser, Clock, str | None, str | None], LiveVenue],
+    build: Callable[[Market, Parser, Clock, str | None, str | None], MarketDataEndpoints],
 ) -> LiveFactory:
     """Return a ``LiveFactory`` that checks the node's parser is the venue's own, then builds."""
 
     def make_live(
         parser: FrameParser, clock: Clock, ws_url: str | None, rest_url: str | None
-    ) -> LiveVenue:
+    ) -> MarketDataEndpoints:
         if not isinstance(parser, parser_type):
             raise ConfigError(f"{venue}: live endpoints need a {parser_type.__name__}")
         return build(market, parser, clock, ws_url, rest_url)

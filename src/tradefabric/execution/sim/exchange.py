@@ -14,7 +14,7 @@ Reports are delivered after each match, never in the middle of one, so a
 strategy reacting to a fill cannot change the lists being matched.
 
 Candle matching uses only the venue's own candles (``candle.venue == name``)
-of one interval per instrument (``SimVenueConfig.interval``/``intervals``,
+of one interval per instrument (``SimExchangeConfig.interval``/``intervals``,
 default: the run's interval), and an order only ever meets a candle that
 opened at or after its arrival: when 1s and 1m candles both flow, the 1m
 candle closing after a mid-minute order began before it and cannot fill it.
@@ -35,12 +35,12 @@ from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
+from tradefabric.execution.client import ExecutionReports
 from tradefabric.execution.sim.fees import FeeConfig, FeeModel
 from tradefabric.execution.sim.latency import LatencyConfig, LatencyModel
 from tradefabric.execution.sim.matching_book import BookMatch, LiquidityLedger
 from tradefabric.execution.sim.matching_candles import CandleMatch
 from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport
-from tradefabric.execution.venue import ExecutionReports
 from tradefabric.model.data import Candle, OrderBookDeltas, Trade
 from tradefabric.model.orders import Fill, OrderSnapshot
 
@@ -52,7 +52,7 @@ class Matching(enum.StrEnum):
     BOOK = "book"
 
 
-class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SimExchangeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How one simulated venue fills."""
 
     matching: Matching = Matching.CANDLES
@@ -97,14 +97,14 @@ ImpactCurve = Callable[[str, float], float]
 """(symbol, notional) -> expected slippage in bps: the liquidity forecaster's curve."""
 
 
-class SimulatedVenue:
+class SimulatedExchange:
     """A venue that fills orders from market data; see the module docstring."""
 
     def __init__(
         self,
         name: str,
         bus: MessageBus,
-        config: SimVenueConfig,
+        config: SimExchangeConfig,
         *,
         seed: int,
         books: BookSource | None = None,

@@ -32,7 +32,7 @@ class ExecutionReports(Protocol):
         ...
 
 
-class VenueClient(Protocol):
+class ExecutionClient(Protocol):
     """A venue that takes orders: simulated (backtest, paper) or real (live)."""
 
     name: str
