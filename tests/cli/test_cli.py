@@ -12,7 +12,8 @@ import pytest
 
 COMMANDS = [
     [], ["demo"], ["data"], ["data", "replay"], ["data", "verify-book"], ["data", "query"],
-    ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"], ["feed"],
+    ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"],
+    ["venue", "instruments"], ["feed"],
     ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
 ]  # fmt: skip
 

@@ -21,6 +21,7 @@ from tradefabric.model.data import Trade
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
+from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer
 from tradefabric.venues.registry import venue_entry
 
@@ -37,7 +38,7 @@ class Outcome(msgspec.Struct):
 
 async def _run(shared_data: Path, case: ConformanceCase, inject: Injector | None) -> Outcome:
     entry = venue_entry(case.venue)
-    script = entry.make_script(shared_data / case.recording)
+    script = script_for(entry.name, shared_data / case.recording)
     async with FakeVenueServer(script, speed=case.speed) as server:
         node = MarketDataNode(MarketDataConfig(venue=case.venue), clock=LiveClock())
         trades: list[Trade] = []

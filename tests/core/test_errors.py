@@ -7,6 +7,7 @@ import pytest
 from tradefabric.core import errors
 from tradefabric.core.errors import (
     AuditWriteError,
+    CommitConflictError,
     ConfigError,
     DataError,
     DataSourceError,
@@ -22,7 +23,7 @@ from tradefabric.core.errors import (
     VenueUnavailableError,
 )
 
-RETRYABLE = [VenueUnavailableError, RateLimitedError]
+RETRYABLE = [VenueUnavailableError, RateLimitedError, CommitConflictError]
 FATAL = [ConfigError, DataSourceError, RequestRejectedError, AuditWriteError]
 DATA = [MalformedMessageError, UnknownStreamError, StaleMessageError, SequenceGapError]
 BRANCHES = [RetryableError, FatalError, DataError]

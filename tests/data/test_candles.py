@@ -18,7 +18,7 @@ from tradefabric.core.time import NS_PER_DAY
 from tradefabric.data import topics
 from tradefabric.data.candles import CandleAggregator, CandleStats
 from tradefabric.model.data import Candle, Trade
-from tradefabric.model.enums import AggressorSide, EmptyCandlePolicy
+from tradefabric.model.enums import AggressorSide, CandleFlag, EmptyCandlePolicy
 
 SEC = 1_000_000_000
 MIN = 60 * SEC
@@ -97,6 +97,7 @@ def test_ohlcv_trades_buy_volume_and_vwap_are_exact() -> None:
             vwap=(100.0 + 204.0 + 49.5 + 151.5) / 5.0,
             ts_event=T0 + MIN,
             ts_recv=T0 + 30 * SEC,
+            flags=CandleFlag.PARTIAL,  # flushed 30 s into its minute
         )
     ]
     assert rig.agg.stats() == CandleStats(candles_emitted=1, late_trades=0)
@@ -435,6 +436,9 @@ def test_real_binance_trades_rebuild_the_reference_1m_candles(shared_data: Path)
     index = {ts: i for i, ts in enumerate(starts)}
 
     assert len(ours) == 5  # 23:55 .. 23:59 UTC on 2024-08-08
+    # The recording starts and ends inside a minute: those two candles are partial.
+    minutes = [c for c in candles if c.interval == "1m"]
+    assert [c.flags for c in minutes] == [CandleFlag.PARTIAL, 0, 0, 0, 0, 0, CandleFlag.PARTIAL]
     for ts_open, candle in sorted(ours.items()):
         i = index[ts_open]
         expected = tuple(columns[name][i] for name in ("open", "high", "low", "close"))
@@ -472,3 +476,53 @@ def test_ticks_follow_the_venue_clock_not_ours() -> None:
 
 def _venue_trade(ts_event: int, ts_recv: int) -> Trade:
     return Trade("v", "X/Y", 100.0, 1.0, AggressorSide.BUY, str(ts_event), ts_event, ts_recv)
+
+
+def test_first_candle_of_a_stream_started_inside_its_interval_is_partial() -> None:
+    # A replay's SimClock starts at 0: the stream begins with its first trade, 20 s in.
+    bus = MessageBus()
+    clock = SimClock()
+    agg = CandleAggregator(bus, clock, intervals=("1m",))
+    candles: list[Candle] = []
+    bus.subscribe(topics.CANDLES, candles.append)
+    for ts in (T0 + 20 * SEC, T0 + MIN + SEC, T0 + 2 * MIN + SEC):
+        clock.advance_to(ts)
+        bus.publish(topics.TRADES, Trade("binance", "BTC/USDT", 1.0, 1.0, BUY, str(ts), ts, ts))
+    clock.advance_to(T0 + 3 * MIN)  # the last minute is over: flush publishes it complete
+    agg.flush()
+    assert [(c.ts_open, c.flags) for c in candles] == [
+        (T0, CandleFlag.PARTIAL),
+        (T0 + MIN, 0),
+        (T0 + 2 * MIN, 0),
+    ]
+
+
+def test_a_market_first_traded_after_the_stream_began_has_a_complete_first_candle() -> None:
+    rig = Rig(intervals=("1m",))  # built at T0, a whole minute: it saw every minute from T0
+    rig.trade(T0 + 10 * SEC, 100.0)
+    rig.trade(T0 + 3 * MIN + 5 * SEC, 10.0, symbol="ETH/USDT")
+    rig.trade(T0 + 5 * MIN, 101.0)
+    rig.trade(T0 + 5 * MIN, 11.0, symbol="ETH/USDT")
+    assert [(c.symbol, c.ts_open, c.flags) for c in rig.candles] == [
+        ("BTC/USDT", T0, 0),
+        ("ETH/USDT", T0 + 3 * MIN, 0),
+    ]
+
+
+def test_a_stream_built_mid_minute_flags_its_first_candle_partial() -> None:
+    bus = MessageBus()
+    clock = SimClock(start_ns=T0 + 30 * SEC)  # a live feed started half a minute in
+    agg = CandleAggregator(bus, clock, intervals=("1s", "1m"))
+    candles: list[Candle] = []
+    bus.subscribe(topics.CANDLES, candles.append)
+    for ts in (T0 + 31 * SEC, T0 + MIN + 500_000_000):
+        clock.advance_to(ts)
+        bus.publish(topics.TRADES, Trade("binance", "BTC/USDT", 1.0, 1.0, BUY, str(ts), ts, ts))
+    agg.flush()
+    flags = {(c.interval, c.ts_open): c.flags for c in candles}
+    assert flags == {
+        ("1s", T0 + 31 * SEC): 0,  # opened after the stream began: whole second seen
+        ("1m", T0): CandleFlag.PARTIAL,  # the feed missed its first 30 s
+        ("1s", T0 + MIN): CandleFlag.PARTIAL,  # flushed 0.5 s into its second
+        ("1m", T0 + MIN): CandleFlag.PARTIAL,  # flushed 0.5 s into its minute
+    }

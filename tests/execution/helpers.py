@@ -10,7 +10,7 @@ from tradefabric.core.time import NS_PER_MINUTE
 from tradefabric.data import topics
 from tradefabric.execution.sim.venue import BookSource, SimulatedVenue, SimVenueConfig
 from tradefabric.model.data import Candle
-from tradefabric.node.kernel import TradingConfig, TradingKernel
+from tradefabric.node.kernel import ExecutionConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource
@@ -33,12 +33,13 @@ class Harness:
         books: BookSource | None = None,
     ) -> None:
         self.config = TradingConfig(
-            venues={"binance": venue or SimVenueConfig()}, risk=risk or RiskConfig()
+            execution={"binance": ExecutionConfig(sim=venue or SimVenueConfig())},
+            risk=risk or RiskConfig(),
         )
         self.clock = clock or SimClock(T0)
         self.bus = bus or MessageBus()
         self.venue = SimulatedVenue(
-            "binance", self.bus, self.config.venues["binance"], seed=1, books=books
+            "binance", self.bus, self.config.execution["binance"].sim, seed=1, books=books
         )
         self.audit_path = tmp / "audit.jsonl"
         self.audit = AuditLog(self.audit_path)

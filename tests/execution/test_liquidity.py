@@ -21,7 +21,7 @@ from tradefabric.execution.liquidity import (
 )
 from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.node.backtest import BacktestRunner
-from tradefabric.node.kernel import DataConfig, TradingConfig
+from tradefabric.node.kernel import DataConfig, ExecutionConfig, TradingConfig
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 
 RECORDINGS = (
@@ -87,7 +87,9 @@ def test_forecaster_is_the_sim_venues_slippage(
     assert msgspec.json.decode(path.read_bytes(), type=LiquidityModel) == model
     config = TradingConfig(
         seed=3,
-        venues={"binance": SimVenueConfig(slippage_bps=1.0, liquidity_model=path)},
+        execution={
+            "binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0, liquidity_model=path))
+        },
         data=DataConfig(recording=shared_data / "binance_ws" / "spot_btcusdt_20240808.gz"),
         strategies=(EmaCrossConfig(id="ema", interval="1s", fast=3, slow=12, notional=50_000.0),),
     )

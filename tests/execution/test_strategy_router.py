@@ -16,10 +16,10 @@ from tradefabric.core.time import NS_PER_MINUTE, NS_PER_SECOND, parse_utc
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import SimulatedVenue, SimVenueConfig
+from tradefabric.execution.sim.venue import SimulatedVenue
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import Fill, OrderSnapshot
-from tradefabric.node.kernel import TradingConfig, TradingKernel
+from tradefabric.node.kernel import ExecutionConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
 from tradefabric.strategies.router import ROUTED, SIGNALS, RoutedSignal, RouterConfig
@@ -48,13 +48,13 @@ class Run:
                     Candle("binance", "BTC/USDT", "1m", t, o, h, lo, c, v, 0, 0.0, c, end, end)
                 )
         config = TradingConfig(
-            venues={"binance": SimVenueConfig()},
+            execution={"binance": ExecutionConfig()},
             risk=risk or RiskConfig(),
             strategies=(RouterConfig(id="router"),),
         )
         self.clock = SimClock()
         self.bus = MessageBus()
-        venue = SimulatedVenue("binance", self.bus, config.venues["binance"], seed=1)
+        venue = SimulatedVenue("binance", self.bus, config.execution["binance"].sim, seed=1)
         self.kernel = TradingKernel(config, self.bus, self.clock, {"binance": venue},
                                     audit=AuditLog(None))  # fmt: skip
         self.routed: list[RoutedSignal] = []

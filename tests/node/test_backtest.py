@@ -16,7 +16,7 @@ from tests.conftest import report_figure
 from tradefabric.core.errors import ConfigError
 from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.node.backtest import BacktestRunner
-from tradefabric.node.kernel import DataConfig, TradingConfig, load_config
+from tradefabric.node.kernel import DataConfig, ExecutionConfig, TradingConfig, load_config
 from tradefabric.store.catalog import Catalog
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 from tradefabric.strategies.vectorized import ema_cross_trades
@@ -38,7 +38,7 @@ def month_catalog(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
 def _config(catalog: Path, seed: int = 7) -> TradingConfig:
     return TradingConfig(
         seed=seed,
-        venues={"binance": SimVenueConfig(slippage_bps=1.0)},
+        execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
         data=DataConfig(catalog=catalog, symbols=("BTC/USDT", "ETH/USDT")),
         strategies=(
             EmaCrossConfig(id="ema_btc", symbol="BTC/USDT"),

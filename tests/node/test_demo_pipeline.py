@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from tests.conftest import report_figure
-from tradefabric.node.demo_pipeline import run_phase1_demo
+from tradefabric.demo.pipeline import run_phase1_demo
 from tradefabric.ops.report import DailyReport
 
 pytestmark = pytest.mark.slow

@@ -14,9 +14,9 @@ import msgspec
 import pytest
 
 from tests.conftest import REPO_ROOT, report_figure
+from tradefabric.demo.fake_venue import paper_on_fake_venue
 from tradefabric.node.backtest import BacktestRunner
 from tradefabric.node.kernel import DataConfig, TradingConfig, load_config
-from tradefabric.node.paper import paper_on_fake_venue
 
 pytestmark = pytest.mark.slow
 

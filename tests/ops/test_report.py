@@ -19,8 +19,8 @@ from tradefabric.core.time import NS_PER_DAY, NS_PER_MINUTE, parse_utc
 from tradefabric.data import topics
 from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.model.data import Candle
-from tradefabric.node.backtest import KernelRun, RunInfo, build_sim_venues
-from tradefabric.node.kernel import TradingConfig
+from tradefabric.node.kernel import ExecutionConfig, TradingConfig
+from tradefabric.node.run import KernelRun, RunInfo, build_sim_venues
 from tradefabric.ops.report import DailyReport, build_daily_report
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 
@@ -49,7 +49,7 @@ def run_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     root = tmp_path_factory.mktemp("report") / "run"
     config = TradingConfig(
         seed=1,
-        venues={"binance": SimVenueConfig(slippage_bps=1.0)},
+        execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
         strategies=(EmaCrossConfig(id="ema", fast=12, slow=26, notional=1_000.0),),
     )
     clock = SimClock()

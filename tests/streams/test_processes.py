@@ -204,3 +204,57 @@ def test_two_consumers_in_one_group_split_the_work_exactly_once(
         "redis streams: two consumers in one group took "
         f"{len(shares[0]):,} + {len(shares[1]):,} = {total:,} entries, each exactly once"
     )
+
+
+def _acked(client: redis.Redis, prefix: str) -> set[tuple[str, str]]:
+    """Return the entries the group has acknowledged: delivered and no longer pending."""
+    acked: set[tuple[str, str]] = set()
+    for kind in KINDS:
+        key = f"{prefix}:{kind}:binance:BTC/USDT"
+        groups: Any = client.xinfo_groups(key)
+        last = groups[0]["last-delivered-id"].decode()
+        pending: Any = client.xpending_range(key, "g", min="-", max="+", count=1_000_000)
+        unacked = {p["message_id"].decode() for p in pending}
+        raw: Any = client.xrange(key, max=last)
+        acked |= {(key, i.decode()) for i, _ in raw if i.decode() not in unacked}
+    return acked
+
+
+def test_a_killed_out_consumer_has_every_acked_event_on_disk(
+    client: redis.Redis, prefix: str, spot_btc: Path, tmp_path: Path
+) -> None:
+    total = _publish_here(client, prefix, spot_btc)
+    out = tmp_path / "downstream.json"
+    journal = tmp_path / "downstream.json.events.jsonl"
+    err = tmp_path / "consumer.err"
+    args = _consume_args(prefix, "o1", "--out", str(out), "--batch", "50", "--max-hold-ms", "0")
+    process = start_cli(*args, stderr_path=err)
+    deadline = time.monotonic() + 60
+    while line_count(journal) < 3000:
+        assert process.poll() is None, err.read_text()[-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not out.exists(), "the consumer must die before writing --out"
+
+    # The durable write came first: every entry Redis holds as acknowledged is on disk.
+    acked = _acked(client, prefix)
+    on_disk = {(r.stream, r.entry_id) for r in read_event_log(journal)}
+    journaled = len(read_event_log(journal))
+    assert 3000 <= len(acked) < total, "the consumer must die mid-stream, having acked"
+    assert acked <= on_disk, f"{len(acked - on_disk)} acknowledged entries are not on disk"
+
+    restarted = start_cli(*args, stderr_path=err)
+    summary = _finish(restarted, err)
+    assert summary["events_replayed"] == journaled
+    _check_exactly_once(read_event_log(journal), _all_entries(client, prefix))
+    # Built from the journal plus the rest: exactly what one uninterrupted process builds.
+    reference = single_process(spot_btc, MarketDataConfig(venue="binance"), SAMPLE)
+    assert out.read_bytes() == msgspec.json.encode(reference)
+    assert _pending(client, prefix) == 0
+    report_figure(
+        f"stream consume --out SIGKILLed after {len(acked):,} of {total:,} acked events: all "
+        f"on disk; restart replayed {journaled:,}, result identical to one process"
+    )

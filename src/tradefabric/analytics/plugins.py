@@ -6,12 +6,9 @@ is needed to add a signal, feature or indicator: write the class, name it.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
-import sys
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import msgspec
 
@@ -23,39 +20,9 @@ from tradefabric.analytics.macro import MacroSource, NoMacroSource, StoredMacro,
 from tradefabric.analytics.regime import VolatilitySource
 from tradefabric.analytics.signals.base import SignalPlugin
 from tradefabric.core.errors import ConfigError
+from tradefabric.core.plugins import load_class
 
-
-def load_class(path: str) -> type[Any]:
-    """Return the class at ``path``; any failure is a ``ConfigError`` naming it."""
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise ConfigError(f"plugin class {path!r}: expected 'package.module.Class'")
-    try:
-        if module_name.endswith(".py"):
-            module = _load_file(Path(module_name))
-        else:
-            module = importlib.import_module(module_name)
-    except (ImportError, OSError, SyntaxError) as exc:
-        raise ConfigError(f"plugin class {path!r}: cannot import {module_name}: {exc}") from exc
-    cls = getattr(module, attr, None)
-    if not isinstance(cls, type):
-        raise ConfigError(f"plugin class {path!r}: {module_name} has no class {attr!r}")
-    return cls
-
-
-def _load_file(file: Path) -> Any:
-    name = f"tradefabric_plugin_{file.stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{file} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+__all__ = ["build_feature", "build_macro", "build_signal", "build_volatility", "load_class"]
 
 
 def build_signal(spec: PluginSpec) -> SignalPlugin:

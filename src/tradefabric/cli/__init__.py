@@ -7,8 +7,14 @@ from typing import Annotated
 import typer
 
 from tradefabric import __version__
-from tradefabric.cli import data_commands, macro_commands, stream_commands, venue_commands
-from tradefabric.cli.backtest_commands import backtest, paper, report_app
+from tradefabric.cli import (
+    data_commands,
+    macro_commands,
+    state_commands,
+    stream_commands,
+    venue_commands,
+)
+from tradefabric.cli.backtest_commands import backtest, paper, report_app, run
 from tradefabric.cli.demo import demo
 from tradefabric.cli.feed_command import feed
 from tradefabric.cli.signals_command import signals
@@ -29,9 +35,13 @@ app.command()(demo)
 app.command()(feed)
 app.command()(backtest)
 app.command()(paper)
+app.command()(run)
 app.add_typer(report_app, name="report")
 app.command()(signals)
 app.command()(tradingview)
+app.add_typer(state_commands.audit_app, name="audit")
+app.add_typer(state_commands.risk_app, name="risk")
+app.add_typer(state_commands.state_app, name="state")
 
 
 def _version(value: bool) -> None:

@@ -1,4 +1,4 @@
-"""``tradefabric backtest``, ``paper`` and ``report daily``: runs into run folders, and reports."""
+"""``tradefabric backtest``, ``paper``, ``run`` and ``report daily``: run folders and reports."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tradefabric.cli.output import fail, stderr, stdout
 from tradefabric.core.errors import DataSourceError, TradefabricError
-from tradefabric.node.backtest import BacktestResult, BacktestRunner
+from tradefabric.node.backtest import BacktestRunner
 from tradefabric.node.kernel import load_config
 from tradefabric.node.paper import PaperRunner
+from tradefabric.node.run import BacktestResult
+from tradefabric.node.trading_node import RunMode
 from tradefabric.ops.report import ReportPaths, run_days, write_daily_report
 from tradefabric.ops.run_record import json_text
 
@@ -75,34 +77,78 @@ def _print(result: BacktestResult) -> None:
         f"win rate {m.win_rate:.1%}, turnover {m.turnover:.2f}, fees {m.fees:.2f}, "
         f"slippage {m.slippage_cost:.2f} ({m.avg_slippage_bps:.2f} bps)"
     )
+    for fault in result.faults:
+        stdout.print(
+            f"[red]fault[/]: {fault.component} raised {fault.error_type} on {fault.topic}: "
+            f"{fault.error} -> {fault.action}",
+            highlight=False,
+        )
+    if result.halted:
+        stdout.print(f"[red]trading halted[/]: {result.halted}", highlight=False)
+
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Trading config (YAML).")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Run folder (default: output_dir/<config name>).")
+]
+WsOption = Annotated[
+    str | None,
+    typer.Option("--ws-url", help="WebSocket URL of the config's one feed (overrides feeds.*)."),
+]
+RestOption = Annotated[
+    str | None,
+    typer.Option("--rest-url", help="REST URL of the config's one feed (overrides feeds.*)."),
+]
+DurationOption = Annotated[
+    float, typer.Option("--duration", help="Stop after this many seconds (0 = until Ctrl-C).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 def paper(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Trading config (YAML).")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Run folder (default: output_dir/<config name>).")
-    ] = None,
-    ws_url: Annotated[
-        str | None, typer.Option("--ws-url", help="WebSocket URL, overrides paper.ws_url.")
-    ] = None,
-    rest_url: Annotated[
-        str | None, typer.Option("--rest-url", help="REST URL, overrides paper.rest_url.")
-    ] = None,
-    duration: Annotated[
-        float, typer.Option("--duration", help="Stop after this many seconds (0 = until Ctrl-C).")
-    ] = 0.0,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    config: ConfigOption,
+    out: OutOption = None,
+    ws_url: WsOption = None,
+    rest_url: RestOption = None,
+    duration: DurationOption = 0.0,
+    json_output: JsonOption = False,
 ) -> None:
-    """Paper-trade the config's strategies on its live feed, filling with the simulated venue.
+    """Paper-trade the config's strategies on its live feeds, filling with the simulator.
 
-    Runs until Ctrl-C (or --duration), then writes the run folder as a backtest does;
-    a daily report is written at each UTC midnight and at the end.
+    Runs until Ctrl-C (or --duration), then writes the run folder as a backtest does.
     """
+    _run_node(config, out, (ws_url, rest_url), duration, json_output, RunMode.PAPER)
+
+
+def run(
+    config: ConfigOption,
+    out: OutOption = None,
+    ws_url: WsOption = None,
+    rest_url: RestOption = None,
+    duration: DurationOption = 0.0,
+    json_output: JsonOption = False,
+) -> None:
+    """Run the trading node on its live feeds, each venue executed as its `execution` says.
+
+    `mode: sim|paper` venues fill with the simulator; `mode: live` venues need a live
+    execution client (not built yet: the command refuses rather than simulate silently).
+    """
+    _run_node(config, out, (ws_url, rest_url), duration, json_output, RunMode.LIVE)
+
+
+def _run_node(
+    config: Path,
+    out: Path | None,
+    urls: tuple[str | None, str | None],
+    duration: float,
+    json_output: bool,
+    mode: RunMode,
+) -> None:
     try:
         cfg = load_config(config)
-        run_dir = out or cfg.output_dir / f"{config.stem}-paper"
-        runner = PaperRunner(cfg, ws_url=ws_url, rest_url=rest_url)
-        result = asyncio.run(_paper(runner, run_dir, duration))
+        run_dir = out or cfg.output_dir / f"{config.stem}-{mode}"
+        runner = PaperRunner(cfg, ws_url=urls[0], rest_url=urls[1], mode=mode)
+        result = asyncio.run(_live(runner, run_dir, duration))
     except TradefabricError as exc:
         raise fail(exc) from exc
     if json_output:
@@ -111,7 +157,7 @@ def paper(
         _print(result)
 
 
-async def _paper(runner: PaperRunner, run_dir: Path, duration: float) -> BacktestResult:
+async def _live(runner: PaperRunner, run_dir: Path, duration: float) -> BacktestResult:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
@@ -122,11 +168,13 @@ async def _paper(runner: PaperRunner, run_dir: Path, duration: float) -> Backtes
     while not task.done():
         await asyncio.wait({task}, timeout=1.0)
         s = runner.status()
-        stderr.print(
-            f"paper: {s.trades:,} trades, {s.candles:,} candles, {s.orders} orders, "
-            f"{s.fills} fills, equity {s.equity:,.2f}",
-            end="\r",
-        )
+        if s is not None:
+            halted = f", HALTED: {s.halt_reason}" if s.halted else ""
+            stderr.print(
+                f"{s.mode}: {s.trades:,} trades, {s.candles:,} candles, {s.orders} orders, "
+                f"{s.fills} fills, equity {s.equity:,.2f}, {len(s.faults)} faults{halted}",
+                end="\r",
+            )
         if duration and loop.time() - started >= duration:
             stop.set()
     return await task

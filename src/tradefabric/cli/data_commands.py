@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tradefabric.cli import catalog_commands
+from tradefabric.cli.committed import catalog_version, committed_since
 from tradefabric.cli.download_command import download_data
 from tradefabric.cli.import_command import import_data
 from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
@@ -56,6 +57,7 @@ def replay(
     json_output: JsonOpt = False,
 ) -> None:
     """Replay FILE through the parser, books and candles; store into --catalog; print counts."""
+    before = catalog_version(catalog)
     try:
         config = MarketDataConfig(
             venue=venue,
@@ -65,7 +67,7 @@ def replay(
         )
         summary = _run(config, file, progress=not json_output)
     except TradefabricError as exc:
-        raise fail(exc) from exc
+        raise fail(exc, committed_since(catalog, before)) from exc
     if json_output:
         print_json(summary)
         return

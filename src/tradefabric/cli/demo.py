@@ -18,10 +18,10 @@ from tradefabric.core.errors import TradefabricError
 from tradefabric.core.time import NS_PER_MINUTE, floor_ns, ns_to_iso
 from tradefabric.data import topics
 from tradefabric.data.candle_check import CandleCheck, ReferenceCandle, check_candles
+from tradefabric.demo.integrity import IntegrityDemoSummary, run_integrity_demo
+from tradefabric.demo.pipeline import Phase1Summary, run_phase1_demo
 from tradefabric.model.data import Candle
 from tradefabric.node.config import MarketDataConfig
-from tradefabric.node.demo_integrity import IntegrityDemoSummary, run_integrity_demo
-from tradefabric.node.demo_pipeline import Phase1Summary, run_phase1_demo
 from tradefabric.node.market_data import MarketDataNode, ReplaySummary
 from tradefabric.store.catalog import Catalog, QueryResult
 

@@ -32,9 +32,13 @@ def print_json(value: object) -> None:
     sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
 
 
-def fail(error: TradefabricError) -> typer.Exit:
-    """Print ``error`` as one line on stderr and return the exit to raise (no traceback)."""
-    stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+def fail(error: TradefabricError, committed: str = "") -> typer.Exit:
+    """Print ``error`` as one line on stderr and return the exit to raise (no traceback).
+
+    ``committed`` (see ``cli/committed.py``) says what the command wrote before failing.
+    """
+    note = f"; {committed}" if committed else ""
+    stderr.print(f"[bold red]error:[/] {error}{note}", highlight=False)
     return typer.Exit(code=EXIT_DATA_ERROR)
 
 

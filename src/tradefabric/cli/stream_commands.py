@@ -27,6 +27,7 @@ from tradefabric.streams.consumer import (
     subscriptions,
 )
 from tradefabric.streams.event_log import EventLog
+from tradefabric.streams.journal import JOURNAL_SUFFIX, journal_path, open_journal
 from tradefabric.streams.pipeline import (
     Downstream,
     IngestSummary,
@@ -69,6 +70,8 @@ class ConsumeSummary(msgspec.Struct, frozen=True):
     stats: ConsumerStats
     stopped_by: str
     events_written: int
+    events_replayed: int
+    """Events of an earlier run read back from the journal into the downstream."""
     candles: int
     book_tops: int
     seconds: float
@@ -149,7 +152,11 @@ def consume(
     ] = "trades,quotes,books",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write candles built from trades and book tops here (JSON)."),
+        typer.Option(
+            "--out",
+            help="Write candles built from trades and book tops here (JSON), from a journal"
+            f" of every event (--events-out, else OUT{JOURNAL_SUFFIX}).",
+        ),
     ] = None,
     events_out: Annotated[
         Path | None,
@@ -187,12 +194,14 @@ def consume(
 
     With --out, candles are built from the trades and book tops from the samples,
     on a clock that follows the publisher's: the same result as in one process.
-    Events are acknowledged only once handled (and synced to --events-out); a
-    restarted consumer resumes with its pending entries and drops what it had.
+    Events are acknowledged only once synced to disk (--events-out, or with --out
+    its journal OUT.events.jsonl); a restarted consumer replays its journal,
+    resumes with its pending entries and drops those it had already written.
     SIGTERM or Ctrl-C stops after the current batch.
     """
     started = time.monotonic()
     log_sink: EventLog | None = None
+    replayed = 0
     try:
         config = ConsumerConfig(
             group=group,
@@ -206,7 +215,9 @@ def consume(
         if out is not None and "candles" in _split(kinds) and intervals:
             raise ConfigError("read candles or build them with --intervals, not both")
         downstream = Downstream(_split(intervals), empty_candles, close_delay_ms) if out else None
-        log_sink = EventLog(events_out) if events_out else None
+        journal = journal_path(out, events_out)
+        if journal is not None:
+            log_sink, replayed = open_journal(journal, downstream)
         stream_consumer = StreamConsumer(
             connect(redis_url),
             config,
@@ -228,7 +239,7 @@ def consume(
             log_sink.close()
     written = log_sink.written if log_sink else 0
     seconds = time.monotonic() - started
-    summary = ConsumeSummary(stats, stop.reason, written, candles, tops, seconds)
+    summary = ConsumeSummary(stats, stop.reason, written, replayed, candles, tops, seconds)
     if json_output:
         print_json(summary)
     else:

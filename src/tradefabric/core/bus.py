@@ -124,10 +124,21 @@ class MessageBus:
                 self._fault(topic.name, handler, exc)
 
     def _fault(self, topic_name: str, handler: Any, exc: Exception) -> None:
+        self.report_fault(topic_name, self._owners.get((topic_name, handler)), exc, handler)
+
+    def report_fault(
+        self, topic_name: str, owner: str | None, error: Exception, handler: Any = None
+    ) -> None:
+        """Report an exception a component raised outside a plain subscription.
+
+        For dispatchers that call a component themselves (the kernel routing a fill to
+        its strategy): the fault is the component's, not the dispatcher's. Without
+        ``on_fault`` the exception is raised again.
+        """
+        if self.on_fault is None:
+            raise error
         self.faults += 1
-        owner = self._owners.get((topic_name, handler))
-        assert self.on_fault is not None  # checked by publish
-        self.on_fault(HandlerFault(topic=topic_name, owner=owner, error=exc, handler=handler))
+        self.on_fault(HandlerFault(topic=topic_name, owner=owner, error=error, handler=handler))
 
     def subscriber_count(self, topic: Topic[T]) -> int:
         """Return how many handlers listen on ``topic``."""

@@ -31,6 +31,14 @@ class RateLimitedError(RetryableError):
         self.retry_after_s = retry_after_s
 
 
+class CommitConflictError(RetryableError):
+    """Another writer committed to the same catalog partitions first; re-check and retry.
+
+    The catalog writer rebases on it itself (re-reads the keys now stored, drops
+    rows already present, commits again); it escapes only when that keeps losing.
+    """
+
+
 class FatalError(TradefabricError):
     """An operation failed for a reason retrying cannot fix."""
 

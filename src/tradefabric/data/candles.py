@@ -7,6 +7,12 @@ delay gives a lagging feed's trades time to land before a tick closes them out.
 A published candle is never reopened: a trade for it (or for anything older) is
 counted as late, logged and dropped.
 
+The aggregator sees only the trades since its venue's first one: the candle
+that first trade opens covers an interval it saw only part of (unless the trade
+is at the interval's very start), and so does a candle ``flush`` publishes
+before its interval is over (end of a replay, a feed stopped). Both are flagged
+``CandleFlag.PARTIAL``; the catalog lets a complete candle replace them.
+
 Intervals with no trades are either left as holes (``EmptyCandlePolicy.SKIP``) or
 filled with flat candles at the previous close (``EmptyCandlePolicy.CARRY``).
 """
@@ -25,7 +31,7 @@ from tradefabric.core.logging import WarningThrottle
 from tradefabric.core.time import floor_ns, interval_to_ns
 from tradefabric.data import topics
 from tradefabric.model.data import Candle, Trade
-from tradefabric.model.enums import AggressorSide, EmptyCandlePolicy
+from tradefabric.model.enums import AggressorSide, CandleFlag, EmptyCandlePolicy
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +39,7 @@ _NONE = -1
 """``ts_open`` of a series with no open candle, ``next_open`` of one never closed."""
 
 _BUY = AggressorSide.BUY
+_PARTIAL = int(CandleFlag.PARTIAL)
 _REPAIRABLE = 64
 """Published candles per series that a backfilled trade can still revise."""
 
@@ -62,6 +69,7 @@ class _Series:
         "next_open",
         "notional",
         "open",
+        "partial",
         "recent",
         "symbol",
         "trades",
@@ -92,6 +100,7 @@ class _Series:
         self.volume = self.buy_volume = self.notional = 0.0
         self.trades = 0
         self.first_ts = self.last_ts = _NONE
+        self.partial = False
 
     def add(self, price: float, size: float, buy: bool, ts: int) -> None:
         """Apply one trade (at venue time ``ts``) to the open candle."""
@@ -110,8 +119,11 @@ class _Series:
         if buy:
             self.buy_volume += size
 
-    def seal(self, ts_recv: int) -> Candle:
-        """Return the open candle as a ``Candle`` and mark it published."""
+    def seal(self, ts_recv: int, partial: bool = False) -> Candle:
+        """Return the open candle as a ``Candle`` and mark it published.
+
+        ``partial`` (or a candle opened before its venue's stream began) flags it PARTIAL.
+        """
         end = self.ts_open + self.interval_ns
         vwap = self.close
         if self.volume > 0.0:
@@ -132,6 +144,7 @@ class _Series:
             vwap,
             end,
             ts_recv,
+            flags=_PARTIAL if partial or self.partial else 0,
         )
         self.last_close = self.close
         self.ts_open = _NONE
@@ -198,6 +211,11 @@ class CandleAggregator:
         self._emitted = 0
         self._late = 0
         self._venue_lead: dict[str, int] = {}
+        # When each venue's stream began: candles opened before it are partial. That is
+        # when the aggregator was built, on a clock already set (live, or a SimClock set to
+        # the data's start), else (a SimClock at 0 moved by a replay) the first trade.
+        self._built_ns = clock.timestamp_ns()
+        self._stream_start: dict[str, int] = {}
         self._unrepaired = 0
         self._warnings = WarningThrottle(log)
         for interval_ns in sorted(set(self._intervals.values())):
@@ -233,6 +251,9 @@ class CandleAggregator:
             series = self._add_market(trade.venue, trade.symbol)
         ts = trade.ts_event
         self._venue_lead[trade.venue] = ts - trade.ts_recv
+        start = self._stream_start.get(trade.venue)
+        if start is None:
+            start = self._stream_start[trade.venue] = self._start_of_stream(ts)
         late = False
         for s in series:
             bucket = ts - ts % s.interval_ns
@@ -241,6 +262,7 @@ class CandleAggregator:
                     late = True
                     continue
                 self._roll(s, bucket, trade.price)
+                s.partial = bucket < start
             s.add(trade.price, trade.size, trade.side == _BUY, ts)
         if late:
             self._reject(trade, series)
@@ -266,12 +288,22 @@ class CandleAggregator:
         return revised
 
     def flush(self) -> None:
-        """Publish every open candle now (end of a replay); empty intervals are not filled."""
+        """Publish every open candle now (end of a replay); empty intervals are not filled.
+
+        A candle whose interval has not ended yet (on the venue's clock) is flagged PARTIAL.
+        """
         now = self._clock.timestamp_ns()
         for group in self._by_length.values():
             for s in group:
                 if s.ts_open != _NONE:
-                    self._publish(s.seal(now))
+                    venue_now = now + self._venue_lead.get(s.venue, 0)
+                    ended = s.ts_open + s.interval_ns <= venue_now
+                    self._publish(s.seal(now, partial=not ended))
+
+    def _start_of_stream(self, first_trade_ns: int) -> int:
+        if self._built_ns > 0:
+            return min(self._built_ns, first_trade_ns)
+        return first_trade_ns
 
     def _start_timer(self, interval_ns: int) -> None:
         # Phase the ticks by the close delay so a candle closes as soon as its delay

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
@@ -65,6 +65,7 @@ class ExecutionEngine:
         self._keep_finished = keep_finished
         self._open: dict[str, Order] = {}
         self._counters: dict[str, int] = {}
+        self._id_source: Callable[[str], str] | None = None
         self._cancel_requested: set[str] = set()
         self.prices: dict[str, dict[str, float]] = {}
         """venue -> symbol -> latest market price (the kernel writes it on every event)."""
@@ -78,6 +79,55 @@ class ExecutionEngine:
     def add_instrument(self, venue: str, symbol: str, precision: Precision) -> None:
         """Round orders on (venue, symbol) with ``precision``."""
         self._precisions[(venue, symbol)] = precision
+
+    def precision(self, venue: str, symbol: str) -> Precision | None:
+        """Return the tick/lot orders on (venue, symbol) are rounded with, or None."""
+        return self._precisions.get((venue, symbol))
+
+    def set_id_source(self, source: Callable[[str], str]) -> None:
+        """Take client order ids from ``source(strategy_id)`` (unique across restarts and nodes).
+
+        Without one, ids are ``<strategy>-<n>`` counted from 1 in this process.
+        """
+        self._id_source = source
+
+    def restore_orders(self, orders: Iterable[OrderSnapshot], fill_ids: dict[str, set[str]]) -> int:
+        """Hold saved orders again (a restart); return how many are open.
+
+        ``fill_ids`` maps a client order id to the fills already applied to it, so a
+        venue reporting one of them again changes nothing. Finished orders are only
+        kept for lookups and idempotent resubmission.
+        """
+        opened = 0
+        for snapshot in orders:
+            client_id = snapshot.client_order_id
+            order = Order.from_snapshot(snapshot, frozenset(fill_ids.get(client_id, ())))
+            self._orders[client_id] = order
+            if order.is_terminal:
+                self._finished[client_id] = None
+            else:
+                self._open[client_id] = order
+                opened += 1
+        while len(self._finished) > self._keep_finished:
+            old, _ = self._finished.popitem(last=False)
+            self._orders.pop(old, None)
+        return opened
+
+    def expire_open(self, reason: str) -> list[OrderSnapshot]:
+        """Finish every open order the venue no longer knows (a simulated venue after a restart).
+
+        An order never acknowledged by its venue becomes REJECTED, a resting one
+        EXPIRED; each transition is audited and published like any other.
+        """
+        now = self._clock.timestamp_ns()
+        finished = []
+        for order in list(self._open.values()):
+            unacknowledged = order.status in (OrderStatus.NEW, OrderStatus.SUBMITTED)
+            status = OrderStatus.REJECTED if unacknowledged else OrderStatus.EXPIRED
+            self._emit(order.transition(status, now, now, reason))
+            self._close(order)
+            finished.append(order.snapshot())
+        return finished
 
     def update_price(self, venue: str, symbol: str, price: float) -> None:
         """Record the latest market price (reference for market orders' notional)."""
@@ -99,8 +149,9 @@ class ExecutionEngine:
         client_id = request.client_order_id or self._next_id(request.strategy_id)
         now = self._clock.timestamp_ns()
         order = Order(self._rounded(request), client_id, now)
-        self._orders[client_id] = order
+        # Audited before it exists: if the audit log cannot be written, there is no order.
         self._audit.write("order", now, order.snapshot())
+        self._orders[client_id] = order
         problem = _invalid(order)
         if problem:
             self._emit(order.transition(OrderStatus.REJECTED, now, now, problem))
@@ -255,6 +306,11 @@ class ExecutionEngine:
             self._orders.pop(old, None)
 
     def _next_id(self, strategy_id: str) -> str:
+        if self._id_source is not None:
+            candidate = self._id_source(strategy_id)
+            while candidate in self._orders:
+                candidate = self._id_source(strategy_id)
+            return candidate
         n = self._counters.get(strategy_id, 0) + 1
         self._counters[strategy_id] = n
         candidate = f"{strategy_id}-{n}"
@@ -285,6 +341,8 @@ class ExecutionEngine:
             reduce_only=request.reduce_only,
             client_order_id=request.client_order_id,
             tag=request.tag,
+            trailing_offset=request.trailing_offset,
+            oco_group=request.oco_group,
         )
 
     def _on_halt(self, flatten: bool) -> None:
@@ -293,16 +351,25 @@ class ExecutionEngine:
             self.flatten_all()
 
 
+_NEEDS_PRICE = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT})
+_NEEDS_TRIGGER = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT})
+
+
+def _positive(value: float | None) -> bool:
+    return value is not None and value > 0.0
+
+
 def _invalid(order: Order) -> str:
     """Return why an order cannot be sent at all ("" when it can)."""
+    kind = order.order_type
     if not order.quantity > 0.0:
         return f"quantity {order.quantity} is not positive after rounding to the lot"
-    if order.order_type is OrderType.LIMIT and (order.price is None or not order.price > 0.0):
-        return "a limit order needs a positive price"
-    if order.order_type is OrderType.STOP_MARKET and (
-        order.trigger_price is None or not order.trigger_price > 0.0
-    ):
-        return "a stop-market order needs a positive trigger price"
-    if order.post_only and order.order_type is not OrderType.LIMIT:
+    if kind in _NEEDS_PRICE and not _positive(order.price):
+        return f"a {kind} order needs a positive price"
+    if kind in _NEEDS_TRIGGER and not _positive(order.trigger_price):
+        return f"a {kind} order needs a positive trigger price"
+    if (kind is OrderType.TRAILING_STOP) != _positive(order.trailing_offset):
+        return "trailing_offset (positive) belongs to trailing-stop orders, and only to them"
+    if order.post_only and kind is not OrderType.LIMIT:
         return "post-only applies to limit orders only"
     return ""

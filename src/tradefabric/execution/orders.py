@@ -69,6 +69,7 @@ class Order:
         "fees",
         "fill_ids",
         "filled_quantity",
+        "oco_group",
         "order_type",
         "post_only",
         "price",
@@ -80,6 +81,7 @@ class Order:
         "symbol",
         "tag",
         "time_in_force",
+        "trailing_offset",
         "trigger_price",
         "ts_init",
         "ts_last",
@@ -100,6 +102,8 @@ class Order:
         self.post_only = request.post_only
         self.reduce_only = request.reduce_only
         self.tag = request.tag
+        self.trailing_offset = request.trailing_offset
+        self.oco_group = request.oco_group
         self.status = S.NEW
         self.filled_quantity = 0.0
         self.avg_price = 0.0
@@ -107,6 +111,34 @@ class Order:
         self.fill_ids: set[str] = set()
         self.ts_init = ts_init
         self.ts_last = ts_init
+
+    @classmethod
+    def from_snapshot(
+        cls, snapshot: OrderSnapshot, fill_ids: frozenset[str] = frozenset()
+    ) -> Order:
+        """Rebuild an order from its saved state (a restart); ``fill_ids`` are those applied."""
+        request = OrderRequest(
+            strategy_id=snapshot.strategy_id,
+            venue=snapshot.venue,
+            symbol=snapshot.symbol,
+            side=snapshot.side,
+            quantity=snapshot.quantity,
+            order_type=snapshot.order_type,
+            price=snapshot.price,
+            trigger_price=snapshot.trigger_price,
+            time_in_force=snapshot.time_in_force,
+            post_only=snapshot.post_only,
+            reduce_only=snapshot.reduce_only,
+            tag=snapshot.tag,
+        )
+        order = cls(request, snapshot.client_order_id, snapshot.ts_init)
+        order.status = snapshot.status
+        order.filled_quantity = snapshot.filled_quantity
+        order.avg_price = snapshot.avg_price
+        order.fees = snapshot.fees
+        order.fill_ids = set(fill_ids)
+        order.ts_last = snapshot.ts_last
+        return order
 
     @property
     def leaves_quantity(self) -> float:
@@ -210,4 +242,6 @@ class Order:
             tag=self.tag,
             ts_init=self.ts_init,
             ts_last=self.ts_last,
+            trailing_offset=self.trailing_offset,
+            oco_group=self.oco_group,
         )

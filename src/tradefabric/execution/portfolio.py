@@ -39,6 +39,17 @@ class BalanceSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     amount: float
 
 
+class PortfolioTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """The run-wide tallies of a portfolio (what positions and balances do not hold)."""
+
+    realized_pnl: float = 0.0
+    fees: float = 0.0
+    traded_notional: float = 0.0
+    fill_count: int = 0
+    closing_fills: int = 0
+    winning_fills: int = 0
+
+
 class Position:
     """A signed position on one (venue, symbol)."""
 
@@ -229,3 +240,56 @@ class Portfolio:
     def balance(self, venue: str, currency: str) -> float:
         """Return one balance (0 when never held)."""
         return self._balances.get(venue, {}).get(currency, 0.0)
+
+    def venue_balances(self, venue: str) -> list[BalanceSnapshot]:
+        """Return every balance of one venue, sorted by currency."""
+        amounts = self._balances.get(venue, {})
+        return [
+            BalanceSnapshot(venue=venue, currency=currency, amount=amounts[currency])
+            for currency in sorted(amounts)
+        ]
+
+    def totals(self) -> PortfolioTotals:
+        """Return the run-wide tallies (realized PnL, fees, fill counts)."""
+        return PortfolioTotals(
+            realized_pnl=self.realized_pnl,
+            fees=self.fees,
+            traded_notional=self.traded_notional,
+            fill_count=self.fill_count,
+            closing_fills=self.closing_fills,
+            winning_fills=self.winning_fills,
+        )
+
+    def restore(
+        self,
+        positions: list[PositionSnapshot],
+        balances: list[BalanceSnapshot],
+        totals: PortfolioTotals,
+    ) -> None:
+        """Replace positions, balances and tallies with saved ones (a restart).
+
+        A venue with saved balances gets exactly those (the configured initial
+        balances of that venue are what the saved ones grew from).
+        """
+        saved: dict[str, dict[str, float]] = {}
+        for b in balances:
+            saved.setdefault(b.venue, {})[b.currency] = b.amount
+        self._balances.update(saved)
+        for p in positions:
+            position = self.position(p.venue, p.symbol)
+            position.quantity = p.quantity
+            position.avg_price = p.avg_price
+            position.realized_pnl = p.realized_pnl
+            position.fees = p.fees
+            position.mark = p.mark
+            position.traded_notional = p.traded_notional
+            if p.mark:
+                self._marks[p.venue][position.base] = p.mark
+            if p.quantity != 0.0:
+                self._open_positions.add((p.venue, p.symbol))
+        self.realized_pnl = totals.realized_pnl
+        self.fees = totals.fees
+        self.traded_notional = totals.traded_notional
+        self.fill_count = totals.fill_count
+        self.closing_fills = totals.closing_fills
+        self.winning_fills = totals.winning_fills

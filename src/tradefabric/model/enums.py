@@ -35,3 +35,9 @@ class CandleFlag(enum.IntFlag):
     """Filled in for a missing interval; no trade data stands behind it."""
     CORRECTED = 2
     """Replaced an outlier; the original row is kept beside it."""
+    PARTIAL = 4
+    """Built from part of its interval (a feed or replay started or stopped inside it).
+
+    A complete candle of the same interval and open time, or the venue's own
+    kline, replaces it in the catalog.
+    """

@@ -1,19 +1,24 @@
-"""Instruments: what is traded where, with its price and size precision."""
+"""Instruments: what is traded where, with its price and size precision and order minimums."""
 
 from __future__ import annotations
 
 import msgspec
 
 from tradefabric.model.enums import InstrumentKind
+from tradefabric.model.identifiers import InstrumentId
 
 
 class Instrument(msgspec.Struct, frozen=True, kw_only=True):
-    """A tradeable instrument on one venue.
+    """A tradeable instrument on one venue, as the venue's exchange info defines it.
 
     ``symbol`` is the unified symbol (``BTC/USDT`` for spot, ``BTC/USDT:USDT``
     for a USDT-margined perpetual, as ccxt writes it); ``raw_symbol`` is the
-    venue's own spelling (``BTCUSDT``). Increments are decimal strings so they
-    stay exact.
+    venue's own spelling (``BTCUSDT``). Every number is a decimal string so it
+    stays exact: ``price_increment`` is the tick, ``size_increment`` the lot step,
+    ``min_size`` the smallest order quantity, ``min_notional`` the smallest order
+    value in the quote asset (``"0"``: the venue sets none), ``contract_size`` how
+    much base asset one unit of quantity is (``"1"`` for spot and for linear
+    contracts quoted in the base asset, as Binance and Bybit define them).
     """
 
     venue: str
@@ -24,6 +29,14 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     kind: InstrumentKind
     price_increment: str
     size_increment: str
+    min_size: str = "0"
+    min_notional: str = "0"
+    contract_size: str = "1"
+
+    @property
+    def id(self) -> InstrumentId:
+        """Return the instrument's identity: its venue and unified symbol."""
+        return InstrumentId(venue=self.venue, symbol=self.symbol)
 
     @property
     def price_precision(self) -> int:

@@ -37,7 +37,17 @@ class OrderType(enum.StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP_MARKET = "stop_market"
-    """A market order sent when the price trades at or through ``trigger_price``."""
+    """A market order sent when the price trades at or through ``trigger_price``
+    against the position (a buy stop above the market, a sell stop below)."""
+    STOP_LIMIT = "stop_limit"
+    """A limit order at ``price`` sent when the price reaches ``trigger_price`` (as a stop)."""
+    TAKE_PROFIT = "take_profit"
+    """A market order sent when the price reaches ``trigger_price`` in our favour (a sell
+    above the market, a buy below): market-if-touched."""
+    TRAILING_STOP = "trailing_stop"
+    """A stop-market whose trigger follows the best price since arrival at
+    ``trailing_offset``: a sell trails the highs from below, a buy the lows from above;
+    it never moves back. ``trigger_price``, when given, is the starting trigger."""
 
 
 class TimeInForce(enum.StrEnum):
@@ -93,6 +103,11 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     client_order_id: str = ""
     tag: str = ""
     """Free text carried to the order, e.g. the signal that caused it."""
+    trailing_offset: float | None = None
+    """Distance (in price) of a trailing stop's trigger from the best price seen."""
+    oco_group: str = ""
+    """Orders of one strategy sharing a group are one-cancels-the-other at the venue:
+    the first fill of one cancels the others (``StrategyContext.oco``/``bracket``)."""
 
 
 class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -131,8 +146,12 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ts_init: int
 
 
-class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """An order's state at one moment (what run folders and reports store)."""
+class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An order's state at one moment (what run folders and reports store).
+
+    The fields with defaults are left out of the encoded form when unset, so the
+    run folders of orders without them read as before.
+    """
 
     client_order_id: str
     strategy_id: str
@@ -153,3 +172,5 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     tag: str
     ts_init: int
     ts_last: int
+    trailing_offset: float | None = None
+    oco_group: str = ""

@@ -10,13 +10,16 @@ matches first, prices move next, and strategies decide last.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import structlog
 import yaml
 
+from tradefabric.analytics.config import AnalyticsConfig
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock, TimerCallback
 from tradefabric.core.errors import ConfigError
@@ -26,26 +29,41 @@ from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
-from tradefabric.execution.sim.venue import SimVenueConfig
+from tradefabric.execution.sim.venue import BookSource, SimVenueConfig
 from tradefabric.execution.venue import VenueClient
+from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.orders import Fill, OrderEvent
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
+from tradefabric.state.config import StateConfig
 from tradefabric.strategies.base import Strategy, StrategyContext
 from tradefabric.strategies.ema_cross import EmaCross, EmaCrossConfig
+from tradefabric.strategies.plugin import (
+    PluginStrategyConfig,
+    build_plugin_strategy,
+    tag_plugin_entries,
+)
 from tradefabric.strategies.router import RouterConfig, SignalRouter
+
+log = structlog.get_logger(__name__)
 
 
 class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Tick and lot of one traded instrument."""
+    """Tick and lot of one traded instrument; these win over the venue's exchange info."""
 
     venue: str
     symbol: str
     price_increment: str
     size_increment: str
+    min_size: str | None = None
+    """Smallest order quantity; None keeps the venue's (``venues.instruments``)."""
+    min_notional: str | None = None
+    """Smallest order value in the quote asset; None keeps the venue's."""
+    contract_size: str | None = None
+    """Base asset per unit of quantity; None keeps the venue's."""
 
 
 DEFAULT_INSTRUMENTS = (
@@ -78,28 +96,79 @@ class DataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     recording_intervals: tuple[str, ...] = ("1s", "1m")
 
 
-class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Where paper trading takes its live feed from."""
+class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One venue's live market data feed (paper and live runs)."""
 
-    venue: str = "binance"
-    symbols: tuple[str, ...] = ("BTC/USDT",)
+    symbols: tuple[str, ...]
+    channels: tuple[str, ...] | None = None
+    """The venue's channels (None: the venue's defaults)."""
     ws_url: str | None = None
+    """Override the venue's WebSocket URL (testnet, proxy, the local fake venue)."""
     rest_url: str | None = None
+    rest_fallback_lag_s: float = 2.0
+    """Poll trades by REST while the stream is silent or behind REST by this long
+    (0 disables: a replay faster than real time always looks behind REST)."""
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise ConfigError("feeds: give at least one symbol per venue")
+        if self.rest_fallback_lag_s < 0:
+            raise ConfigError("feeds.*.rest_fallback_lag_s: must be >= 0")
+
+
+class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the node turns feeds (or a recording) into books and candles."""
+
     candle_intervals: tuple[str, ...] = ("1s", "1m")
     candle_close_delay_ms: int = 600_000
     """Close candles on the first trade past their end; the timer only closes candles
     of a feed silent this long (so candle boundaries follow the data, as in a replay)."""
+    queue_size: int = 100_000
+    """Frames the socket readers may queue ahead of the data engine; when full, new
+    frames are dropped, counted, the venue's books invalidated and an alert raised."""
+
+    def __post_init__(self) -> None:
+        for interval in self.candle_intervals:
+            interval_to_ns(interval)
+        if self.candle_close_delay_ms < 0:
+            raise ConfigError("market_data.candle_close_delay_ms: must be >= 0")
+        if self.queue_size < 1:
+            raise ConfigError("market_data.queue_size: must be >= 1")
 
 
-StrategyConfig = EmaCrossConfig | RouterConfig
+class ExecutionMode(enum.StrEnum):
+    """Who fills a venue's orders: the simulator (backtest, paper) or the venue (live)."""
+
+    SIM = "sim"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How orders on one venue are executed."""
+
+    mode: ExecutionMode = ExecutionMode.SIM
+    """``sim`` and ``paper`` fill with the simulated exchange (``sim`` below) on the
+    node's market data; ``live`` sends orders to the venue."""
+    sim: SimVenueConfig = SimVenueConfig()
+
+
+StrategyConfig = EmaCrossConfig | RouterConfig | PluginStrategyConfig
+"""A built-in kind (``kind: ema_cross | router``) or a user class (``class: pkg.mod.Cls``)."""
+
+_RENAMED = {
+    "venues": "execution: {VENUE: {mode: sim, sim: {matching: .., fees: .., ...}}}",
+    "paper": "feeds: {VENUE: {symbols: [...], ws_url: .., rest_url: ..}} and "
+    "market_data: {candle_intervals: [...]}",
+}
 
 
 class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Everything a kernel is built from; one file drives backtest and paper alike."""
+    """Everything a trading node is built from; one file drives backtest, paper and live."""
 
     seed: int = 0
-    venues: dict[str, SimVenueConfig] = msgspec.field(
-        default_factory=lambda: {"binance": SimVenueConfig()}
+    execution: dict[str, ExecutionConfig] = msgspec.field(
+        default_factory=lambda: {"binance": ExecutionConfig()}
     )
     balances: dict[str, dict[str, float]] = msgspec.field(
         default_factory=lambda: {"binance": {"USDT": 100_000.0}}
@@ -112,8 +181,18 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     risk_interval: str = "1m"
     """How often equity is checked against the daily drawdown limit."""
     data: DataConfig = DataConfig()
-    paper: PaperConfig = PaperConfig()
+    """What a backtest replays."""
+    feeds: dict[str, FeedConfig] = msgspec.field(default_factory=dict)
+    """Live market data per venue (paper and live runs)."""
+    market_data: MarketDataSettings = MarketDataSettings()
+    analytics: AnalyticsConfig | None = None
+    """The analytics pipeline (signals for ``kind: router``); None: not run."""
+    integrity: IntegrityConfig | None = None
+    """Cross-venue checks (consensus, anomalies); None: not run."""
     output_dir: Path = Path("runs")
+    state: StateConfig | None = None
+    """Where paper/live state survives a restart (``state: {backend: sqlite, path: ...}``);
+    None: nothing is restored or recorded."""
 
     def __post_init__(self) -> None:
         interval_to_ns(self.equity_interval)
@@ -131,8 +210,12 @@ def load_config(path: Path) -> TradingConfig:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if isinstance(raw, dict):
+        for key, replacement in _RENAMED.items():
+            if key in raw:
+                raise ConfigError(f"{path}: `{key}:` was replaced by {replacement}")
     try:
-        return msgspec.convert(raw or {}, TradingConfig, dec_hook=_dec_hook)
+        return msgspec.convert(tag_plugin_entries(raw or {}), TradingConfig, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     except ConfigError as exc:
@@ -143,6 +226,19 @@ def _dec_hook(kind: type, value: Any) -> Any:
     if kind is Path and isinstance(value, str):
         return Path(value)
     raise NotImplementedError
+
+
+def strategy_owner(strategy_id: str) -> str:
+    """Return the bus owner name of a strategy's subscriptions."""
+    return f"strategy:{strategy_id}"
+
+
+class StrategyStopped(msgspec.Struct, frozen=True, kw_only=True):
+    """Audit record: a strategy was stopped after a fault."""
+
+    ids: tuple[str, ...]
+    reason: str
+    ts: int
 
 
 class TradingKernel:
@@ -157,8 +253,11 @@ class TradingKernel:
         *,
         audit: AuditLog,
         consensus: ConsensusPriceSource | None = None,
+        books: BookSource | None = None,
     ) -> None:
         self.config = config
+        self.books = books
+        """Where strategies read L2 books (``StrategyContext.book``); None: no books."""
         self.bus = bus
         self.clock = clock
         self.audit = audit
@@ -176,7 +275,10 @@ class TradingKernel:
         self._prices = self.execution.prices
         bus.subscribe(topics.CANDLES, self._on_candle)
         bus.subscribe(topics.TRADES, self._on_trade)
-        self.strategies: list[Strategy] = [self._build(s) for s in config.strategies]
+        self.strategies: list[Strategy] = []
+        for strategy_config in config.strategies:
+            with bus.owned_by(strategy_owner(strategy_config.id)):
+                self.strategies.append(self._build(strategy_config))
         self._by_id: dict[str, Strategy] = {}
         for strategy in self.strategies:
             self._start(strategy)
@@ -202,16 +304,54 @@ class TradingKernel:
     def _build(self, config: StrategyConfig) -> Strategy:
         if isinstance(config, EmaCrossConfig):
             return EmaCross(config, self.precision(config.venue, config.symbol))
+        if isinstance(config, PluginStrategyConfig):
+            return build_plugin_strategy(config)
         return SignalRouter(config, self.precision(config.venue, config.symbol), self.bus)
 
     def _start(self, strategy: Strategy) -> None:
         for strategy_id in strategy.strategy_ids():
             self._by_id[strategy_id] = strategy
-        strategy.start(StrategyContext(strategy.strategy_id, self.execution, self.clock))
-        if strategy.wants_candles:
-            self.bus.subscribe(topics.CANDLES, strategy.on_candle)
-        if strategy.wants_trades:
-            self.bus.subscribe(topics.TRADES, strategy.on_trade)
+        ids = strategy.strategy_ids()
+        # Everything the strategy subscribes is owned by it: a fault stops only this strategy.
+        with self.bus.owned_by(strategy_owner(strategy.strategy_id)):
+            ctx = StrategyContext(
+                strategy.strategy_id, self.execution, self.clock,
+                bus=self.bus, owned=ids, books=self.books,
+            )  # fmt: skip
+            strategy.start(ctx)
+            if strategy.wants_candles:
+                self.bus.subscribe(topics.CANDLES, strategy.on_candle)
+            if strategy.wants_trades:
+                self.bus.subscribe(topics.TRADES, strategy.on_trade)
+
+    def add_strategy(self, strategy: Strategy) -> None:
+        """Start one more strategy (built outside the config: plugins, tests, research)."""
+        if any(s.strategy_id == strategy.strategy_id for s in self.strategies):
+            raise ConfigError(f"strategies: id {strategy.strategy_id!r} is already running")
+        self.strategies.append(strategy)
+        self._start(strategy)
+
+    def stop_strategy(self, strategy_id: str, reason: str) -> None:
+        """Stop one strategy after a fault: no more data, its open orders cancelled, audited.
+
+        The other strategies, the feeds and the risk engine keep running.
+        """
+        strategy = next((s for s in self.strategies if s.strategy_id == strategy_id), None)
+        if strategy is None:
+            return
+        self.bus.unsubscribe_owner(strategy_owner(strategy.strategy_id))
+        ids = strategy.strategy_ids()
+        for sid in ids:
+            del self._by_id[sid]
+        self.strategies.remove(strategy)
+        now = self.clock.timestamp_ns()
+        self.audit.write("strategy_stopped", now, StrategyStopped(ids=ids, reason=reason, ts=now))
+        for sid in ids:
+            self.execution.cancel_all(sid)
+        try:
+            strategy.stop()
+        except Exception as exc:  # its own clean-up failing must not stop anything else
+            log.warning("strategy_stop_failed", strategy=strategy_id, error=repr(exc))
 
     def _on_candle(self, candle: Candle) -> None:
         # The hot path: one dict lookup and one store per candle.
@@ -229,12 +369,20 @@ class TradingKernel:
     def _route_fill(self, fill: Fill) -> None:
         strategy = self._by_id.get(fill.strategy_id)
         if strategy is not None:
-            strategy.on_fill(fill)
+            try:
+                strategy.on_fill(fill)
+            except Exception as exc:
+                owner = strategy_owner(strategy.strategy_id)
+                self.bus.report_fault(exec_topics.FILLS.name, owner, exc)
 
     def _route_event(self, event: OrderEvent) -> None:
         strategy = self._by_id.get(event.strategy_id)
         if strategy is not None:
-            strategy.on_order_event(event)
+            try:
+                strategy.on_order_event(event)
+            except Exception as exc:
+                owner = strategy_owner(strategy.strategy_id)
+                self.bus.report_fault(exec_topics.ORDER_EVENTS.name, owner, exc)
 
     def mark_to_market(self) -> float:
         """Mark every position at the latest price and return the equity."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tradefabric.data.feed.activity import ChannelActivity, ChannelState
 from tradefabric.data.feed.backfill import TradeBackfill
 from tradefabric.data.feed.book_resync import BookResync
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
-from tradefabric.data.feed.connection import ConnectionStats, VenueConnection
+from tradefabric.data.feed.connection import ConnectionStats, FrameSink, VenueConnection
 from tradefabric.data.feed.fallback import FallbackStats, RestFallback
 from tradefabric.data.feed.rest import VenueRestClient
 from tradefabric.model.data import Trade
@@ -80,11 +81,17 @@ class LiveFeed:
         node: MarketDataNode,
         config: LiveFeedConfig,
         time_reference: ClockOffsetEstimator | None = None,
+        sink: FrameSink | None = None,
     ) -> None:
         """Build the feed; ``time_reference`` is another venue's offset estimator (e.g. the
         Binance feed's) to stamp receive times on that venue's clock instead of this one's.
+
+        ``sink`` takes the raw frames instead of the node's parser (the trading node's
+        data engine queue); the feed then leaves closing the node to its owner, which
+        must first parse what is still queued.
         """
         self.node = node
+        self._owns_node = sink is None
         self.config = config
         self.offset = ClockOffsetEstimator()
         reference = time_reference or self.offset
@@ -100,7 +107,7 @@ class LiveFeed:
             name=self.live.venue,
             url=lambda: self.live.stream_url(config.symbols, config.channels),
             subscribe_frames=lambda: self.live.subscribe_frames(config.symbols, config.channels),
-            sink=node.parser,
+            sink=node.parser if sink is None else sink,
             clock=recv_clock,
             on_connected=self._on_connected,
             on_disconnected=self._on_disconnected,
@@ -136,7 +143,10 @@ class LiveFeed:
                 self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
             )
             self.backfill = TradeBackfill(
-                self.node.bus, self.node.clock, self.live.venue, self._recent_trades
+                self.node.bus,
+                self.node.clock,
+                self.live.venue,
+                functools.partial(self.live.trades_from, self._rest),
             )
             background = [
                 asyncio.create_task(self._every(stop, config_interval, job))
@@ -163,7 +173,8 @@ class LiveFeed:
                 await asyncio.gather(*self._catch_ups, return_exceptions=True)
                 await self._resync.close()
                 await self.backfill.close()
-                self.node.close()
+                if self._owns_node:
+                    self.node.close()
 
     def status(self) -> FeedStatus:
         """Return the feed's current state."""

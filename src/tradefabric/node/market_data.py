@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import msgspec
 
@@ -75,6 +75,14 @@ class ReplaySummary(msgspec.Struct, frozen=True):
     seconds: float
 
 
+class SharedMarketData(NamedTuple):
+    """The bus, books and candle aggregator that a node's venues share."""
+
+    bus: MessageBus
+    books: OrderBooks
+    candles: CandleAggregator
+
+
 class _Counter:
     __slots__ = ("count",)
 
@@ -86,22 +94,35 @@ class _Counter:
 
 
 class MarketDataNode:
-    """Build the market data pipeline for one venue from ``config``."""
+    """Build the market data pipeline for one venue from ``config``.
 
-    def __init__(self, config: MarketDataConfig, clock: Clock | None = None) -> None:
+    Standalone (``data replay``, ``feed``) it builds its own bus, books and candles.
+    Inside a ``TradingNode`` several of these, one per venue, share the node's bus,
+    books and candle aggregator (``shared``): each then only adds its venue's parser.
+    """
+
+    def __init__(
+        self,
+        config: MarketDataConfig,
+        clock: Clock | None = None,
+        shared: SharedMarketData | None = None,
+    ) -> None:
         self.config = config
         self.clock: Clock = clock if clock is not None else SimClock()
-        self.bus = MessageBus()
         self.venue = venue_entry(config.venue)
-        self.books = OrderBooks(self.bus, self.clock, sequence_rules())
+        if shared is None:
+            self.bus = MessageBus()
+            self.books = OrderBooks(self.bus, self.clock, sequence_rules())
+            self.candles = CandleAggregator(
+                self.bus,
+                self.clock,
+                config.candle_intervals,
+                config.empty_candles,
+                config.candle_close_delay_ms * NS_PER_MS,
+            )
+        else:
+            self.bus, self.books, self.candles = shared.bus, shared.books, shared.candles
         self.checker = BookTopChecker(self.bus, self.books) if config.check_books else None
-        self.candles = CandleAggregator(
-            self.bus,
-            self.clock,
-            config.candle_intervals,
-            config.empty_candles,
-            config.candle_close_delay_ms * NS_PER_MS,
-        )
         self.writer = CatalogWriter(config.catalog, self.bus) if config.catalog else None
         self.parser = self.venue.make_parser(self.bus)
         self._counters = {

@@ -1,21 +1,19 @@
-"""Paper trading: the trading kernel on a live feed and wall time, filled by the simulated venue.
+"""Paper trading: a paper ``TradingNode`` on live feeds and wall time, filled by the simulator.
 
-It is the backtest's kernel (``KernelRun``) with the two things the architecture
-lets differ: the clock is a ``LiveClock`` and market data comes from a
-``LiveFeed`` (real sockets: a venue, or the local fake venue replaying a
-recording). Orders go to the same ``SimulatedVenue`` a backtest uses, which
-decides fills from market data alone, so the same data gives the same orders
-and fills in both (``tests/node/test_paper_parity.py``). Fields stamped with the
-kernel's clock (an order's ``ts_init``/``ts_last``, an order event's
-``ts_init``, candles' ``ts_recv``, equity samples) are wall time here and
-simulated time in a backtest; nothing else differs.
+It is the backtest's node with the two things the architecture lets differ: the
+clock is a ``LiveClock`` and market data comes from live feeds (real sockets: a
+venue, or the local fake venue replaying a recording) through the data engine's
+queue. Orders go to the same simulated exchange a backtest uses, which decides
+fills from market data alone, so the same data gives the same orders and fills
+in both (``tests/node/test_paper_parity.py``). Fields stamped with the node's
+clock (an order's ``ts_init``/``ts_last``, an order event's ``ts_init``,
+candles' ``ts_recv``, equity samples) are wall time here and simulated time in a
+backtest; nothing else differs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,55 +21,13 @@ import msgspec
 
 from tradefabric.core.clock import LiveClock
 from tradefabric.core.errors import ConfigError
-from tradefabric.data import topics
-from tradefabric.model.data import Candle, Trade
-from tradefabric.model.enums import EmptyCandlePolicy
-from tradefabric.node.backtest import BacktestResult, KernelRun, RunInfo, build_sim_venues
-from tradefabric.node.config import MarketDataConfig
-from tradefabric.node.kernel import TradingConfig
-from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
-from tradefabric.node.market_data import MarketDataNode
-from tradefabric.venues.fakevenue.server import FakeVenueServer
-from tradefabric.venues.registry import venue_entry
-
-Attach = Callable[[MarketDataNode], None]
-"""Called with the node once the kernel is built: wire more components on its bus and clock
-(analytics, integrity) before any data arrives."""
-
-
-class PaperStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """Where a paper run is: market data seen, orders, fills, equity."""
-
-    trades: int
-    candles: int
-    orders: int
-    fills: int
-    equity: float
-    last_market_ts: int
-
-
-class _Tally:
-    """Counts market data and keeps the first/last candle time (no per-event storage)."""
-
-    def __init__(self) -> None:
-        self.trades = 0
-        self.candles = 0
-        self.first_candle = 0
-        self.last_candle = 0
-        self.last_market = 0
-
-    def on_trade(self, trade: Trade) -> None:
-        self.trades += 1
-        self.last_market = max(self.last_market, trade.ts_event)
-
-    def on_candle(self, candle: Candle) -> None:
-        self.candles += 1
-        self.first_candle = self.first_candle or candle.ts_event
-        self.last_candle = candle.ts_event
+from tradefabric.node.kernel import FeedConfig, TradingConfig
+from tradefabric.node.run import BacktestResult
+from tradefabric.node.trading_node import NodeStatus, RunMode, TradingNode
 
 
 class PaperRunner:
-    """Run ``config``'s strategies on its ``paper`` feed until stopped; see the module docstring."""
+    """Run ``config``'s strategies on its ``feeds`` until stopped; see the module docstring."""
 
     def __init__(
         self,
@@ -79,105 +35,42 @@ class PaperRunner:
         *,
         ws_url: str | None = None,
         rest_url: str | None = None,
-        attach: Attach | None = None,
+        mode: RunMode = RunMode.PAPER,
+        on_node: Callable[[TradingNode], None] | None = None,
     ) -> None:
-        """Paper-trade ``config``; ``ws_url``/``rest_url`` override ``config.paper``'s."""
-        self.config = config
-        self._attach = attach
-        self.ws_url = ws_url or config.paper.ws_url
-        self.rest_url = rest_url or config.paper.rest_url
-        self.tally = _Tally()
-        self._run: KernelRun | None = None
+        """Paper-trade ``config``; ``ws_url``/``rest_url`` override its one feed's URLs;
+        ``on_node`` is called with the node once built, before any data arrives."""
+        self.config = with_endpoints(config, ws_url, rest_url)
+        self.mode = mode
+        self._on_node = on_node
+        self.node: TradingNode | None = None
 
-    def status(self) -> PaperStatus:
-        """Return the run's progress (zeros before it started)."""
-        run = self._run
-        if run is None:
-            return PaperStatus(trades=0, candles=0, orders=0, fills=0, equity=0.0,
-                               last_market_ts=0)  # fmt: skip
-        return PaperStatus(
-            trades=self.tally.trades,
-            candles=self.tally.candles,
-            orders=run.events.orders_closed + len(run.kernel.execution.open_order_snapshots()),
-            fills=run.events.fills,
-            equity=run.kernel.portfolio.equity(),
-            last_market_ts=self.tally.last_market,
-        )
+    def status(self) -> NodeStatus | None:
+        """Return the node's progress (None before it is built)."""
+        return None if self.node is None else self.node.status()
 
     async def run(self, run_dir: Path | None, stop: asyncio.Event) -> BacktestResult:
         """Trade until ``stop`` is set; then write the run folder and return the result."""
-        paper = self.config.paper
-        if not paper.symbols:
-            raise ConfigError("paper.symbols: give at least one symbol")
-        clock = LiveClock()  # timers need the running loop: build everything in here
-        node = MarketDataNode(
-            MarketDataConfig(
-                venue=paper.venue,
-                candle_intervals=paper.candle_intervals,
-                empty_candles=EmptyCandlePolicy.SKIP,
-                candle_close_delay_ms=paper.candle_close_delay_ms,
-            ),
-            clock=clock,
-        )
-        venues = build_sim_venues(self.config, node.bus, node.books)
-        run = self._run = KernelRun(self.config, node.bus, clock, dict(venues), run_dir)
-        node.bus.subscribe(topics.TRADES, self.tally.on_trade)
-        node.bus.subscribe(topics.CANDLES, self.tally.on_candle)
-        if self._attach is not None:
-            self._attach(node)
-        feed = LiveFeed(
-            node,
-            LiveFeedConfig(symbols=paper.symbols, ws_url=self.ws_url, rest_url=self.rest_url),
-        )
-        started = time.perf_counter()
-        try:
-            await feed.run(stop)  # closes the node: open candles are published, as in a replay
-        finally:
-            clock.cancel_timers()
-        seconds = time.perf_counter() - started
-        info = RunInfo(
-            config=self.config,
-            catalog_version=None,
-            catalog_fingerprint=None,
-            recording=f"live feed {paper.venue} {self.ws_url or '(venue default)'}",
-            candles=self.tally.candles,
-            first_ts=self.tally.first_candle,
-            last_ts=self.tally.last_candle,
-        )
-        return run.finish(info, seconds)
+        # The clock's timers need the running loop: the node is built in here.
+        self.node = TradingNode(self.config, self.mode, LiveClock(), run_dir)
+        if self._on_node is not None:
+            self._on_node(self.node)
+        return await self.node.run_live(stop)
 
 
-async def paper_on_fake_venue(
-    config: TradingConfig,
-    recording: Path,
-    run_dir: Path | None,
-    *,
-    speed: float = 0.0,
-    timeout_s: float = 300.0,
-    attach: Attach | None = None,
-) -> BacktestResult:
-    """Paper-trade ``config`` against a local fake venue replaying ``recording`` to its end.
-
-    ``speed`` is the fake venue's replay speed (0: as fast as the socket goes). The
-    run stops once the venue has streamed everything and the feed has received
-    every trade it sent (what a backtest of the same recording sees).
-    """
-    script = venue_entry(config.paper.venue).make_script(recording)
-    async with FakeVenueServer(script, speed=speed) as server:
-        runner = PaperRunner(config, ws_url=server.ws_url, rest_url=server.http_url, attach=attach)
-        stop = asyncio.Event()
-        task = asyncio.create_task(runner.run(run_dir, stop))
-        try:
-            await asyncio.wait_for(server.finished.wait(), timeout=timeout_s)
-            for _ in range(400):  # the last frames may still be in flight
-                if runner.tally.trades >= script.trades_streamed or task.done():
-                    break
-                await asyncio.sleep(0.025)
-        except BaseException:
-            stop.set()
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-            raise
-        stop.set()
-        return await asyncio.wait_for(task, timeout=30)
+def with_endpoints(
+    config: TradingConfig, ws_url: str | None, rest_url: str | None
+) -> TradingConfig:
+    """Return ``config`` with its single feed's URLs replaced (command-line overrides)."""
+    if ws_url is None and rest_url is None:
+        return config
+    if len(config.feeds) != 1:
+        raise ConfigError(
+            f"--ws-url/--rest-url override one feed; the config has {len(config.feeds)} "
+            "(set ws_url/rest_url per venue under feeds: instead)"
+        )
+    ((venue, feed),) = config.feeds.items()
+    replaced: FeedConfig = msgspec.structs.replace(
+        feed, ws_url=ws_url or feed.ws_url, rest_url=rest_url or feed.rest_url
+    )
+    return msgspec.structs.replace(config, feeds={venue: replaced})

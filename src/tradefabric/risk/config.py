@@ -34,3 +34,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """On a halt, also send reduce-only market orders closing every position."""
     audit_fsync: bool = False
     """fsync every audit line (live); a flush is enough for backtests."""
+    audit_rotate_daily: bool = False
+    """Paper/live with a state store: one audit file per UTC day (``audit-YYYY-MM-DD.jsonl``)."""
+    audit_copy_to: str | None = None
+    """Paper/live with a state store: an fsspec URL (``s3://bucket/audit``) each closed
+    audit file is copied to."""

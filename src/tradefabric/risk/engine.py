@@ -95,6 +95,17 @@ class RiskStateEvent(msgspec.Struct, frozen=True, kw_only=True):
     ts: int
 
 
+class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """What of the risk engine survives a restart: the halt and the day's equity high."""
+
+    halted: bool
+    reason: str
+    day: int
+    """The UTC day (days since the epoch) ``day_high`` belongs to; -1 before any sample."""
+    day_high: float
+    ts: int
+
+
 RISK_DECISIONS: Topic[RiskDecision] = Topic("risk.decisions", RiskDecision)
 RISK_EVENTS: Topic[RiskStateEvent] = Topic("risk.events", RiskStateEvent)
 
@@ -218,9 +229,24 @@ class RiskEngine:
                 equity,
             )
 
-    def halt(self, reason: str, equity: float = float("nan"), operator: str = "risk") -> None:
-        """Halt trading: audit, publish, cancel open orders (and flatten if configured)."""
+    def halt(
+        self,
+        reason: str,
+        equity: float = float("nan"),
+        operator: str = "risk",
+        audited: bool = True,
+    ) -> None:
+        """Halt trading: audit, publish, cancel open orders (and flatten if configured).
+
+        ``audited=False`` is the halt of a node whose audit log cannot be written: it
+        stops every new order at once but neither writes the log nor cancels (a cancel
+        is an action that must be audited first); the open orders stay resting and the
+        reason says how many, for a person to handle.
+        """
         if self.halted:
+            return
+        if not audited:
+            self._halt_unaudited(reason, equity, operator)
             return
         now = self._clock.timestamp_ns()
         event = RiskStateEvent(
@@ -237,6 +263,24 @@ class RiskEngine:
         self._bus.publish(RISK_EVENTS, event)
         if self._on_halt is not None:
             self._on_halt(self.config.flatten_on_halt)
+
+    def _halt_unaudited(self, reason: str, equity: float, operator: str) -> None:
+        resting = sum(1 for _ in self._state.open_orders()) if self._state else 0
+        reason = f"{reason}; {resting} open orders left resting (not cancelled: cannot audit)"
+        now = self._clock.timestamp_ns()
+        self.halted = True
+        self.halt_reason = reason
+        self._bus.publish(
+            RISK_EVENTS,
+            RiskStateEvent(
+                halted=True,
+                reason=reason,
+                operator=operator,
+                equity=equity,
+                day_high=self.day_high,
+                ts=now,
+            ),
+        )
 
     def reset(self, operator: str, reason: str) -> None:
         """Let trading resume: only a person calls this, and it is audited with their name."""
@@ -256,6 +300,27 @@ class RiskEngine:
         self.halted = False
         self.halt_reason = ""
         self._bus.publish(RISK_EVENTS, event)
+
+    def snapshot(self) -> RiskSnapshot:
+        """Return the halt and the day's equity high (what a restart restores)."""
+        return RiskSnapshot(
+            halted=self.halted,
+            reason=self.halt_reason,
+            day=self._day,
+            day_high=self.day_high,
+            ts=self._clock.timestamp_ns(),
+        )
+
+    def restore_halt(self, saved: RiskSnapshot) -> None:
+        """Take back a saved halt and day high: a halted node stays halted until ``reset``.
+
+        Nothing is audited or published (the halt was, when it happened); open
+        orders are not touched (the restart decides what happened to them).
+        """
+        self.halted = saved.halted
+        self.halt_reason = saved.reason
+        self._day = saved.day
+        self.day_high = saved.day_high
 
 
 def _prices(orders: list[OrderSnapshot], side: OrderSide) -> tuple[float, ...]:

@@ -13,6 +13,10 @@ removed by commits 1..N; readers read exactly those files, so
 
 A commit file is created exclusively: two writers racing for one version
 number cannot both win; the loser re-reads the history and takes the next one.
+A writer that deduplicated its rows against version B passes ``base_version=B``:
+when a commit after B touched one of its partitions, its dedup may be stale
+(two imports of one file would store every row twice), so the commit is refused
+with ``CommitConflictError`` and the writer rebases (``store/table_commit.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Final
 
 import msgspec
 
-from tradefabric.core.errors import DataSourceError
+from tradefabric.core.errors import CommitConflictError, DataSourceError
 from tradefabric.core.time import now_ns
 from tradefabric.store.storage import CatalogStorage
 
@@ -128,11 +132,18 @@ class Manifest:
         removed: tuple[str, ...],
         operation: str,
         source: str,
+        base_version: int | None = None,
     ) -> ManifestEntry:
-        """Record a new version; retry with the next number when another writer took this one."""
+        """Record a new version; retry with the next number when another writer took this one.
+
+        With ``base_version``, refuse (``CommitConflictError``) when a commit after
+        it added files to a partition that ``added`` writes to.
+        """
         for _ in range(_COMMIT_ATTEMPTS):
             self.refresh()
             self._check_removable(removed)
+            if base_version is not None:
+                self._check_untouched(added, base_version)
             entry = ManifestEntry(
                 version=self.latest_version + 1,
                 committed_at=now_ns(),
@@ -158,10 +169,21 @@ class Manifest:
         gone = [p for p in removed if p not in self._live]
         if gone:
             # Another writer replaced these files since we read them; our rewrite is stale.
-            raise DataSourceError(
+            raise CommitConflictError(
                 f"commit conflict in {self._storage.root_url}: {len(gone)} file(s) to replace "
                 f"were already replaced by another writer, first {gone[0]}"
             )
+
+    def _check_untouched(self, added: tuple[CatalogFile, ...], base_version: int) -> None:
+        mine = {partition_of(f) for f in added}
+        for entry in self._entries[base_version:]:
+            for f in entry.added:
+                if partition_of(f) in mine:
+                    raise CommitConflictError(
+                        f"commit conflict in {self._storage.root_url}: version {entry.version} "
+                        f"({entry.operation} from {entry.source}) wrote {f.path} after version "
+                        f"{base_version}, which this write was checked against"
+                    )
 
     def _read(self, name: str) -> ManifestEntry:
         path = f"{MANIFEST_DIR}/{name}"
@@ -178,6 +200,11 @@ class Manifest:
                 f"found {entry.version} (a commit file is missing or misnamed)"
             )
         return entry
+
+
+def partition_of(f: CatalogFile) -> tuple[str, str, str, int]:
+    """Return the (data type, venue, symbol, day) partition ``f`` belongs to."""
+    return (f.data_type, f.venue, f.symbol, f.day)
 
 
 def _apply(live: dict[str, CatalogFile], entry: ManifestEntry) -> None:

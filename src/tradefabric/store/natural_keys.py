@@ -4,9 +4,11 @@ A row's natural key says which real-world thing it is: a trade is its venue's
 trade id, a candle is its interval and open time, a quote its receive and
 event times. Within one partition (venue, symbol, UTC day) a key is stored once.
 
-Candles can be superseded: a later revision (trades recovered by a backfill)
-or real data arriving for an interval that was filled by interpolation
-replaces the stored row. Every other repeated key is a duplicate and dropped.
+Candles can be superseded: a later revision (trades recovered by a backfill),
+real data arriving for an interval that was filled by interpolation, or a
+complete candle (built from all of its interval, or the venue's own kline)
+arriving for one stored as PARTIAL replaces the stored row. Every other
+repeated key is a duplicate and dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ RANK: Final = "__rank"
 """Column holding a row's precedence; a higher rank supersedes a lower one."""
 _OLD_RANK: Final = "__stored_rank"
 _ROW: Final = "__row"
-# Real data always outranks interpolated data, whatever the revisions.
+# Complete real data outranks partial real data, which outranks interpolated data,
+# whatever the revisions (small counts, far below these steps).
+_PARTIAL_DATA_RANK: Final = 1 << 39
 _REAL_DATA_RANK: Final = 1 << 40
 
 
@@ -68,14 +72,18 @@ class KeyMatch(msgspec.Struct, frozen=True):
 
 
 def precedence(table: pa.Table, key: NaturalKey) -> pa.Array:
-    """Return each row's rank: for candles real data first, then the higher revision."""
+    """Return each row's rank: for candles complete, partial, then interpolated; then revision."""
     if not key.supersedable:
         return pa.array([0] * table.num_rows, pa.int64())
-    interpolated = pc.not_equal(
-        pc.bit_wise_and(table["flags"], pa.scalar(int(CandleFlag.INTERPOLATED), pa.int64())), 0
-    )
-    base = pc.if_else(interpolated, 0, _REAL_DATA_RANK)
+    interpolated = _has_flag(table, CandleFlag.INTERPOLATED)
+    partial = _has_flag(table, CandleFlag.PARTIAL)
+    real = pc.if_else(partial, _PARTIAL_DATA_RANK, _REAL_DATA_RANK)
+    base = pc.if_else(interpolated, 0, real)
     return pc.add(base, table["revision"])
+
+
+def _has_flag(table: pa.Table, flag: CandleFlag) -> pa.ChunkedArray:
+    return pc.not_equal(pc.bit_wise_and(table["flags"], pa.scalar(int(flag), pa.int64())), 0)
 
 
 def stored_keys(table: pa.Table, key: NaturalKey) -> pa.Table:

@@ -4,7 +4,10 @@ The rules are those of building the coarser candle from the same trades:
 open of the first candle, close of the last, high/low extremes, summed volume,
 trades and buy volume, volume-weighted vwap. Intervals are aligned to the
 epoch (so days start at 00:00 UTC). A coarse candle with any interpolated or
-corrected input carries that flag, so filled data never passes as real.
+corrected input carries that flag, so filled data never passes as real. The
+first and last coarse candles are flagged PARTIAL when the source candles
+(within the range asked) start after the first one opens or end before the last
+one closes: an hour resampled from 43 of its minutes is not that hour's candle.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pyarrow as pa
 
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.core.time import interval_to_ns
+from tradefabric.model.enums import CandleFlag
 from tradefabric.store.catalog import Catalog, sql_string, time_range_sql
 from tradefabric.store.schema import CandleSeries, arrow_schema
 
@@ -43,7 +47,14 @@ def resample_sql(
         time_range_sql("ts_open", start_ns, end_ns),
     ]
     bucket = f"(ts_open // {step}) * {step}"
+    partial = (
+        f"CASE WHEN {bucket} < any_value(first_open) "
+        f"OR {bucket} + {step} > any_value(last_open) + {source_step} "
+        f"THEN {int(CandleFlag.PARTIAL)} ELSE 0 END"
+    )
     return f"""
+        WITH source AS (SELECT * FROM candles WHERE {" AND ".join(where)}),
+        bounds AS (SELECT min(ts_open) AS first_open, max(ts_open) AS last_open FROM source)
         SELECT venue, symbol, {sql_string(target_interval)} AS interval, {bucket} AS ts_open,
             arg_min(open, ts_open) AS open, max(high) AS high, min(low) AS low,
             arg_max(close, ts_open) AS close, sum(volume) AS volume,
@@ -52,9 +63,8 @@ def resample_sql(
             CASE WHEN sum(volume) > 0 THEN sum(vwap * volume) / sum(volume)
                  ELSE arg_max(vwap, ts_open) END AS vwap,
             {bucket} + {step} AS ts_event, max(ts_recv) AS ts_recv,
-            CAST(0 AS BIGINT) AS revision, bit_or(flags) AS flags
-        FROM candles
-        WHERE {" AND ".join(where)}
+            CAST(0 AS BIGINT) AS revision, bit_or(flags) | {partial} AS flags
+        FROM source CROSS JOIN bounds
         GROUP BY venue, symbol, {bucket}
         ORDER BY ts_open
     """

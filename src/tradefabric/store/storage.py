@@ -3,7 +3,9 @@
 Every catalog path below the root is a ``/``-separated relative string. The two
 backends differ only in how a write becomes visible atomically:
 
-- local: write ``.name.tmp``, fsync, rename, fsync the directory;
+- local: write ``.name.<host>.<pid>.<random>.tmp``, fsync, rename, fsync the
+  directory; a writer killed with -9 leaves its temp file behind, and the next
+  writer removes those whose process is gone (``remove_stale_temp_files``);
 - object stores: one PUT of the whole object, which is atomic by itself.
 
 Exclusive creation (the manifest's commit point) is ``O_EXCL`` locally and a
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import time
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -24,6 +28,9 @@ import duckdb
 from tradefabric.core.errors import ConfigError, DataSourceError
 
 _TMP_SUFFIX: Final = ".tmp"
+# A temp file whose writer cannot be checked (another host, an older name without
+# a pid) is stale once it is this old: no single file write takes an hour.
+_STALE_TMP_AGE_S: Final = 3600.0
 
 
 class CatalogStorage(Protocol):
@@ -62,6 +69,10 @@ class CatalogStorage(Protocol):
         """Return the path or URL DuckDB and pyarrow read ``rel`` by."""
         ...
 
+    def remove_stale_temp_files(self) -> list[str]:
+        """Delete temp files left by writers that died mid-write; return their paths."""
+        ...
+
     def attach(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make ``con`` able to read ``reader_path`` results."""
         ...
@@ -85,7 +96,7 @@ class LocalStorage:
         path = self._root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         # A leading dot and a .tmp suffix keep the half-written file out of every listing.
-        tmp = path.with_name(f".{path.name}{_TMP_SUFFIX}")
+        tmp = _temp_path(path)
         try:
             _write_synced(tmp, data)
             os.replace(tmp, path)
@@ -98,7 +109,7 @@ class LocalStorage:
         """Create ``rel`` with O_EXCL via a temp file and a hard link, so it appears whole."""
         path = self._root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{_TMP_SUFFIX}")
+        tmp = _temp_path(path)
         try:
             _write_synced(tmp, data)
             # link() fails if the target exists: an atomic "create if absent" of a complete file.
@@ -144,6 +155,19 @@ class LocalStorage:
     def reader_path(self, rel: str) -> str:
         """Return the absolute local path of ``rel``."""
         return str(self._root / rel)
+
+    def remove_stale_temp_files(self) -> list[str]:
+        """Delete temp files whose writing process is gone (or, unknowable, that are old)."""
+        removed: list[str] = []
+        if not self._root.is_dir():
+            return removed
+        for directory, _dirs, names in os.walk(self._root):
+            for name in names:
+                path = Path(directory, name)
+                if name.startswith(".") and name.endswith(_TMP_SUFFIX) and _is_stale(path):
+                    path.unlink(missing_ok=True)
+                    removed.append(path.relative_to(self._root).as_posix())
+        return removed
 
     def attach(self, con: duckdb.DuckDBPyConnection) -> None:
         """Do nothing: DuckDB reads local files itself."""
@@ -215,6 +239,10 @@ class FsspecStorage:
         """Return ``protocol://path`` for DuckDB's registered fsspec filesystem."""
         return f"{self._protocol}://{self._full(rel)}"
 
+    def remove_stale_temp_files(self) -> list[str]:
+        """Return []: object stores write whole objects, never temp files."""
+        return []
+
     def attach(self, con: duckdb.DuckDBPyConnection) -> None:
         """Register the fsspec filesystem with ``con`` so DuckDB reads through it."""
         con.register_filesystem(self._fs)
@@ -244,6 +272,36 @@ def open_storage(root: str | Path, storage_options: dict[str, Any] | None = None
 
 def _visible(name: str) -> bool:
     return not name.startswith(".") and not name.endswith(_TMP_SUFFIX)
+
+
+def _temp_path(path: Path) -> Path:
+    """Return a hidden temp name beside ``path`` that says which process writes it."""
+    host = socket.gethostname().replace(".", "_")
+    return path.with_name(f".{path.name}.{host}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}")
+
+
+def _is_stale(path: Path) -> bool:
+    """Return whether the temp file ``path``'s writer is gone (this host) or it is old."""
+    parts = path.name.removesuffix(_TMP_SUFFIX).split(".")
+    if len(parts) >= 4 and parts[-3] == socket.gethostname().replace(".", "_"):
+        pid = parts[-2]
+        if pid.isdigit():
+            return not _process_alive(int(pid))
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return False
+    return age > _STALE_TMP_AGE_S
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _write_synced(path: Path, data: bytes) -> None:

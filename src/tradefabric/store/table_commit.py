@@ -9,6 +9,12 @@ live feed, importers, downloads, repairs and compaction all go through it:
    the partition when a row supersedes a stored one (a candle revision);
 4. write each partition's rows as one Parquet file (atomically);
 5. commit every file of the call in one manifest entry: all or nothing.
+
+Concurrent writers (two imports, the feed beside an import) keep the keys
+unique: the commit names the version its dedup was checked against, and when
+another writer committed to the same partitions meanwhile the commit is
+refused, the files just written are deleted, and steps 3-5 run again against
+the newer version (a rebase: rows now present are dropped as duplicates).
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import structlog
 
-from tradefabric.core.errors import DataSourceError
+from tradefabric.core.errors import CommitConflictError, DataSourceError
 from tradefabric.core.time import NS_PER_DAY, ns_to_date
 from tradefabric.store.manifest import CatalogFile, Manifest, ManifestEntry
 from tradefabric.store.natural_keys import (
@@ -40,10 +47,15 @@ from tradefabric.store.natural_keys import (
 from tradefabric.store.schema import DataType, arrow_schema, symbol_dir_name
 from tradefabric.store.storage import CatalogStorage
 
+log = structlog.get_logger(__name__)
+
 PartitionId = tuple[str, str, str, int]
 """(data type, venue, symbol, UTC day number)."""
 
 _NAN: Final = float("nan")
+# Each failed attempt means another writer's commit won, so progress is made; this
+# bounds a writer that keeps losing (a feed flushing into the same day every few ms).
+_REBASE_ATTEMPTS: Final = 50
 # Columns a source may leave out, and what they mean when absent.
 _DEFAULTS: Final[dict[str, object]] = {
     "trades": -1,
@@ -87,6 +99,7 @@ class TableCommitter:
         self._manifest = Manifest(storage)
         # Stored keys per partition, with the file set they were read from (to spot staleness).
         self._keys: dict[PartitionId, tuple[frozenset[str], pa.Table]] = {}
+        self._swept = False
 
     @property
     def storage(self) -> CatalogStorage:
@@ -101,21 +114,62 @@ class TableCommitter:
     def commit_table(
         self, data_type: DataType, table: pa.Table, source: str, operation: str
     ) -> WriteReport:
-        """Conform, deduplicate and write ``table``; commit all its files as one version."""
+        """Conform, deduplicate and write ``table``; commit all its files as one version.
+
+        Rebase on a concurrent commit to the same partitions (re-check the keys,
+        drop rows now stored, write again); raise ``CommitConflictError`` when
+        that keeps failing, with nothing of this call committed.
+        """
         rows_in = table.num_rows
-        table = conform(data_type, table)
+        parts = split_partitions(data_type, conform(data_type, table))
+        self._sweep_once()
+        for _ in range(_REBASE_ATTEMPTS):
+            try:
+                return self._commit_once(data_type, parts, rows_in, source, operation)
+            except CommitConflictError:
+                continue  # another writer committed to these partitions: check against it
+        raise CommitConflictError(
+            f"could not commit {rows_in} {data_type} rows to {self._storage.root_url}: "
+            f"{_REBASE_ATTEMPTS} concurrent commits to the same partitions won; nothing committed"
+        )
+
+    def _sweep_once(self) -> None:
+        """On this committer's first write, delete temp files of writers killed mid-write."""
+        if self._swept:
+            return
+        self._swept = True
+        removed = self._storage.remove_stale_temp_files()
+        if removed:
+            log.warning(
+                "stale temp files removed",
+                catalog=self._storage.root_url,
+                count=len(removed),
+                first=removed[0],
+            )
+
+    def _commit_once(
+        self,
+        data_type: DataType,
+        parts: list[tuple[PartitionId, pa.Table]],
+        rows_in: int,
+        source: str,
+        operation: str,
+    ) -> WriteReport:
         self._manifest.refresh()
+        base = self._manifest.latest_version
         index = partition_index(self._manifest.live_files())
         key = NATURAL_KEYS[data_type]
-        writes = [
-            self._write_partition(pid, part, index.get(pid, []), key)
-            for pid, part in split_partitions(data_type, table)
-        ]
+        writes = [self._write_partition(pid, part, index.get(pid, []), key) for pid, part in parts]
         added = tuple(f for w in writes for f in w.added)
         removed = tuple(p for w in writes for p in w.removed)
         entry: ManifestEntry | None = None
         if added or removed:
-            entry = self._manifest.commit(added, removed, operation, source)
+            try:
+                entry = self._manifest.commit(added, removed, operation, source, base)
+            except CommitConflictError:
+                for f in added:  # never committed, never read: do not leave them behind
+                    self._storage.delete(f.path)
+                raise
             self._remember_files(writes, index)
         return WriteReport(
             data_type=data_type,

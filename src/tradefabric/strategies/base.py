@@ -4,52 +4,310 @@ A strategy never sees a venue client, a clock implementation or the mode it
 runs in. It receives market data and its own order events and fills, and acts
 only through ``StrategyContext``: every order it sends goes through the risk
 engine. The same strategy object runs in backtest, paper and live.
+
+The context offers, besides orders:
+
+- **history** (``history``): the last N closed candles of an instrument and
+  interval, a bounded ring updated before the strategy's ``on_candle``;
+- **indicators** (``indicator``): streaming indicators of
+  ``strategies.indicators`` on one instrument's candles, equal to the batch
+  forms, updated before ``on_candle``;
+- **market** (``book``, ``quote``, ``last_price``): the L2 book (when the node
+  has books), the latest best bid/ask, the latest price;
+- **timers** (``set_timer``, ``set_alarm``) on the node's clock, so a backtest
+  stays deterministic;
+- **portfolio** (``position``, ``balance``, ``equity``, ``open_orders``);
+- **orders**: ``submit``, ``cancel`` (only the strategy's own orders: another
+  strategy's order is refused with ``StrategyError``), ``oco`` (two orders, one
+  cancelled when the other fills) and ``bracket`` (an entry whose fills send
+  an OCO pair of stop-loss and take-profit for the quantity filled).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from tradefabric.core.clock import Clock
+import msgspec
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock, TimerCallback
 from tradefabric.core.errors import FatalError
+from tradefabric.core.time import NS_PER_DAY
+from tradefabric.data import topics
+from tradefabric.data.order_book import OrderBook
+from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.oms import ExecutionEngine
-from tradefabric.model.data import Candle, Trade
-from tradefabric.model.orders import Fill, OrderEvent, OrderRequest, OrderSnapshot
+from tradefabric.execution.precision import Precision
+from tradefabric.execution.sim.venue import BookSource
+from tradefabric.model.data import Candle, Quote, Trade
+from tradefabric.model.orders import (
+    Fill,
+    OrderEvent,
+    OrderRequest,
+    OrderSnapshot,
+    OrderType,
+)
+from tradefabric.strategies.history import CandleHistory
+from tradefabric.strategies.indicators import CandleIndicator
+
+if TYPE_CHECKING:
+    from tradefabric.strategies.plugin import PluginStrategyConfig
+
+IndicatorT = TypeVar("IndicatorT", bound=CandleIndicator)
+_ALARM_REPEAT_NS = 100 * 365 * NS_PER_DAY
+"""A one-shot alarm is a timer whose next due time never comes in practice."""
 
 
 class StrategyError(FatalError):
     """A strategy was built or used wrongly."""
 
 
+class Timer:
+    """A timer or alarm set through the context; ``cancel`` stops it."""
+
+    __slots__ = ("_callback", "_once", "active")
+
+    def __init__(self, callback: TimerCallback, once: bool) -> None:
+        self._callback = callback
+        self._once = once
+        self.active = True
+
+    def cancel(self) -> None:
+        """Stop calling back."""
+        self.active = False
+
+    def fire(self, due_ns: int) -> None:
+        """Call back at ``due_ns`` if still active (an alarm fires once)."""
+        if self.active:
+            if self._once:
+                self.active = False
+            self._callback(due_ns)
+
+
+class _Feed:
+    """The histories and indicators of one (venue, symbol, interval)."""
+
+    __slots__ = ("histories", "indicators")
+
+    def __init__(self) -> None:
+        self.histories: list[CandleHistory] = []
+        self.indicators: list[CandleIndicator] = []
+
+
+class _Bracket(msgspec.Struct, frozen=True):
+    entry: OrderRequest
+    stop_loss: float | None
+    take_profit: float | None
+
+
 class StrategyContext:
-    """A strategy's handle on the system: submit/cancel orders, read its positions."""
+    """A strategy's handle on the system; see the module docstring."""
 
-    __slots__ = ("_clock", "_execution", "strategy_id")
-
-    def __init__(self, strategy_id: str, execution: ExecutionEngine, clock: Clock) -> None:
+    def __init__(
+        self,
+        strategy_id: str,
+        execution: ExecutionEngine,
+        clock: Clock,
+        *,
+        bus: MessageBus | None = None,
+        owned: tuple[str, ...] = (),
+        books: BookSource | None = None,
+    ) -> None:
         self.strategy_id = strategy_id
         self._execution = execution
         self._clock = clock
+        self._bus = bus
+        self._owned = frozenset(owned or (strategy_id,))
+        self._books = books
+        self._feeds: dict[tuple[str, str, str], _Feed] = {}
+        self._candles_subscribed = False
+        self._quotes: dict[tuple[str, str], Quote] = {}
+        self._brackets: dict[str, _Bracket] = {}
+        self._fills_subscribed = False
+        self._groups = 0
+        if bus is not None:
+            bus.subscribe(topics.QUOTES, self._on_quote)
 
     def now_ns(self) -> int:
-        """Return the kernel's time."""
+        """Return the node's time."""
         return self._clock.timestamp_ns()
+
+    # Orders ------------------------------------------------------------------------------
 
     def submit(self, request: OrderRequest) -> OrderSnapshot:
         """Send an order through the risk engine; return its state after the risk decision."""
+        if request.strategy_id not in self._owned:
+            raise StrategyError(
+                f"strategy {self.strategy_id} may not send orders as {request.strategy_id!r}"
+            )
         return self._execution.submit(request)
 
     def cancel(self, client_order_id: str) -> None:
-        """Ask for one of this strategy's orders to be cancelled."""
+        """Ask for one of this strategy's orders to be cancelled; another's is refused."""
+        order = self._execution.order(client_order_id)
+        if order is None:
+            raise StrategyError(f"strategy {self.strategy_id}: no order {client_order_id!r}")
+        if order.strategy_id not in self._owned:
+            raise StrategyError(
+                f"strategy {self.strategy_id} may not cancel {client_order_id}: "
+                f"it belongs to {order.strategy_id}"
+            )
         self._execution.cancel(client_order_id)
 
+    def cancel_all(self) -> None:
+        """Cancel every open order of this strategy."""
+        for order in self.open_orders():
+            self._execution.cancel(order.client_order_id)
+
+    def oco(self, first: OrderRequest, second: OrderRequest) -> tuple[OrderSnapshot, ...]:
+        """Send two orders as one-cancels-the-other: the first fill cancels the other."""
+        self._groups += 1
+        group = f"{self.strategy_id}.oco{self._groups}"
+        return tuple(
+            self.submit(msgspec.structs.replace(r, oco_group=group)) for r in (first, second)
+        )
+
+    def bracket(
+        self,
+        entry: OrderRequest,
+        *,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+    ) -> OrderSnapshot:
+        """Send ``entry``; each of its fills sends a reduce-only OCO pair for that quantity:
+        a stop-market at ``stop_loss`` and a limit at ``take_profit`` (either may be None)."""
+        if stop_loss is None and take_profit is None:
+            raise StrategyError(f"strategy {self.strategy_id}: a bracket needs a stop or a target")
+        order = self.submit(entry)
+        self._brackets[order.client_order_id] = _Bracket(entry, stop_loss, take_profit)
+        if not self._fills_subscribed and self._bus is not None:
+            self._fills_subscribed = True
+            self._bus.subscribe(exec_topics.FILLS, self._on_fill)
+        return order
+
+    def _on_fill(self, fill: Fill) -> None:
+        bracket = self._brackets.get(fill.client_order_id)
+        if bracket is None:
+            return
+        entry = bracket.entry
+        exit_side = entry.side.opposite
+        legs = []
+        if bracket.stop_loss is not None:
+            legs.append(
+                OrderRequest(strategy_id=entry.strategy_id, venue=entry.venue, symbol=entry.symbol,
+                             side=exit_side, quantity=fill.quantity,
+                             order_type=OrderType.STOP_MARKET, trigger_price=bracket.stop_loss,
+                             reduce_only=True, tag="bracket stop-loss")
+            )  # fmt: skip
+        if bracket.take_profit is not None:
+            legs.append(
+                OrderRequest(strategy_id=entry.strategy_id, venue=entry.venue, symbol=entry.symbol,
+                             side=exit_side, quantity=fill.quantity, order_type=OrderType.LIMIT,
+                             price=bracket.take_profit, reduce_only=True,
+                             tag="bracket take-profit")
+            )  # fmt: skip
+        if len(legs) == 2:
+            self.oco(legs[0], legs[1])
+        else:
+            self.submit(legs[0])
+
+    def order(self, client_order_id: str) -> OrderSnapshot | None:
+        """Return the state of one order (any strategy's may be read), or None."""
+        return self._execution.order(client_order_id)
+
+    def open_orders(self) -> list[OrderSnapshot]:
+        """Return this strategy's open orders."""
+        return [o for o in self._execution.open_orders() if o.strategy_id in self._owned]
+
+    def precision(self, venue: str, symbol: str) -> Precision:
+        """Return the tick and lot of an instrument; unknown ones are a ``StrategyError``."""
+        precision = self._execution.precision(venue, symbol)
+        if precision is None:
+            raise StrategyError(f"strategy {self.strategy_id}: no tick/lot for {venue}:{symbol}")
+        return precision
+
+    # Portfolio ---------------------------------------------------------------------------
+
     def position(self, venue: str, symbol: str) -> float:
-        """Return the signed quantity held on (venue, symbol)."""
+        """Return the signed quantity held on (venue, symbol) (the account's, all strategies)."""
         return self._execution.position_quantity(venue, symbol)
+
+    def balance(self, venue: str, currency: str) -> float:
+        """Return the balance of ``currency`` on ``venue``."""
+        return self._execution.portfolio.balance(venue, currency)
 
     def equity(self) -> float:
         """Return the account equity at the latest prices."""
         return self._execution.portfolio.equity()
+
+    # Market ------------------------------------------------------------------------------
+
+    def history(self, venue: str, symbol: str, interval: str, size: int = 500) -> CandleHistory:
+        """Return a ring of the last ``size`` candles, filled before each ``on_candle``."""
+        if size <= 0:
+            raise StrategyError(f"strategy {self.strategy_id}: history size must be positive")
+        ring = CandleHistory(venue, symbol, interval, size)
+        self._feed(venue, symbol, interval).histories.append(ring)
+        return ring
+
+    def indicator(
+        self, venue: str, symbol: str, interval: str, indicator: IndicatorT
+    ) -> IndicatorT:
+        """Register ``indicator`` on the candles of (venue, symbol, interval); return it."""
+        self._feed(venue, symbol, interval).indicators.append(indicator)
+        return indicator
+
+    def _feed(self, venue: str, symbol: str, interval: str) -> _Feed:
+        if self._bus is None:
+            raise StrategyError(f"strategy {self.strategy_id}: no bus to take candles from")
+        if not self._candles_subscribed:
+            # Subscribed when the strategy asks (at start, before its own on_candle is):
+            # the bus calls in subscription order, so rings are filled first.
+            self._candles_subscribed = True
+            self._bus.subscribe(topics.CANDLES, self._on_candle)
+        return self._feeds.setdefault((venue, symbol, interval), _Feed())
+
+    def _on_candle(self, candle: Candle) -> None:
+        feed = self._feeds.get((candle.venue, candle.symbol, candle.interval))
+        if feed is not None:
+            for ring in feed.histories:
+                ring.append(candle)
+            for indicator in feed.indicators:
+                indicator.update(candle)
+
+    def _on_quote(self, quote: Quote) -> None:
+        self._quotes[(quote.venue, quote.symbol)] = quote
+
+    def quote(self, venue: str, symbol: str) -> Quote | None:
+        """Return the latest best bid/ask published for (venue, symbol), or None."""
+        return self._quotes.get((venue, symbol))
+
+    def book(self, venue: str, symbol: str) -> OrderBook | None:
+        """Return the valid L2 book of (venue, symbol), or None (no books, or not synced)."""
+        if self._books is None:
+            return None
+        book = self._books.book(venue, symbol)
+        return book if book is not None and book.valid else None
+
+    def last_price(self, venue: str, symbol: str) -> float:
+        """Return the latest market price of (venue, symbol), NaN when unknown."""
+        return self._execution.last_price(venue, symbol)
+
+    # Timers ------------------------------------------------------------------------------
+
+    def set_timer(self, interval_ns: int, callback: TimerCallback, start_ns: int = 0) -> Timer:
+        """Call ``callback(due_ns)`` every ``interval_ns`` on the node's clock."""
+        timer = Timer(callback, once=False)
+        self._clock.set_timer(interval_ns, timer.fire, start_ns)
+        return timer
+
+    def set_alarm(self, at_ns: int, callback: TimerCallback) -> Timer:
+        """Call ``callback(at_ns)`` once, when the node's clock reaches ``at_ns``."""
+        if at_ns <= self.now_ns():
+            raise StrategyError(f"strategy {self.strategy_id}: alarm at {at_ns} is not ahead")
+        timer = Timer(callback, once=True)
+        self._clock.set_timer(_ALARM_REPEAT_NS, timer.fire, at_ns)
+        return timer
 
 
 class Strategy:
@@ -94,3 +352,39 @@ class Strategy:
 
     def stop(self) -> None:
         """Clean up at the end of a run."""
+
+
+class NoParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A plugin strategy without parameters."""
+
+
+class PluginStrategy(Strategy):
+    """Base of user strategies named in YAML by class (``strategies.plugin``).
+
+    Declare ``Params`` (a frozen msgspec struct); the YAML ``params`` are validated
+    against it and the strategy is built as ``cls(spec, params)``. ``spec`` holds
+    the id, venue, symbol and interval it trades.
+    """
+
+    Params: ClassVar[type[Any]] = NoParams
+
+    def __init__(self, spec: PluginStrategyConfig, params: Any) -> None:
+        super().__init__(spec.id)
+        self.spec = spec
+        self.params = params
+
+    def order(self, side: Any, quantity: float, **fields: Any) -> OrderSnapshot:
+        """Send an order on the spec's instrument (``fields``: any ``OrderRequest`` field)."""
+        spec = self.spec
+        request = OrderRequest(strategy_id=self.strategy_id, venue=spec.venue, symbol=spec.symbol,
+                               side=side, quantity=quantity, **fields)  # fmt: skip
+        return self.ctx.submit(request)
+
+    def is_mine(self, candle: Candle) -> bool:
+        """Return True for a candle of the spec's instrument and interval."""
+        spec = self.spec
+        return (
+            candle.interval == spec.interval
+            and candle.symbol == spec.symbol
+            and candle.venue == spec.venue
+        )

@@ -63,8 +63,12 @@ class EmaCross(Strategy):
     def on_candle(self, candle: Candle) -> None:
         """Update both EMAs and act on a cross (the hot path: keep it lean)."""
         config = self.config
-        if candle.symbol != config.symbol or candle.interval != config.interval:
-            return
+        if (
+            candle.symbol != config.symbol
+            or candle.interval != config.interval
+            or candle.venue != config.venue
+        ):
+            return  # another instrument's (or venue's) candles: with several feeds, many
         close = candle.close
         diff = self._fast.update(close) - self._slow.update(close)
         prev = self._prev

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 from tradefabric.core.bus import MessageBus
@@ -12,22 +11,21 @@ from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError
 from tradefabric.data.book_sync import SequenceRule
 from tradefabric.data.feed.venue import FrameParser, LiveVenue
-from tradefabric.venues.fakevenue.server import VenueScript
+from tradefabric.venues.exchange_info import InstrumentSource
 
 ParserFactory = Callable[[MessageBus], FrameParser]
 LiveFactory = Callable[[FrameParser, Clock, str | None, str | None], LiveVenue]
-ScriptFactory = Callable[[Path], VenueScript]
 
 
 @dataclass(frozen=True)
 class VenueEntry:
-    """How to build one venue's parser, live endpoints and fake-venue script."""
+    """How to build one venue's parser and live endpoints (its fake venue is in
+    ``venues.fakevenue.scripts``: production code never imports a test double)."""
 
     name: str
     sequence_rule: SequenceRule
     make_parser: ParserFactory
     make_live: LiveFactory
-    make_script: ScriptFactory
     default_channels: tuple[str, ...]
     trade_ids_sequential: bool = False
     """Trade ids count up by one per trade and symbol, so a jump is a missed trade."""
@@ -35,6 +33,8 @@ class VenueEntry:
     """Rebuild books from a fresh snapshot this often (0: never). For venues whose
     sequence or checksum cannot see every lost update (Kraken's checksum covers the
     top 10 levels), this bounds how long an undetected deep-level error can live."""
+    instruments: InstrumentSource | None = None
+    """Where the venue lists its instruments over REST (``venues.instruments`` loads them)."""
 
 
 Market = TypeVar("Market")

@@ -33,6 +33,7 @@ from tradefabric.venues.bybit.encode import BybitEncoder
 from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
 from tradefabric.venues.bybit.markets import BYBIT_LINEAR, BYBIT_SPOT
 from tradefabric.venues.fakevenue.bybit import BybitScript
+from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import ClientConnection as VenueClient
 from tradefabric.venues.fakevenue.server import FakeVenueServer
 from tradefabric.venues.registry import venue_entry
@@ -194,7 +195,7 @@ async def _feed_whole_recording(
     shared_data: Path, venue: str, recording: str, symbol: str
 ) -> tuple[LiveFeed, FakeVenueServer, list[Trade]]:
     entry = venue_entry(venue)
-    async with FakeVenueServer(entry.make_script(shared_data / recording), speed=0) as server:
+    async with FakeVenueServer(script_for(entry.name, shared_data / recording), speed=0) as server:
         node = MarketDataNode(MarketDataConfig(venue=venue), clock=LiveClock())
         trades: list[Trade] = []
         node.bus.subscribe(topics.TRADES, trades.append)

@@ -12,6 +12,7 @@ from tradefabric.model.data import OrderBookDeltas
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
+from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer
 from tradefabric.venues.kraken.live import BOOK_REFRESH_S
 from tradefabric.venues.registry import venue_entry
@@ -24,7 +25,9 @@ async def _run_with_deep_corruption(shared_data: Path, refresh_s: float) -> tupl
     """Double one deep bid's size in the client's book once the stream is over (nothing
     more will touch that level); return the feed and whether the error was still there."""
     entry = venue_entry("kraken")
-    async with FakeVenueServer(entry.make_script(shared_data / RECORDING), speed=100) as server:
+    async with FakeVenueServer(
+        script_for(entry.name, shared_data / RECORDING), speed=100
+    ) as server:
         node = MarketDataNode(MarketDataConfig(venue="kraken"), clock=LiveClock())
         config = LiveFeedConfig(
             symbols=(SYMBOL,), channels=entry.default_channels, ws_url=server.ws_url,

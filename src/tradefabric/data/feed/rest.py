@@ -82,8 +82,16 @@ class VenueRestClient:
         self.rate_limited = 0
         self.failures = 0
 
-    async def get(self, path: str, params: dict[str, str], weight: int = 1) -> bytes:
+    async def get(
+        self,
+        path: str,
+        params: dict[str, str],
+        weight: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
         """Return the body of ``GET base_url + path``; retry retryable failures with backoff.
+
+        ``headers`` are sent with the request (e.g. a venue's API key header).
 
         Raises ``RequestRejectedError`` at once for a 4xx, or the last
         ``RetryableError`` once ``max_attempts`` are used up.
@@ -91,7 +99,7 @@ class VenueRestClient:
         backoff = Backoff(initial_s=0.2, maximum_s=10.0)
         for attempt in range(1, self._max_attempts + 1):
             try:
-                return await self._get_once(path, params, weight)
+                return await self._get_once(path, params, weight, headers)
             except RateLimitedError as exc:
                 self.rate_limited += 1
                 if attempt == self._max_attempts:
@@ -106,12 +114,14 @@ class VenueRestClient:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def _get_once(self, path: str, params: dict[str, str], weight: int) -> bytes:
+    async def _get_once(
+        self, path: str, params: dict[str, str], weight: int, headers: dict[str, str] | None
+    ) -> bytes:
         await self._limiter.acquire(weight)
         self.requests += 1
         url = self.base_url + path
         try:
-            async with self._session.get(url, params=params) as response:
+            async with self._session.get(url, params=params, headers=headers) as response:
                 body = await response.read()
                 _raise_for_status(response, body, url)
                 return body

@@ -67,6 +67,11 @@ class LiveVenue(Protocol):
         """Return the most recent trades the venue serves by REST (for gap backfill)."""
         ...
 
+    async def trades_from(self, rest: VenueRestClient, symbol: str, from_id: int) -> list[Trade]:
+        """Return one page of trades with id >= ``from_id``, oldest first (gap backfill);
+        empty where the venue serves none from there."""
+        ...
+
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Publish REST trades the stream has not delivered (deduped by id); return how many."""
         ...

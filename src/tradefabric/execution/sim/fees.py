@@ -17,6 +17,13 @@ FEE_TIERS: dict[str, dict[str, tuple[float, float]]] = {
     },
     # Binance USD-M futures (2024).
     "binance-usdm": {"vip0": (2.0, 5.0), "vip1": (1.6, 4.0), "vip2": (1.4, 3.5)},
+    # Bybit's non-VIP schedule (help center "Trading Fee Structure"): spot 0.1%/0.1%,
+    # USDT perpetuals 0.02%/0.055%.
+    "bybit": {"vip0": (10.0, 10.0)},
+    "bybit-linear": {"vip0": (2.0, 5.5)},
+    # Coinbase Advanced Trade lowest tier, Kraken Pro $0-$50K (as integrity/fees.py cites).
+    "coinbase": {"vip0": (40.0, 60.0)},
+    "kraken": {"vip0": (16.0, 26.0)},
 }
 
 

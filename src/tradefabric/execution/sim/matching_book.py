@@ -14,6 +14,15 @@
   orders, in price-time priority, so it never fills two orders twice. A
   recorded level that shrinks below our queue estimate pulls the estimate down
   with it (cancels ahead of us). Crossing quotes without a trade fill nothing.
+- **Triggered orders** wait for a trade at or through their trigger: stops
+  (stop-market, trailing) and take-profits then walk the book as market
+  orders and cancel what the book cannot fill; a stop-limit walks up to its
+  limit and rests the remainder as a maker at its limit. A trade that triggers
+  an order never also fills it as a maker. A trailing stop is anchored at our
+  side's touch on arrival (a sell at the best bid) and follows each trade's
+  price (a sell the highs, a buy the lows), never moving back; a trade is
+  checked against the trigger before the trigger follows it.
+- **OCO.** The first fill of an order of an OCO group cancels the others at once.
 """
 
 from __future__ import annotations
@@ -22,7 +31,14 @@ import math
 
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.sim.matching_candles import reduce_only_cap
-from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport, record_fill
+from tradefabric.execution.sim.state import (
+    TRIGGER_KINDS,
+    ReportKind,
+    SimOrder,
+    SimReport,
+    cancel_siblings,
+    record_fill,
+)
 from tradefabric.model.data import Trade
 from tradefabric.model.enums import AggressorSide
 from tradefabric.model.orders import LiquiditySide, OrderType, TimeInForce
@@ -96,7 +112,9 @@ class BookMatch:
             )
             return
         self.reports.append(SimReport(ReportKind.ACCEPTED, o, self.ts_event))
-        if o.order_type is OrderType.STOP_MARKET:
+        if o.order_type in TRIGGER_KINDS:
+            if o.order_type is OrderType.TRAILING_STOP:
+                o.start_trailing(best)
             return  # waits for a trade at or through its trigger
         if o.time_in_force is TimeInForce.FOK and self._available(o) < o.leaves:
             self._cancel(o, "FOK: not enough liquidity")
@@ -136,9 +154,7 @@ class BookMatch:
         """Fill our resting orders that ``trade`` reached; trigger stops it reached."""
         buyer_aggressor = trade.side is AggressorSide.BUY
         makers = [
-            o
-            for o in resting
-            if o.order_type is OrderType.LIMIT and o.buy != buyer_aggressor and o.leaves > 0.0
+            o for o in resting if o.rests_as_limit and o.buy != buyer_aggressor and o.leaves > 0.0
         ]
         used = 0.0
         for o in sorted(makers, key=SimOrder.priority):
@@ -154,11 +170,22 @@ class BookMatch:
                 used += quantity
                 self._fill(o, o.price, quantity, LiquiditySide.MAKER, 0.0)
         for o in resting:
-            if _stop_reached(o, trade.price):
-                o.triggered = True
-                self.walk(o)
-                if o.leaves > 0.0:
-                    self._cancel(o, "unfilled rest of a triggered stop")
+            if o.order_type in TRIGGER_KINDS and not o.triggered and o.leaves > 0.0:
+                self._on_trigger_trade(o, trade.price)
+
+    def _on_trigger_trade(self, o: SimOrder, price: float) -> None:
+        if not o.trigger_reached(price, price):
+            if o.order_type is OrderType.TRAILING_STOP:
+                o.trail(price)
+            return
+        o.triggered = True
+        self.walk(o)
+        if o.leaves <= 0.0:
+            return
+        if o.order_type is OrderType.STOP_LIMIT:
+            o.queue_ahead = self._level_size(not o.buy, o.price)  # rests as a limit now
+        else:
+            self._cancel(o, "unfilled rest of a triggered stop")
 
     def _available(self, o: SimOrder) -> float:
         depth = self.book.depth(_WALK_LEVELS)
@@ -187,6 +214,8 @@ class BookMatch:
                 liquidity=liquidity, slippage_bps=slip,
             )
         )  # fmt: skip
+        if o.siblings:
+            self.reports.extend(cancel_siblings(o, self.ts_event))
 
     def _cancel(self, o: SimOrder, reason: str) -> None:
         if o.leaves > 0.0:
@@ -198,9 +227,3 @@ def _within(o: SimOrder, price: float) -> bool:
     if o.takes_at_any_price:
         return True
     return price <= o.price if o.buy else price >= o.price
-
-
-def _stop_reached(o: SimOrder, price: float) -> bool:
-    if o.order_type is not OrderType.STOP_MARKET or o.triggered or o.leaves <= 0.0:
-        return False
-    return price >= o.trigger_price if o.buy else price <= o.trigger_price

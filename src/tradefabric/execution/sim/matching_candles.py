@@ -21,7 +21,24 @@ so every rule picks the outcome that flatters the strategy least:
    taken it all.
 5. **Stops** trigger when the high (buy) or low (sell) reaches the trigger, and
    fill at the worse of the trigger and the open, plus slippage.
-6. **Volume cap.** All our fills within one candle share ``max_participation``
+6. **Stop-limits** trigger like stops; then, if the price just after the
+   trigger (the worse of trigger and open) is within the limit, they take
+   there (never beyond the limit), else they rest as a limit order. A stop-limit
+   triggered by the open itself (a gap through the stop) may fill as a resting
+   limit in that same candle (the whole candle came after the open); one
+   triggered inside a candle rests from the next one (the path is unknown).
+7. **Take-profits** (market-if-touched) trigger when the high (sell) or low
+   (buy) reaches the trigger and fill at the better of trigger and open, plus
+   slippage: the first price at or past the trigger.
+8. **Trailing stops** are anchored at the open of the candle they arrive in
+   (trigger = open -/+ offset unless given). Each candle is checked against the
+   trigger it started with, then the trigger follows the candle's high (sell)
+   or low (buy), never moving back; within one candle the order of high and low
+   is unknown, so a trigger moved by a candle applies from the next one.
+9. **OCO.** The first fill of an order of an OCO group cancels the others at
+   once. When one candle reaches both a stop and a target of one group, the
+   stop fills (stops match before limits and take-profits): the worse outcome.
+10. **Volume cap.** All our fills within one candle share ``max_participation``
    of its volume (None: no cap), market orders first, then stops, then limits
    in price-time priority; so two orders never fill from the same liquidity.
    What a cap leaves unfilled waits for the next candle (IOC/FOK: cancelled).
@@ -32,7 +49,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from tradefabric.execution.sim.state import ReportKind, SimOrder, SimReport, record_fill
+from tradefabric.execution.sim.state import (
+    STOP_KINDS,
+    ReportKind,
+    SimOrder,
+    SimReport,
+    cancel_siblings,
+    record_fill,
+)
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import LiquiditySide, OrderType, TimeInForce
 
@@ -85,23 +109,39 @@ class CandleMatch:
         for o in sorted(live, key=_candle_priority):
             if o.leaves <= 0.0 or (o in arriving and o.takes_at_any_price):
                 continue
-            if o.order_type is OrderType.STOP_MARKET:
-                self._stop(o)
-            elif o.order_type is OrderType.LIMIT:
-                self._resting_limit(o)
-            else:
-                self._take(o, c.open)  # a market order the cap left unfilled
+            self._match_resting(o)
+
+    def _match_resting(self, o: SimOrder) -> None:
+        kind = o.order_type
+        if kind is OrderType.STOP_MARKET:
+            self._stop(o)
+        elif kind is OrderType.TRAILING_STOP:
+            self._trailing_stop(o)
+        elif kind is OrderType.STOP_LIMIT:
+            self._stop_limit(o)
+        elif kind is OrderType.TAKE_PROFIT:
+            self._take_profit(o)
+        elif kind is OrderType.LIMIT:
+            self._resting_limit(o)
+        else:
+            self._take(o, self.candle.open)  # a market order the cap left unfilled
 
     def _on_arrival(self, o: SimOrder) -> None:
         c = self.candle
-        if o.order_type is OrderType.MARKET:
+        kind = o.order_type
+        if kind is OrderType.TRAILING_STOP:
+            o.start_trailing(c.open)
+        if kind is OrderType.MARKET:
             self._take(o, c.open)
-        elif o.order_type is OrderType.STOP_MARKET:
-            if (c.open >= o.trigger_price) if o.buy else (c.open <= o.trigger_price):
-                o.triggered = True
+        elif kind is OrderType.LIMIT:
+            if o.marketable(c.open):
+                self._take_limit_at_open(o)
+        elif o.trigger_reached(c.open, c.open):
+            o.triggered = True  # the open is already at or through the trigger
+            if o.takes_at_any_price:
                 self._take(o, c.open)
-        elif o.marketable(c.open):
-            self._take_limit_at_open(o)
+            elif o.marketable(c.open):
+                self._take_limit_at_open(o)
         if o.leaves > 0.0 and o.time_in_force is not TimeInForce.GTC:
             self._expire(o, "IOC/FOK rest cancelled")
 
@@ -123,13 +163,46 @@ class CandleMatch:
             reference = c.open  # triggered in an earlier candle, left unfilled by the cap
         self._take(o, reference)
 
+    def _trailing_stop(self, o: SimOrder) -> None:
+        self._stop(o)
+        if not o.triggered:
+            c = self.candle
+            o.trail(c.low if o.buy else c.high)
+
+    def _stop_limit(self, o: SimOrder) -> None:
+        c = self.candle
+        if o.triggered:
+            self._resting_limit(o)
+            return
+        if not o.trigger_reached(c.high, c.low):
+            return
+        o.triggered = True
+        reference = max(c.open, o.trigger_price) if o.buy else min(c.open, o.trigger_price)
+        if o.marketable(reference):
+            self._take(o, reference, o.price)
+        elif o.trigger_reached(c.open, c.open):
+            self._resting_limit(o)  # gapped through at the open: the whole candle came after
+        # else: past the limit when it triggered inside the candle: rests from the next one
+
+    def _take_profit(self, o: SimOrder) -> None:
+        c = self.candle
+        if o.triggered:
+            self._take(o, c.open)  # triggered earlier, left unfilled by the cap
+            return
+        if not o.trigger_reached(c.high, c.low):
+            return
+        o.triggered = True
+        reference = min(c.open, o.trigger_price) if o.buy else max(c.open, o.trigger_price)
+        self._take(o, reference)
+
     def _resting_limit(self, o: SimOrder) -> None:
         c = self.candle
         through = c.low < o.price if o.buy else c.high > o.price
         if through:
             self._fill(o, o.price, LiquiditySide.MAKER, 0.0)
 
-    def _take(self, o: SimOrder, reference: float) -> None:
+    def _take(self, o: SimOrder, reference: float, limit: float = math.nan) -> None:
+        """Take at ``reference`` moved by slippage, never past ``limit`` (NaN: no limit)."""
         quantity = self._fillable(o, o.leaves)
         if quantity <= 0.0:
             if (
@@ -141,6 +214,8 @@ class CandleMatch:
         slip = self._slippage(o, quantity, reference)
         factor = 1.0 + slip / 10_000.0 if o.buy else 1.0 - slip / 10_000.0
         price = reference * factor
+        if not math.isnan(limit):
+            price = min(price, limit) if o.buy else max(price, limit)
         self._fill(o, price, LiquiditySide.TAKER, slip)
 
     def _fillable(self, o: SimOrder, wanted: float) -> float:
@@ -161,6 +236,8 @@ class CandleMatch:
                 quantity=quantity, liquidity=liquidity, slippage_bps=slip,
             )
         )  # fmt: skip
+        if o.siblings:
+            self.reports.extend(cancel_siblings(o, self.candle.ts_open))
 
     def _expire(self, o: SimOrder, reason: str) -> None:
         if o.leaves > 0.0:
@@ -169,5 +246,7 @@ class CandleMatch:
 
 
 def _candle_priority(o: SimOrder) -> tuple[int, float, int]:
-    rank = 0 if o.order_type is OrderType.MARKET else 1 if o.triggered else 2
+    # Market orders first, then stops (the worse exit of an OCO pair), then the rest.
+    kind = o.order_type
+    rank = 0 if kind is OrderType.MARKET else 1 if o.triggered or kind in STOP_KINDS else 2
     return (rank, *o.priority())

@@ -12,6 +12,12 @@ strategies so that, for each event, the venue matches first and the strategy
 sees the event after (an order sent on a candle's close cannot fill inside it).
 Reports are delivered after each match, never in the middle of one, so a
 strategy reacting to a fill cannot change the lists being matched.
+
+Candle matching uses only the venue's own candles (``candle.venue == name``)
+of one interval per instrument (``SimVenueConfig.interval``/``intervals``,
+default: the run's interval), and an order only ever meets a candle that
+opened at or after its arrival: when 1s and 1m candles both flow, the 1m
+candle closing after a mid-minute order began before it and cannot fill it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from typing import Protocol
 import msgspec
 
 from tradefabric.core.bus import MessageBus
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import interval_to_ns
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.sim.fees import FeeConfig, FeeModel
@@ -57,6 +65,19 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     liquidity_model: Path | None = None
     """A fitted liquidity forecaster (``execution.liquidity``, JSON): candle-matched
     takers then pay its forecast from the live book instead of ``slippage_bps``."""
+    interval: str | None = None
+    """The candle interval candle matching uses for every instrument (None: the run's
+    interval, e.g. the backtest's ``data.interval`` or the strategy's)."""
+    intervals: dict[str, str] = msgspec.field(default_factory=dict)
+    """Per-symbol override of ``interval`` (symbol -> interval)."""
+
+    def __post_init__(self) -> None:
+        for key, interval in (("interval", self.interval), *self.intervals.items()):
+            if interval is not None:
+                try:
+                    interval_to_ns(interval)
+                except ConfigError as exc:
+                    raise ConfigError(f"venues: interval of {key}: {exc}") from exc
 
 
 class BookSource(Protocol):
@@ -83,9 +104,12 @@ class SimulatedVenue:
         seed: int,
         books: BookSource | None = None,
         impact: ImpactCurve | None = None,
+        default_interval: str = "1m",
     ) -> None:
         self.name = name
         self.config = config
+        self._interval = config.interval or default_interval
+        self._intervals = config.intervals
         self._fees = FeeModel(name, config.fees)
         self._latency = LatencyModel(config.latency, seed)
         self._books = books
@@ -96,6 +120,8 @@ class SimulatedVenue:
         self._by_id: dict[str, SimOrder] = {}
         self._positions: dict[str, float] = {}
         self._ledger = LiquidityLedger()
+        self._oco: dict[str, list[SimOrder]] = {}
+        """OCO group -> its orders, until all of them are done."""
         self._seq = 0
         self._fills = 0
         self._outbox: list[SimReport] = []
@@ -120,6 +146,10 @@ class SimulatedVenue:
         sim = SimOrder(order, self.market_ns + self._latency.sample_ns(), self._seq)
         self._by_id[sim.client_order_id] = sim
         self._orders.setdefault(sim.symbol, []).append(sim)
+        if sim.oco_group:
+            group = self._oco.setdefault(sim.oco_group, [])
+            group.append(sim)
+            sim.siblings = group
         if self.config.matching is Matching.BOOK:
             heapq.heappush(self._pending, (sim.arrival_ns, sim.seq, sim))
             self._arrive_book(sim.symbol, self.market_ns)
@@ -140,13 +170,24 @@ class SimulatedVenue:
 
     # Candle matching ---------------------------------------------------------------------
 
+    def matching_interval(self, symbol: str) -> str:
+        """Return the candle interval ``symbol``'s orders are matched against."""
+        return self._intervals.get(symbol, self._interval)
+
     def on_candle(self, candle: Candle) -> None:
-        """Match the orders of ``candle``'s symbol against it; then move to its end."""
+        """Match the orders of ``candle``'s symbol against it; then move to its end.
+
+        Candles of another venue or of another interval than the symbol's matching
+        interval are ignored (they only move the venue's clock forward).
+        """
+        if candle.venue != self.name:
+            return
         orders = self._orders.get(candle.symbol)
-        if orders:
-            self.market_ns = candle.ts_open
+        if orders and candle.interval == self._intervals.get(candle.symbol, self._interval):
+            self.market_ns = max(self.market_ns, candle.ts_open)
             self._cancels_due(candle.symbol, candle.ts_open)
-            arrived = [o for o in orders if o.active or o.arrival_ns <= candle.ts_open]
+            # Only candles that opened once the order was there: never one that began before.
+            arrived = [o for o in orders if o.arrival_ns <= candle.ts_open]
             if arrived:
                 match = CandleMatch(
                     candle, self.config.max_participation, self._slippage_bps, self._positions
@@ -154,7 +195,7 @@ class SimulatedVenue:
                 match.run([o for o in arrived if o.leaves > 0.0])
                 self._outbox.extend(match.reports)
                 self._prune(candle.symbol)
-        self.market_ns = candle.ts_event
+        self.market_ns = max(self.market_ns, candle.ts_event)
         if self._outbox:
             self._deliver()
 
@@ -167,6 +208,8 @@ class SimulatedVenue:
 
     def on_trade(self, trade: Trade) -> None:
         """Fill resting orders the trade reached, then admit orders that arrived by now."""
+        if trade.venue != self.name:
+            return
         self.market_ns = trade.ts_event
         orders = self._orders.get(trade.symbol)
         book = self._book(trade.symbol)
@@ -179,6 +222,8 @@ class SimulatedVenue:
 
     def on_book_deltas(self, deltas: OrderBookDeltas) -> None:
         """Admit orders that arrived by the book change's time."""
+        if deltas.venue != self.name:
+            return
         self.market_ns = deltas.ts_event
         if self._orders.get(deltas.symbol):
             self._cancels_due(deltas.symbol, deltas.ts_event)
@@ -222,6 +267,8 @@ class SimulatedVenue:
             for o in orders:
                 if o.leaves <= 0.0:
                     self._by_id.pop(o.client_order_id, None)
+                    if o.oco_group and all(s.leaves <= 0.0 for s in o.siblings):
+                        self._oco.pop(o.oco_group, None)
 
     def _deliver(self) -> None:
         # Reports can make strategies send orders, which can add reports: drain in a loop,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tradefabric.venues.binance import markets
+from tradefabric.venues.binance.instruments import instrument_source
 from tradefabric.venues.binance.live import DEFAULT_CHANNELS, BinanceLive
 from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.entry import VenueEntry, live_factory
-from tradefabric.venues.fakevenue.binance import BinanceScript
 
 
 def venue_entries() -> list[VenueEntry]:
@@ -23,6 +23,6 @@ def _entry(venue: str) -> VenueEntry:
         sequence_rule=markets.sequence_rule(market),
         make_parser=lambda bus: BinanceStreamParser(bus, market),
         make_live=live_factory(venue, market, BinanceStreamParser, BinanceLive),
-        make_script=lambda path: BinanceScript(path, market),
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )

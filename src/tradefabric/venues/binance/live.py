@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import msgspec
@@ -17,6 +18,10 @@ from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
 
 DEFAULT_CHANNELS = DEFAULT_FEED_CHANNELS
+API_KEY_ENV = "BINANCE_API_KEY"
+"""Environment variable holding the API key sent to ``MARKET_DATA`` endpoints (USD-M
+trade history); a read-only key is enough, nothing is signed."""
+API_KEY_HEADER = "X-MBX-APIKEY"
 
 
 class _ServerTime(msgspec.Struct, frozen=True):
@@ -44,8 +49,12 @@ class BinanceLive:
         clock: Clock,
         ws_url: str | None = None,
         rest_url: str | None = None,
+        *,
+        api_key: str | None = None,
     ) -> None:
         self.market = market
+        key = os.environ.get(API_KEY_ENV, "") if api_key is None else api_key
+        self._key_headers = {API_KEY_HEADER: key} if key else None
         self.venue = market.venue
         self.parser = parser
         self._clock = clock
@@ -116,6 +125,21 @@ class BinanceLive:
         raw = raw_symbol(symbol)
         body = await rest.get(
             self.market.recent_trades_path, {"symbol": raw, "limit": "1000"}, weight=25
+        )
+        return self.parser.parse_recent_trades(body, raw, self._clock.timestamp_ns())
+
+    async def trades_from(self, rest: VenueRestClient, symbol: str, from_id: int) -> list[Trade]:
+        """Return one page of ``symbol``'s trades from id ``from_id`` on (old trade lookup).
+
+        USD-M's lookup is ``MARKET_DATA``: without ``BINANCE_API_KEY`` set it answers
+        401, and the gap is reported unrecoverable.
+        """
+        raw = raw_symbol(symbol)
+        market = self.market
+        params = {"symbol": raw, "fromId": str(from_id), "limit": str(market.history_trades_limit)}
+        headers = self._key_headers if market.history_needs_api_key else None
+        body = await rest.get(
+            market.history_trades_path, params, market.history_trades_weight, headers
         )
         return self.parser.parse_recent_trades(body, raw, self._clock.timestamp_ns())
 

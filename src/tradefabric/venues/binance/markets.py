@@ -32,6 +32,13 @@ class BinanceMarket(msgspec.Struct, frozen=True, kw_only=True):
     """REST path of open interest; empty where the market has none (spot)."""
     server_time_path: str
     recent_trades_path: str
+    history_trades_path: str
+    """Old trade lookup by id (``fromId``): what a gap backfill pages through."""
+    history_trades_limit: int
+    """Most trades one history page may return (``limit``)."""
+    history_trades_weight: int
+    history_needs_api_key: bool
+    """The history endpoint is ``MARKET_DATA``: it wants an ``X-MBX-APIKEY`` header."""
     rest_weight_per_minute: int
     depth_snapshot_weight: int
     """Request weight of a 1000-level depth snapshot."""
@@ -55,6 +62,10 @@ BINANCE_SPOT = BinanceMarket(
     open_interest_path="",
     server_time_path="/api/v3/time",
     recent_trades_path="/api/v3/trades",
+    history_trades_path="/api/v3/historicalTrades",
+    history_trades_limit=1000,
+    history_trades_weight=25,
+    history_needs_api_key=False,
     rest_weight_per_minute=6000,
     depth_snapshot_weight=50,
 )
@@ -79,6 +90,10 @@ BINANCE_USDM = BinanceMarket(
     open_interest_path="/fapi/v1/openInterest",
     server_time_path="/fapi/v1/time",
     recent_trades_path="/fapi/v1/trades",
+    history_trades_path="/fapi/v1/historicalTrades",
+    history_trades_limit=500,
+    history_trades_weight=20,
+    history_needs_api_key=True,
     rest_weight_per_minute=2400,
     depth_snapshot_weight=20,
 )

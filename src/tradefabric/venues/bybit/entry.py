@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tradefabric.venues.bybit import markets
+from tradefabric.venues.bybit.instruments import instrument_source
 from tradefabric.venues.bybit.live import BybitFeedParser, BybitLive
 from tradefabric.venues.entry import VenueEntry, live_factory
-from tradefabric.venues.fakevenue.bybit import BybitScript
 
 DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "spot": ("trade", "depth"),
@@ -27,6 +27,6 @@ def _entry(venue: str) -> VenueEntry:
         sequence_rule=markets.sequence_rule(market),
         make_parser=lambda bus: BybitFeedParser(bus, market),
         make_live=live_factory(venue, market, BybitFeedParser, BybitLive),
-        make_script=lambda path: BybitScript(path, market),
         default_channels=DEFAULT_CHANNELS[market.category],
+        instruments=instrument_source(market),
     )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tradefabric.core.bus import MessageBus
 from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.coinbase import markets
+from tradefabric.venues.coinbase.instruments import instrument_source
 from tradefabric.venues.coinbase.live import DEFAULT_CHANNELS, CoinbaseFeedParser, CoinbaseLive
 from tradefabric.venues.entry import VenueEntry, live_factory
-from tradefabric.venues.fakevenue.coinbase import CoinbaseScript
-from tradefabric.venues.fakevenue.server import VenueScript
 
 
 def venue_entries() -> list[VenueEntry]:
@@ -24,15 +21,12 @@ def _entry(venue: str) -> VenueEntry:
     def make_parser(bus: MessageBus) -> FrameParser:
         return CoinbaseFeedParser(bus, market)
 
-    def make_script(path: Path) -> VenueScript:
-        return CoinbaseScript(path, market)
-
     return VenueEntry(
         name=venue,
         trade_ids_sequential=True,
         sequence_rule=markets.sequence_rule(market),
         make_parser=make_parser,
         make_live=live_factory(venue, market, CoinbaseFeedParser, CoinbaseLive),
-        make_script=make_script,
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )

@@ -235,6 +235,11 @@ class CoinbaseLive:
         trades.sort(key=_trade_order)
         return trades
 
+    async def trades_from(self, rest: VenueRestClient, symbol: str, from_id: int) -> list[Trade]:
+        """Return the recent trades with a numeric id >= ``from_id`` (no lookup by id here)."""
+        trades = await self.recent_trades(rest, symbol)
+        return [t for t in trades if t.trade_id.isdigit() and int(t.trade_id) >= from_id]
+
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""
         return self.parser.merge_rest_trades(await self.recent_trades(rest, symbol))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,10 +31,10 @@ from tradefabric.venues.binance.parser import BinanceStreamParser
 from tradefabric.venues.binance.symbols import unified_symbol
 from tradefabric.venues.binance.wire import StreamFrame
 from tradefabric.venues.fakevenue.binance_history import BinanceHistory
+from tradefabric.venues.fakevenue.binance_trades import BinanceTrades
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
-_RECENT_TRADES = 1000
 _SNAPSHOT_LOOKAHEAD = 5000
 _SYNTHETIC_OPEN_INTEREST = 80_000.0
 
@@ -51,7 +50,16 @@ class BinanceScript:
 
     ws_paths: tuple[str, ...] = ("/stream", "/ws")
 
-    def __init__(self, recording: Path, market: BinanceMarket, server_time_offset_ms: int = 0):
+    def __init__(
+        self,
+        recording: Path,
+        market: BinanceMarket,
+        server_time_offset_ms: int = 0,
+        *,
+        trade_retention: int | None = None,
+    ):
+        """Serve ``recording`` as ``market``; ``trade_retention`` bounds the old trade
+        lookup to that many newest trades (None: all; 0: a venue serving no history)."""
         self.name = market.venue
         self._recording = recording
         self._market = market
@@ -62,8 +70,9 @@ class BinanceScript:
         self._parser = BinanceStreamParser(self._bus, market)
         self._frame_decoder = msgspec.json.Decoder(StreamFrame)
         self._call_decoder = msgspec.json.Decoder(_MethodCall)
-        self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
-        self._bus.subscribe(topics.TRADES, self._trades.append)
+        self.trades = BinanceTrades(market, trade_retention)
+        """Every trade matched so far, served by ``/trades`` and ``/historicalTrades``."""
+        self._bus.subscribe(topics.TRADES, self.trades.add)
         self.trades_streamed = 0
         self._last_mark_second = -1
         self._signed_volume: dict[str, float] = {}
@@ -77,8 +86,8 @@ class BinanceScript:
         routes = [
             web.get(f"{prefix}/depth", self._on_depth),
             web.get(f"{prefix}/time", self._on_time),
-            web.get(f"{prefix}/trades", self._on_trades),
             web.get(f"{prefix}/ping", self._on_ping),
+            *self.trades.rest_routes(prefix),
         ]
         if self._market.open_interest_path:
             routes.append(web.get(self._market.open_interest_path, self._on_open_interest))
@@ -211,19 +220,3 @@ class BinanceScript:
 
     async def _on_ping(self, _request: web.Request) -> web.Response:
         return web.json_response({})
-
-    async def _on_trades(self, request: web.Request) -> web.Response:
-        symbol = unified_symbol(request.query.get("symbol", ""), self._market)
-        limit = int(request.query.get("limit", "500"))
-        trades = [t for t in self._trades if t.symbol == symbol][-limit:]
-        body = [
-            {
-                "id": int(t.trade_id),
-                "price": repr(t.price),
-                "qty": repr(t.size),
-                "time": t.ts_event // 1_000_000,
-                "isBuyerMaker": t.side == "sell",
-            }
-            for t in trades
-        ]
-        return web.Response(body=msgspec.json.encode(body), content_type="application/json")

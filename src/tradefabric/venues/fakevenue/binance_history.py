@@ -53,6 +53,7 @@ from tradefabric.venues.fakevenue.binance_klines import (
     kline_files,
     load_freqtrade_klines,
 )
+from tradefabric.venues.fakevenue.instrument_listings import binance_filters, listed
 from tradefabric.venues.replay.recording import read_recording
 
 USED_WEIGHT_HEADER: Final = "X-MBX-USED-WEIGHT-1M"
@@ -64,13 +65,6 @@ DEFAULT_LIMIT: Final = 500
 MAX_LIMIT: Final = 1000
 MAX_AGG_WINDOW_MS: Final = 3_600_000
 _MS: Final = 1_000_000
-
-# Price tick and lot step per symbol, from Binance's exchangeInfo (ws_captures/BINANCE.0).
-_FILTERS: Final[dict[str, tuple[str, str]]] = {
-    "BTCUSDT": ("0.01000000", "0.00001000"),
-    "ETHUSDT": ("0.01000000", "0.00010000"),
-}
-_DEFAULT_FILTERS: Final = ("0.00000001", "0.00000001")
 
 # What a USD-M perpetual adds to a symbol's exchangeInfo entry.
 _PERPETUAL_FIELDS: Final[dict[str, object]] = {
@@ -307,7 +301,8 @@ class BinanceHistory:
     # --- endpoints ---
 
     async def _on_exchange_info(self, request: web.Request) -> web.Response:
-        symbols = self.symbols()
+        listed_raw = (pair.replace("/", "") for pair in listed(self._market.venue))
+        symbols = sorted(set(self.symbols()) | set(listed_raw))
         if "symbol" in request.query:
             symbols = [self._raw_symbol(request, symbols)]
         body = {
@@ -326,19 +321,13 @@ class BinanceHistory:
 
     def _symbol_info(self, raw: str) -> dict[str, object]:
         base, quote = split_symbol(raw)
-        tick, step = _FILTERS.get(raw, _DEFAULT_FILTERS)
         info: dict[str, object] = {
             "symbol": raw, "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
             "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
             "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT",
                            "TAKE_PROFIT_LIMIT"],
             "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
-            "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": tick, "maxPrice": "1000000.00000000",
-                 "tickSize": tick},
-                {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "9000.00000000",
-                 "stepSize": step},
-            ],
+            "filters": binance_filters(self._market.venue, f"{base}/{quote}"),
             "permissions": ["SPOT"],
         }  # fmt: skip
         if self._market.kind is InstrumentKind.PERPETUAL:

@@ -47,6 +47,7 @@ from tradefabric.venues.bybit.markets import BybitMarket, sequence_rules
 from tradefabric.venues.bybit.parser import BybitStreamParser
 from tradefabric.venues.bybit.symbols import raw_symbol, unified_symbol
 from tradefabric.venues.fakevenue.binance_source import BinanceSource
+from tradefabric.venues.fakevenue.instrument_listings import bybit_instruments_route
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
@@ -158,7 +159,11 @@ class BybitScript:
             web.get(market.server_time_path, self._on_time),
             web.get(market.recent_trades_path, self._on_recent_trades),
             web.get(market.orderbook_path, self._on_orderbook),
+            bybit_instruments_route(market, self._streamed_symbols),
         ]
+
+    def _streamed_symbols(self) -> list[str]:
+        return [synced.book.symbol for synced in self._books.all_books()]
 
     def initial_streams(self, request: web.Request) -> set[str]:
         """Return nothing: Bybit subscribes by message, never by URL."""

@@ -51,6 +51,7 @@ from tradefabric.venues.coinbase.encode import CoinbaseEncoder, decimal_text
 from tradefabric.venues.coinbase.markets import CoinbaseMarket, product_id, unified_symbol
 from tradefabric.venues.coinbase.timestamps import format_rfc3339_ns
 from tradefabric.venues.fakevenue.binance_source import BinanceSource
+from tradefabric.venues.fakevenue.instrument_listings import coinbase_products_route
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.replay.recording import read_recording
 
@@ -150,7 +151,11 @@ class CoinbaseScript:
         return [
             web.get("/api/v3/brokerage/time", self._on_time),
             web.get("/api/v3/brokerage/market/products/{product_id}/ticker", self._on_trades),
+            coinbase_products_route(self._market, self._streamed_symbols),
         ]
+
+    def _streamed_symbols(self) -> list[str]:
+        return [synced.book.symbol for synced in self._source.books.all_books()]
 
     def initial_streams(self, request: web.Request) -> set[str]:
         """Return no streams: Coinbase subscribes by frames only."""

@@ -55,6 +55,7 @@ from tradefabric.model.data import (
 )
 from tradefabric.venues.binance.markets import BINANCE_SPOT, BinanceMarket
 from tradefabric.venues.fakevenue.binance_source import BinanceSource
+from tradefabric.venues.fakevenue.instrument_listings import kraken_asset_pairs
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.kraken.book import KrakenPairs, levels_checksum
 from tradefabric.venues.kraken.encode import KrakenBookView, KrakenEncoder
@@ -63,7 +64,6 @@ from tradefabric.venues.kraken.subscriptions import Request
 from tradefabric.venues.kraken.symbols import (
     check_symbol,
     rest_pair_to_symbol,
-    symbol_to_rest_pair,
 )
 from tradefabric.venues.kraken.timestamps import ns_to_rfc3339
 from tradefabric.venues.kraken.wire import BookFrame, WireBook
@@ -496,18 +496,10 @@ class KrakenScript:
         last = str(trades[-1].ts_event) if trades else "0"
         return _json({"error": [], "result": {pair: rows, "last": last}})
 
-    async def _on_asset_pairs(self, _request: web.Request) -> web.Response:
-        result = {}
-        for symbol in sorted({b.book.symbol for b in self._books.all_books()}):
-            precision = self._precision(symbol)
-            altname = symbol_to_rest_pair(symbol)
-            result[altname] = {
-                "altname": altname,
-                "wsname": symbol,
-                "pair_decimals": precision.price,
-                "lot_decimals": precision.qty,
-            }
-        return _json({"error": [], "result": result})
+    async def _on_asset_pairs(self, request: web.Request) -> web.Response:
+        symbols = {b.book.symbol for b in self._books.all_books()} | set(SOURCE_PRECISIONS)
+        precisions = {symbol: self._precision(symbol) for symbol in sorted(symbols)}
+        return _json(kraken_asset_pairs(self.name, precisions, request.query.get("pair", "")))
 
 
 def _ts(ns: int) -> str:

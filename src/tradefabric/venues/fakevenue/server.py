@@ -9,7 +9,7 @@ Faults are injected on command, through the Python API (``server.faults``) or
 over HTTP: ``POST /_fault/drop``, ``/_fault/stall?seconds=2``,
 ``/_fault/lag?seconds=2&for=5&ramp=4``, ``/_fault/malformed?count=3``, ``/_fault/skip?count=1``,
 ``/_fault/http?status=429&count=2[&retry_after=0.5]``; ``GET /_status``
-reports progress.
+reports progress (frames, faults, REST requests by path).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol
 
@@ -104,6 +104,8 @@ class ServerStatus(msgspec.Struct, frozen=True):
     frames_streamed: int
     finished: bool
     faults: FaultCounters
+    rest_requests: dict[str, int] = {}
+    """REST requests answered or failed so far, by path (``/api/v3/exchangeInfo``: 1)."""
 
 
 class FakeVenueServer:
@@ -138,6 +140,7 @@ class FakeVenueServer:
         self._clients: list[ClientConnection] = []
         self._connections_total = 0
         self._frames_streamed = 0
+        self.rest_requests: Counter[str] = Counter()
         self._first_client = asyncio.Event()
         self.finished = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -203,6 +206,7 @@ class FakeVenueServer:
             frames_streamed=self._frames_streamed,
             finished=self.finished.is_set(),
             faults=self.faults.counters(),
+            rest_requests=dict(self.rest_requests),
         )
 
     async def drop_connections(self) -> None:
@@ -325,6 +329,7 @@ class FakeVenueServer:
     ) -> web.StreamResponse:
         if request.path.startswith("/_") or request.path in self.script.ws_paths:
             return await handler(request)
+        self.rest_requests[request.path] += 1
         fault = self.faults.take_http()
         if fault is None:
             return await handler(request)

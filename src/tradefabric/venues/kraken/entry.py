@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tradefabric.core.bus import MessageBus
 from tradefabric.data.feed.venue import FrameParser
 from tradefabric.venues.entry import VenueEntry, live_factory
-from tradefabric.venues.fakevenue.kraken import KrakenScript
-from tradefabric.venues.fakevenue.server import VenueScript
 from tradefabric.venues.kraken import markets
 from tradefabric.venues.kraken.book import KrakenBookRule, KrakenPairs
+from tradefabric.venues.kraken.instruments import instrument_source
 from tradefabric.venues.kraken.live import (
     BOOK_REFRESH_S,
     DEFAULT_CHANNELS,
@@ -32,9 +29,6 @@ def _entry(venue: str) -> VenueEntry:
     def make_parser(bus: MessageBus) -> FrameParser:
         return KrakenFeedParser(bus, market, pairs)
 
-    def make_script(path: Path) -> VenueScript:
-        return KrakenScript(path, market)
-
     return VenueEntry(
         name=venue,
         trade_ids_sequential=True,
@@ -42,6 +36,6 @@ def _entry(venue: str) -> VenueEntry:
         sequence_rule=KrakenBookRule(pairs),
         make_parser=make_parser,
         make_live=live_factory(venue, market, KrakenFeedParser, KrakenLive),
-        make_script=make_script,
         default_channels=DEFAULT_CHANNELS,
+        instruments=instrument_source(market),
     )

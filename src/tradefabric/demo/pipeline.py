@@ -26,14 +26,18 @@ import msgspec
 
 from tradefabric.analytics import topics as analytics_topics
 from tradefabric.analytics.config import AnalyticsConfig, PluginSpec
-from tradefabric.analytics.pipeline import AnalyticsPipeline
 from tradefabric.analytics.signals.base import Signal
 from tradefabric.data import topics
+from tradefabric.demo.fake_venue import paper_on_fake_venue
 from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.model.data import Trade
-from tradefabric.node.kernel import PaperConfig, TradingConfig
-from tradefabric.node.market_data import MarketDataNode
-from tradefabric.node.paper import paper_on_fake_venue
+from tradefabric.node.kernel import (
+    ExecutionConfig,
+    FeedConfig,
+    MarketDataSettings,
+    TradingConfig,
+)
+from tradefabric.node.trading_node import TradingNode
 from tradefabric.risk.config import RiskConfig
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 from tradefabric.strategies.router import RouterConfig
@@ -68,14 +72,16 @@ def demo_config() -> TradingConfig:
     """Return the demo's trading config: EMA cross and the router on BTC/USDT 1s candles."""
     return TradingConfig(
         seed=7,
-        venues={"binance": SimVenueConfig(slippage_bps=1.0)},
+        execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
         risk=RiskConfig(max_order_notional=20_000.0, max_position_notional=50_000.0),
         strategies=(
             EmaCrossConfig(id="ema_btc_1s", interval="1s", fast=3, slow=12, notional=1_000.0),
             RouterConfig(id="router", hft_min_per_minute=5.0),
         ),
         equity_interval="1m",
-        paper=PaperConfig(venue="binance", symbols=("BTC/USDT",), candle_intervals=("1s", "1m")),
+        feeds={"binance": FeedConfig(symbols=("BTC/USDT",))},
+        market_data=MarketDataSettings(candle_intervals=("1s", "1m")),
+        analytics=demo_analytics(),
     )
 
 
@@ -101,22 +107,19 @@ def demo_analytics() -> AnalyticsConfig:
     )
 
 
-class _Analytics:
-    """The analytics pipeline on the paper node, its signals forwarded to the router."""
+class _Published:
+    """Trades and signals the node published (the demo's summary counts them)."""
 
     def __init__(self) -> None:
         self.signals = 0
         self.trades = 0
-        self.pipeline: AnalyticsPipeline | None = None
+
+    def attach(self, node: TradingNode) -> None:
+        node.bus.subscribe(topics.TRADES, self._on_trade)
+        node.bus.subscribe(analytics_topics.SIGNALS, self._on_signal)
 
     def _on_trade(self, _trade: Trade) -> None:
         self.trades += 1
-
-    def attach(self, node: MarketDataNode) -> None:
-        self.pipeline = AnalyticsPipeline(node.bus, node.clock, demo_analytics())
-        node.bus.subscribe(topics.TRADES, self._on_trade)
-
-        node.bus.subscribe(analytics_topics.SIGNALS, self._on_signal)
 
     def _on_signal(self, _signal: Signal) -> None:
         self.signals += 1
@@ -129,13 +132,13 @@ def run_phase1_demo(progress: bool, out_dir: Path | None = None) -> Phase1Summar
     the report can be opened). ``progress`` prints one line per stage on stderr.
     """
     run_dir = out_dir or Path(tempfile.mkdtemp(prefix="tradefabric-phase1-")) / "run"
-    analytics = _Analytics()
+    analytics = _Published()
     started = time.perf_counter()
     with resources.as_file(resources.files("tradefabric.demo_data") / DEMO_RECORDING) as path:
         if progress:
             _say(f"fake venue replaying {DEMO_RECORDING} at full speed; paper trading on it")
         result = asyncio.run(
-            paper_on_fake_venue(demo_config(), path, run_dir, attach=analytics.attach)
+            paper_on_fake_venue(demo_config(), path, run_dir, on_node=analytics.attach)
         )
     counts = _counts(run_dir)
     # Paper time is today's; the recording's day is the one with the fills.

@@ -1,0 +1,335 @@
+"""The TradingNode: one object that builds and owns the running system from one config.
+
+Backtest, paper and live are this node; they differ only by the clock (a
+``SimClock`` driven by the data, or wall time) and by where market data comes
+from and who fills orders (catalog or recording and the simulated exchange;
+live feeds and the simulated exchange; live feeds and the venue).
+
+Build order is fixed here, because for every market event the handlers run in
+subscription order: books and candles first, then the simulated exchanges match,
+the kernel's price tracking moves, strategies decide, and the analytics pipeline
+and integrity checks (which only publish their own topics) come last. Each
+component is built inside ``bus.owned_by(name)`` so a fault in it is isolated
+to it (``node.isolation``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from pathlib import Path
+
+import msgspec
+import structlog
+
+from tradefabric.analytics.pipeline import AnalyticsPipeline
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock, SimClock
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import NS_PER_MS, interval_to_ns
+from tradefabric.data import topics
+from tradefabric.data.book_sync import OrderBooks
+from tradefabric.data.candles import CandleAggregator
+from tradefabric.integrity.triangulator import Triangulator
+from tradefabric.model.data import Candle, Trade
+from tradefabric.model.enums import EmptyCandlePolicy
+from tradefabric.model.identifiers import InstrumentId
+from tradefabric.node.cache import NodeCache
+from tradefabric.node.config import MarketDataConfig
+from tradefabric.node.data_engine import DataEngine, DataEngineStats
+from tradefabric.node.isolation import FaultPolicy, FaultRecord
+from tradefabric.node.kernel import TradingConfig
+from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
+from tradefabric.node.market_data import MarketDataNode, SharedMarketData
+from tradefabric.node.run import BacktestResult, KernelRun, RunInfo, build_sim_venues
+from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.risk.audit import AuditLog
+from tradefabric.state import Recorder, attach, open_store
+from tradefabric.venues.registry import sequence_rules, venue_entry
+
+log = structlog.get_logger(__name__)
+
+
+class RunMode(enum.StrEnum):
+    """What drives the node: recorded data on simulated time, or live feeds on wall time."""
+
+    BACKTEST = "backtest"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a running node is: market data seen, orders, fills, equity, halt, faults."""
+
+    mode: RunMode
+    trades: int
+    candles: int
+    orders: int
+    fills: int
+    equity: float
+    last_market_ts: int
+    halted: bool
+    halt_reason: str
+    faults: list[FaultRecord]
+    alerts: int
+    data: DataEngineStats | None
+
+
+class MarketTally:
+    """Counts market data and keeps the first/last candle time (no per-event storage)."""
+
+    def __init__(self) -> None:
+        self.trades = 0
+        self.candles = 0
+        self.first_candle = 0
+        self.last_candle = 0
+        self.last_market = 0
+
+    def on_trade(self, trade: Trade) -> None:
+        """Count one trade."""
+        self.trades += 1
+        self.last_market = max(self.last_market, trade.ts_event)
+
+    def on_candle(self, candle: Candle) -> None:
+        """Count one closed candle."""
+        self.candles += 1
+        self.first_candle = self.first_candle or candle.ts_event
+        self.last_candle = candle.ts_event
+
+
+class TradingNode:
+    """Build every component from ``config`` for ``mode``; see the module docstring.
+
+    Paper and live nodes must be built inside the running event loop (their clock's
+    timers need it).
+    """
+
+    def __init__(
+        self,
+        config: TradingConfig,
+        mode: RunMode,
+        clock: Clock,
+        run_dir: Path | None,
+        *,
+        audit: AuditLog | None = None,
+    ) -> None:
+        """Build the node; ``audit`` replaces the run folder's audit log."""
+        self.config = config
+        self.mode = mode
+        self.clock = clock
+        self.bus = MessageBus()
+        self.isolation = FaultPolicy(self.bus, clock)
+        self.bus.on_fault = self.isolation.on_fault
+        self.alerts: list[Alert] = []
+        self.bus.subscribe(ALERTS, self.alerts.append, owner="record")
+        self.markets: dict[str, MarketDataNode] = {}
+        self.books: OrderBooks | None = None
+        self.engine: DataEngine | None = None
+        self._build_market_data()
+        venues = build_sim_venues(
+            config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST
+        )
+        self.run = KernelRun(
+            config, self.bus, clock, dict(venues), run_dir,
+            audit=audit, books=self.books, durable_audit=config.state is not None,
+        )  # fmt: skip
+        self.kernel = self.run.kernel
+        self.recorder = self._restore_state()
+        self.tally = MarketTally()
+        self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
+        self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
+        self.analytics: AnalyticsPipeline | None = None
+        if config.analytics is not None:
+            with self.bus.owned_by("analytics"):
+                self.analytics = AnalyticsPipeline(self.bus, clock, config.analytics)
+        self.integrity: Triangulator | None = None
+        if config.integrity is not None:
+            with self.bus.owned_by("integrity"):
+                self.integrity = Triangulator(self.bus, config.integrity)
+        self.isolation.attach(self.kernel.risk, self.kernel.stop_strategy)
+        self.cache = NodeCache(
+            {
+                InstrumentId(venue=i.venue, symbol=i.symbol): self.kernel.precision(
+                    i.venue, i.symbol
+                )
+                for i in config.instruments
+            },
+            self.books,
+            self.kernel.execution,
+            self.kernel.portfolio,
+        )
+
+    def _restore_state(self) -> Recorder | None:
+        """Load the kernel from the state store, then record into it (when configured).
+
+        The simulated exchange keeps nothing across a restart: orders open at the crash
+        are finished (audited) rather than left open forever. A halted node stays halted.
+        """
+        state = self.config.state
+        if state is None:
+            return None
+        recorder, _ = attach(
+            self.kernel, open_store(state), venue_state_lost=True, id_block=state.id_block,
+            risk_interval_ns=interval_to_ns(self.config.risk_interval),
+        )  # fmt: skip
+        return recorder
+
+    def _market_venues(self) -> dict[str, tuple[str, ...]]:
+        """Return the venues whose raw data this node parses, with their candle intervals."""
+        settings = self.config.market_data
+        if self.mode is RunMode.BACKTEST:
+            data = self.config.data
+            return {data.venue: data.recording_intervals} if data.recording else {}
+        if not self.config.feeds:
+            raise ConfigError(f"feeds: a {self.mode} run needs at least one venue's feed")
+        return {venue: settings.candle_intervals for venue in self.config.feeds}
+
+    def _build_market_data(self) -> None:
+        venues = self._market_venues()
+        if not venues:
+            return  # catalog candles only: no books, no candle building
+        intervals = next(iter(venues.values()))
+        settings = self.config.market_data
+        self.books = OrderBooks(self.bus, self.clock, sequence_rules())
+        candles = CandleAggregator(
+            self.bus,
+            self.clock,
+            intervals,
+            EmptyCandlePolicy.SKIP,
+            settings.candle_close_delay_ms * NS_PER_MS,
+        )
+        shared = SharedMarketData(self.bus, self.books, candles)
+        for venue in venues:
+            venue_entry(venue)  # an unknown venue fails here, naming the known ones
+            md_config = MarketDataConfig(venue=venue, candle_intervals=intervals)
+            self.markets[venue] = MarketDataNode(md_config, self.clock, shared)
+        if self.mode is not RunMode.BACKTEST:
+            self.engine = DataEngine(self.bus, self.clock, self.books, settings.queue_size)
+
+    def status(self) -> NodeStatus:
+        """Return the node's progress and health."""
+        run = self.run
+        risk = self.kernel.risk
+        return NodeStatus(
+            mode=self.mode,
+            trades=self.tally.trades,
+            candles=self.tally.candles,
+            orders=run.events.orders_closed + len(self.kernel.execution.open_order_snapshots()),
+            fills=run.events.fills,
+            equity=self.kernel.portfolio.equity(),
+            last_market_ts=self.tally.last_market,
+            halted=risk.halted,
+            halt_reason=risk.halt_reason,
+            faults=list(self.isolation.faults),
+            alerts=len(self.alerts),
+            data=self.engine.stats() if self.engine else None,
+        )
+
+    # --- live data (paper, live) ---
+
+    def feeds(self) -> list[LiveFeed]:
+        """Build one live feed per configured venue, writing into the data engine's queue."""
+        engine = self.engine
+        if engine is None:
+            raise ConfigError(f"a {self.mode} node has no live feeds")
+        feeds = []
+        for venue, feed_config in self.config.feeds.items():
+            market = self.markets[venue]
+            channels = feed_config.channels or market.venue.default_channels
+            live_config = LiveFeedConfig(
+                symbols=feed_config.symbols,
+                channels=channels,
+                ws_url=feed_config.ws_url,
+                rest_url=feed_config.rest_url,
+                rest_fallback_lag_s=feed_config.rest_fallback_lag_s,
+            )
+            sink = engine.queue_for(venue, market.parser)
+            feeds.append(LiveFeed(market, live_config, sink=sink))
+        return feeds
+
+    async def run_live(self, stop: asyncio.Event) -> BacktestResult:
+        """Run every feed and the data engine until ``stop``; then finish the run.
+
+        A feed that fails is logged and alerted; the other feeds keep running.
+        """
+        engine = self.engine
+        if engine is None:
+            raise ConfigError(f"a {self.mode} node has no live feeds")
+        feeds = self.feeds()
+        engine_stop = asyncio.Event()
+        engine_task = asyncio.create_task(engine.run(engine_stop))
+        started = time.perf_counter()
+        try:
+            results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
+            for feed, result in zip(feeds, results, strict=True):
+                if isinstance(result, BaseException):
+                    self._feed_failed(feed.live.venue, result)
+        finally:
+            engine_stop.set()
+            await engine_task  # parses what is still queued
+            self._close_market_data()
+            cancel = getattr(self.clock, "cancel_timers", None)
+            if callable(cancel):
+                cancel()
+        seconds = time.perf_counter() - started
+        sources = ", ".join(
+            f"{venue} {feed.ws_url or '(venue default)'}"
+            for venue, feed in self.config.feeds.items()
+        )
+        return self.finish(f"live feeds: {sources}", seconds)
+
+    def _feed_failed(self, venue: str, error: BaseException) -> None:
+        log.error("feed_failed", venue=venue, error=repr(error))
+        self.bus.publish(
+            ALERTS,
+            Alert(
+                kind="feed_failed",
+                level=AlertLevel.CRITICAL,
+                component=f"feed:{venue}",
+                message=f"{venue} feed stopped: {type(error).__name__}: {error}",
+                ts=self.clock.timestamp_ns(),
+            ),
+        )
+
+    def _close_market_data(self) -> None:
+        for market in self.markets.values():
+            market.close()
+
+    # --- backtest ---
+
+    def replay_recording(self, recording: Path) -> float:
+        """Replay a raw recording through the data venue's parser; return the seconds taken."""
+        if not isinstance(self.clock, SimClock):
+            raise ConfigError("a recording is replayed on a SimClock (backtest mode)")
+        market = self.markets.get(self.config.data.venue)
+        if market is None:
+            raise ConfigError("data.recording: the node was built without it")
+        started = time.perf_counter()
+        market.replay(recording)
+        return time.perf_counter() - started
+
+    def finish(self, source: str, seconds: float, info: RunInfo | None = None) -> BacktestResult:
+        """Stop the kernel, write the run folder and return the result."""
+        if info is None:
+            info = RunInfo(
+                config=self.config,
+                catalog_version=None,
+                catalog_fingerprint=None,
+                recording=source,
+                candles=self.tally.candles,
+                first_ts=self.tally.first_candle,
+                last_ts=self.tally.last_candle,
+            )
+        try:
+            result = self.run.finish(info, seconds)
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
+                self.recorder.store.close()
+        risk = self.kernel.risk
+        return msgspec.structs.replace(
+            result,
+            faults=list(self.isolation.faults),
+            halted=risk.halt_reason if risk.halted else self.run.audit_error,
+        )

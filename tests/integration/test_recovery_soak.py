@@ -1,0 +1,183 @@
+"""Zero-loss recovery: real traffic through the fake venue at 10x with a drop and a 4 s stall.
+
+For every venue the fake venue serves with trade history, every trade between the
+first one the client received and the last one the venue streamed must be in the
+catalog exactly once afterwards: streamed, merged from REST while the stream was
+silent, or backfilled by paging the venue's trade history across each gap. The
+recording itself is the reference (its trade ids, read straight from the file).
+What a venue cannot serve (one configured with no history) must be exactly what
+the ``GapReport``s count as unrecoverable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+import msgspec
+import pytest
+
+from tests.conftest import report_figure
+from tests.feed_waits import until_drained_and_valid
+from tradefabric.core.clock import LiveClock
+from tradefabric.data import topics
+from tradefabric.model.data import GapReport, Trade
+from tradefabric.node.config import MarketDataConfig
+from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
+from tradefabric.node.market_data import MarketDataNode
+from tradefabric.store.catalog import Catalog
+from tradefabric.venues.binance.live import API_KEY_ENV
+from tradefabric.venues.binance.markets import market
+from tradefabric.venues.fakevenue.binance import BinanceScript
+from tradefabric.venues.fakevenue.server import FakeVenueServer, VenueScript
+
+pytestmark = pytest.mark.slow
+
+SPEED = 10.0
+STALL_S = 4.0
+
+
+class Case(msgspec.Struct, frozen=True):
+    """One venue of the soak: its recording, how to serve it, the symbol to follow."""
+
+    name: str
+    recording: str
+    venue: str
+    symbol: str
+    script: Callable[[Path, int | None], VenueScript]
+    recorded_ids: Callable[[Path], list[int]]
+
+
+def _binance_ids(path: Path) -> list[int]:
+    """Return the trade ids of a Binance recording, in file order (``@trade`` frames)."""
+    ids = []
+    with gzip.open(path, "rt") as lines:
+        for line in lines:
+            _, _, raw = line.partition(" ")
+            if '@trade"' in raw[:40]:
+                ids.append(int(json.loads(raw)["data"]["t"]))
+    return ids
+
+
+def _binance(venue: str) -> Callable[[Path, int | None], VenueScript]:
+    def build(path: Path, retention: int | None) -> VenueScript:
+        return BinanceScript(path, market(venue), trade_retention=retention)
+
+    return build
+
+
+CASES = [
+    Case("binance-spot", "binance_ws/spot_btcusdt_20240808.gz", "binance", "BTC/USDT",
+         _binance("binance"), _binance_ids),
+    Case("binance-usdm", "binance_ws/usdm_btcusdt_20240808.gz", "binance-usdm", "BTC/USDT",
+         _binance("binance-usdm"), _binance_ids),
+]  # fmt: skip
+
+
+class Outcome(msgspec.Struct):
+    catalog_ids: list[int]
+    published_ids: list[int]
+    reports: list[GapReport]
+    first_received: int
+    faults: int
+
+
+async def _fault(session: aiohttp.ClientSession, server: FakeVenueServer, what: str) -> None:
+    async with session.post(f"{server.http_url}/_fault/{what}") as response:
+        assert response.status == 200, await response.text()
+
+
+async def _after_frames(server: FakeVenueServer, frames: int) -> None:
+    while server.status().frames_streamed < frames:
+        await asyncio.sleep(0.01)
+
+
+async def _storm(server: FakeVenueServer, total_frames: int) -> int:
+    """Drop the connection at a quarter of the replay and stall 4 s at its middle."""
+    async with aiohttp.ClientSession() as session:
+        await _after_frames(server, total_frames // 4)
+        await _fault(session, server, "drop")
+        await _after_frames(server, total_frames // 2)
+        await _fault(session, server, f"stall?seconds={STALL_S}")
+    return 2
+
+
+async def _run(case: Case, shared_data: Path, tmp_path: Path, retention: int | None) -> Outcome:
+    path = shared_data / case.recording
+    script = case.script(path, retention)
+    catalog = tmp_path / f"catalog-{case.name}"
+    with gzip.open(path, "rb") as lines:
+        frames = sum(1 for _ in lines)
+    async with FakeVenueServer(script, speed=SPEED) as server:
+        node = MarketDataNode(
+            MarketDataConfig(venue=case.venue, catalog=catalog), clock=LiveClock()
+        )
+        published: list[Trade] = []
+        node.bus.subscribe(topics.TRADES, published.append)
+        node.bus.subscribe(topics.TRADES_BACKFILLED, published.append)
+        config = LiveFeedConfig(
+            symbols=(case.symbol,), ws_url=server.ws_url, rest_url=server.http_url,
+            silence_timeout_s=1.0,
+        )  # fmt: skip
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        faults = await _storm(server, frames)
+        await asyncio.wait_for(server.finished.wait(), timeout=60)
+        await until_drained_and_valid(feed)
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)
+    assert feed.backfill is not None
+    rows = Catalog(catalog).query("SELECT trade_id FROM trades ORDER BY ts_event").rows
+    return Outcome(
+        catalog_ids=[int(str(r[0])) for r in rows],
+        published_ids=[int(t.trade_id) for t in published],
+        reports=list(feed.backfill.reports),
+        first_received=int(published[0].trade_id) if published else -1,
+        faults=faults,
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+async def test_no_trade_is_lost_across_drops_and_stalls(
+    case: Case, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only key: USD-M's old trade lookup is MARKET_DATA (the fake venue checks it).
+    monkeypatch.setenv(API_KEY_ENV, "soak-test-key")
+    outcome = await _run(case, shared_data, tmp_path, retention=None)
+    recorded = case.recorded_ids(shared_data / case.recording)
+    expected = [i for i in recorded if i >= outcome.first_received]
+    assert outcome.reports, "the storm must have cost trades for the backfill to recover"
+    assert sum(r.unrecoverable for r in outcome.reports) == 0, outcome.reports
+    assert sorted(outcome.published_ids) == sorted(set(outcome.published_ids)), "a duplicate"
+    assert sorted(outcome.catalog_ids) == expected
+    recovered = sum(r.recovered for r in outcome.reports)
+    largest = max(r.missing_count for r in outcome.reports)
+    report_figure(
+        f"{case.name} at {SPEED:g}x, drop + {STALL_S:g}s stall: {len(expected):,} trades in the "
+        f"catalog exactly once, {recovered:,} backfilled in {len(outcome.reports)} gap(s) "
+        f"(largest {largest:,}), 0 lost"
+    )
+
+
+@pytest.mark.parametrize("case", CASES[:1], ids=[c.name for c in CASES[:1]])
+async def test_what_a_venue_cannot_serve_is_in_a_gap_report(
+    case: Case, shared_data: Path, tmp_path: Path
+) -> None:
+    outcome = await _run(case, shared_data, tmp_path, retention=0)
+    recorded = case.recorded_ids(shared_data / case.recording)
+    expected = {i for i in recorded if i >= outcome.first_received}
+    missing = expected - set(outcome.catalog_ids)
+    reported = {i for r in outcome.reports for i in range(r.first_missing, r.last_missing + 1)}
+    assert missing, "the storm must have cost trades"
+    assert sum(r.recovered for r in outcome.reports) == 0
+    assert missing == reported
+    assert sum(r.unrecoverable for r in outcome.reports) == len(missing)
+    report_figure(
+        f"{case.name} serving no history: {len(missing):,} lost trades, every one of them in "
+        f"{len(outcome.reports)} GapReport(s)"
+    )
