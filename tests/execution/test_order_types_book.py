@@ -153,3 +153,17 @@ def test_oco_stop_fill_cancels_the_target(tmp_path: Path) -> None:
     b.trade(97.0, 1.0, S)
     assert _fills(b)[1:] == [(98.0, 1.0, "taker")]
     assert b.status(stop) is OrderStatus.FILLED and b.status(target) is OrderStatus.EXPIRED
+
+
+def test_trades_of_another_venue_never_trigger_or_fill(tmp_path: Path) -> None:
+    b = BookHarness(tmp_path)
+    b.levels(BASE_BIDS, BASE_ASKS)
+    b.send(SELL, 1.0, order_type=OrderType.STOP_MARKET, trigger_price=97.5)
+    b.send(BUY, 1.0, order_type=OrderType.LIMIT, price=97.0)
+    b.ts += 1_000_000
+    b.h.clock.advance_to(b.ts)
+    other = Trade("bybit", SYMBOL, 90.0, 50.0, S, "x", b.ts, b.ts)
+    b.h.bus.publish(topics.TRADES, other)
+    assert b.fills == []
+    b.trade(96.9, 5.0, S)  # the venue's own trade: the stop walks the bids, the buy fills
+    assert sorted(f.liquidity for f in b.fills) == ["maker", "taker"]

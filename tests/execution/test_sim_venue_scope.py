@@ -134,3 +134,31 @@ def test_bad_interval_in_config_names_the_key() -> None:
 
     with pytest.raises(ConfigError, match="ETH/USDT"):
         msgspec.convert({"intervals": {"ETH/USDT": "1x"}}, SimVenueConfig)
+
+
+def test_default_interval_per_instrument_is_its_strategys() -> None:
+    from tradefabric.node.kernel import DataConfig
+    from tradefabric.node.run import build_sim_venues
+    from tradefabric.strategies.ema_cross import EmaCrossConfig
+    from tradefabric.strategies.router import RouterConfig
+
+    strategies = (
+        EmaCrossConfig(id="a", symbol="BTC/USDT", interval="1s"),
+        EmaCrossConfig(id="b", symbol="ETH/USDT", interval="5m"),
+        EmaCrossConfig(id="c", symbol="ETH/USDT", interval="1m"),  # the first one wins
+        RouterConfig(id="r", symbol="SOL/USDT"),  # no interval: data.interval
+    )
+    config = TradingConfig(strategies=strategies, data=DataConfig(interval="1h"))
+    venue = build_sim_venues(config, MessageBus(), None)["binance"]
+    got = [venue.matching_interval(s) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT")]
+    assert got == ["1s", "5m", "1h"]
+    fixed = TradingConfig(
+        strategies=strategies,
+        execution={
+            "binance": ExecutionConfig(
+                sim=SimVenueConfig(interval="1m", intervals={"ETH/USDT": "1s"})
+            )
+        },
+    )
+    venue = build_sim_venues(fixed, MessageBus(), None)["binance"]
+    assert [venue.matching_interval(s) for s in ("BTC/USDT", "ETH/USDT")] == ["1m", "1s"]

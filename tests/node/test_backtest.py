@@ -16,7 +16,13 @@ from tests.conftest import report_figure
 from tradefabric.core.errors import ConfigError
 from tradefabric.execution.sim.venue import SimVenueConfig
 from tradefabric.node.backtest import BacktestRunner
-from tradefabric.node.kernel import DataConfig, ExecutionConfig, TradingConfig, load_config
+from tradefabric.node.kernel import (
+    DataConfig,
+    ExecutionConfig,
+    ReportsConfig,
+    TradingConfig,
+    load_config,
+)
 from tradefabric.store.catalog import Catalog
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 from tradefabric.strategies.vectorized import ema_cross_trades
@@ -35,8 +41,9 @@ def month_catalog(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
     return root
 
 
-def _config(catalog: Path, seed: int = 7) -> TradingConfig:
+def _config(catalog: Path, seed: int = 7, daily: bool | None = True) -> TradingConfig:
     return TradingConfig(
+        reports=ReportsConfig(daily=daily),
         seed=seed,
         execution={"binance": ExecutionConfig(sim=SimVenueConfig(slippage_bps=1.0))},
         data=DataConfig(catalog=catalog, symbols=("BTC/USDT", "ETH/USDT")),
@@ -63,8 +70,9 @@ def test_real_month_is_reproducible_bit_for_bit(month_catalog: Path, tmp_path: P
     assert first.fills > 1000
     assert _hashes(tmp_path / "a") == _hashes(tmp_path / "b")
     assert {"orders.jsonl", "fills.jsonl", "positions.json", "equity.csv", "metrics.json",
-            "chart.png", "run.json", "audit.jsonl"} <= set(_hashes(tmp_path / "a"))  # fmt: skip
-    # A report for every UTC day of the month, written at each midnight by the kernel's clock.
+            "chart.svg", "report.html", "run.json",
+            "audit.jsonl"} <= set(_hashes(tmp_path / "a"))  # fmt: skip
+    # With reports.daily, a report for every UTC day of the month, written at the end.
     reports = sorted((tmp_path / "a" / "reports").glob("daily-*.json"))
     assert len(reports) == 31 and reports[0].name == "daily-2024-07-26.json"
     run = msgspec.json.decode((tmp_path / "a" / "run.json").read_bytes())
@@ -127,7 +135,20 @@ def test_cli_backtest_as_a_process(month_catalog: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = msgspec.json.decode(result.stdout)
     assert doc["info"]["candles"] == 7 * 1440
-    assert (out / "chart.png").stat().st_size > 1000
+    assert (out / "chart.svg").stat().st_size > 1000
+    assert "Equity by UTC day" in (out / "report.html").read_text()
+    assert not (out / "reports").exists()  # daily reports only when asked for
+
+
+def test_a_rerun_into_the_same_folder_leaves_no_stale_reports(
+    month_catalog: Path, tmp_path: Path
+) -> None:
+    with_daily = BacktestRunner(_config(month_catalog), end="2024-07-30").run(tmp_path)
+    assert len(with_daily.reports) == 5
+    without = BacktestRunner(_config(month_catalog, daily=None), end="2024-07-28").run(tmp_path)
+    assert without.reports == []
+    assert list((tmp_path / "reports").glob("daily-*")) == []
+    assert (tmp_path / "report.html").is_file()
 
 
 def test_unknown_config_key_names_file_and_key(tmp_path: Path) -> None:

@@ -88,6 +88,12 @@ def test_binance_and_bybit_trade_in_one_node(shared_data: Path, tmp_path: Path) 
         book = node.cache.book(InstrumentId(venue=venue, symbol="BTC/USDT"))
         assert book is not None and book.valid
     assert both.faults == [] and not both.halted
+    # Instruments come from each fake venue's own exchange info (config overrides win).
+    bybit = node.instruments[InstrumentId(venue="bybit", symbol="BTC/USDT")]
+    assert bybit.raw_symbol == "BTCUSDT" and bybit.min_notional is not None
+    assert bybit.size_increment == "0.000001"  # the test's override beats the listing
+    binance = node.instruments[InstrumentId(venue="binance", symbol="BTC/USDT")]
+    assert binance.raw_symbol == "BTCUSDT" and binance.price_increment == "0.01"
     for venue in VENUES:
         alone = asyncio.run(
             paper_on_fake_venue(_config((venue,)), recording, tmp_path / f"{venue}-alone")

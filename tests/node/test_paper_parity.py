@@ -4,11 +4,15 @@ orders and fills of a backtest of the same recording."""
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import msgspec
 import pytest
@@ -94,7 +98,7 @@ def test_cli_paper_as_a_process(shared_data: Path, tmp_path: Path) -> None:
     recording = shared_data / "binance_ws" / "spot_btcusdt_20240808.gz"
     server = subprocess.Popen(
         [sys.executable, "-m", "tradefabric", "venue", "serve", "--venue", "binance",
-         "--replay", str(recording), "--port", str(port), "--speed", "0"],
+         "--replay", str(recording), "--port", str(port), "--speed", "0", "--exit-when-done"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -106,11 +110,19 @@ def test_cli_paper_as_a_process(shared_data: Path, tmp_path: Path) -> None:
         config = tmp_path / "paper.yaml"
         config.write_text(EXAMPLE.read_text().replace("8765", str(port)))
         out = tmp_path / "run"
-        result = subprocess.run(
+        paper = subprocess.Popen(
             [sys.executable, "-m", "tradefabric", "paper", "-c", str(config), "--out", str(out),
-             "--duration", "8", "--json"],
-            capture_output=True, text=True, check=False, timeout=120,
+             "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        status = _StatusLines(paper)
+        # Stop it once the venue has sent everything and the node's trade count stands still
+        # (a condition, not a fixed duration: the machine may be slow).
+        server.wait(timeout=120)
+        status.wait_until_still(timeout_s=60)
+        paper.send_signal(signal.SIGINT)
+        stdout, _ = paper.communicate(timeout=60)
+        result = subprocess.CompletedProcess(paper.args, paper.returncode, stdout, status.text())
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -129,3 +141,34 @@ def test_cli_paper_as_a_process(shared_data: Path, tmp_path: Path) -> None:
     assert "2024-08-08" in days
     twin = msgspec.json.decode(Path(days["2024-08-08"]["json"]).read_bytes())
     assert twin["fills"] == backtest.fills
+
+
+class _StatusLines:
+    """Read a paper process's status lines (stderr) in a thread; tell when trades stop moving."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._chunks: list[str] = []
+        assert process.stderr is not None
+        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for chunk in iter(lambda: stream.read(256), ""):
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        return "".join(self._chunks)
+
+    def trades(self) -> int:
+        counts = re.findall(r"paper: ([\d,]+) trades", self.text())
+        return int(counts[-1].replace(",", "")) if counts else -1
+
+    def wait_until_still(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        last, still = -1, 0
+        while time.monotonic() < deadline and still < 3:
+            time.sleep(0.5)  # status lines come once a second
+            now = self.trades()
+            still = still + 1 if now == last and now > 0 else 0
+            last = now
+        assert still >= 3, f"paper trade count never settled: {self.text()[-2000:]}"

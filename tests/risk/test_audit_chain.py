@@ -40,6 +40,8 @@ def test_the_sequence_and_the_chain_continue_across_restarts(tmp_path: Path) -> 
     records = read_audit(path)
     assert [r.seq for r in records] == list(range(1, 13))
     assert len({r.hash for r in records}) == 12
+    (tmp_path / "orders.jsonl").write_text('{"client_order_id":"a"}\n')  # a run folder's
+    (tmp_path / "zz.jsonl").write_text("")
     assert verify_audit(path) == verify_audit(tmp_path)
     verdict = verify_audit(path)
     assert verdict.ok and verdict.records == 12

@@ -9,8 +9,8 @@ import pytest
 
 from tradefabric.core.errors import DataSourceError
 from tradefabric.model.enums import InstrumentKind
-from tradefabric.model.instrument import Instrument
-from tradefabric.store.instrument_cache import InstrumentCache, InstrumentSnapshot
+from tradefabric.model.instrument import Instrument, InstrumentSnapshot
+from tradefabric.store.instrument_cache import InstrumentCache
 
 BTC = Instrument(
     venue="kraken", symbol="BTC/USDT", raw_symbol="XBTUSDT", base="BTC", quote="USDT",

@@ -7,6 +7,7 @@ import msgspec
 from tradefabric.model.data import Candle
 from tradefabric.model.orders import OrderSide
 from tradefabric.strategies.base import PluginStrategy
+from tradefabric.strategies.plugin import PluginStrategyConfig
 
 
 class BuyOnceParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -23,8 +24,8 @@ class BuyOnce(PluginStrategy):
     Params = BuyOnceParams
     params: BuyOnceParams
 
-    def __init__(self, spec: object, params: BuyOnceParams) -> None:
-        super().__init__(spec, params)  # type: ignore[arg-type]
+    def __init__(self, spec: PluginStrategyConfig, params: BuyOnceParams) -> None:
+        super().__init__(spec, params)
         self.seen = 0
 
     def on_candle(self, candle: Candle) -> None:

@@ -191,3 +191,44 @@ def test_cancel_and_submit_limited_to_own_orders(tmp_path: Path) -> None:
     h.candle(100.0, 101.0, 99.0, 100.0)
     assert a.ctx.open_orders() == []
     assert h.execution.order(mine.client_order_id).status == "cancelled"  # type: ignore[union-attr]
+
+
+class Ticking(Strategy):
+    """A 1-minute timer that raises on its ``fail_at``-th tick (0: never)."""
+
+    def __init__(self, strategy_id: str, fail_at: int = 0) -> None:
+        super().__init__(strategy_id)
+        self.ticks: list[int] = []
+        self.fail_at = fail_at
+
+    def start(self, ctx: StrategyContext) -> None:
+        """Set the timer."""
+        super().start(ctx)
+        ctx.set_timer(NS_PER_MINUTE, self._tick)
+
+    def _tick(self, due_ns: int) -> None:
+        self.ticks.append(due_ns)
+        if len(self.ticks) == self.fail_at:
+            raise RuntimeError("tick failed")
+
+
+def test_a_raising_timer_is_the_strategys_fault_and_stopped_strategies_tick_no_more(
+    tmp_path: Path,
+) -> None:
+    from tradefabric.core.bus import HandlerFault
+
+    boom, ok = Ticking("boom", fail_at=2), Ticking("ok")
+    h = _Bare(tmp_path, boom, None)
+    faults: list[HandlerFault] = []
+    h.bus.on_fault = faults.append
+    h.kernel.strategies.append(ok)
+    h.kernel._start(ok)
+    for _ in range(4):
+        h.candle(100.0, 101.0, 99.0, 100.0)
+    assert [(f.owner, f.topic, str(f.error)) for f in faults] == [
+        ("strategy:boom", "strategies.timer", "tick failed")
+    ]
+    assert len(boom.ticks) == 2 and len(ok.ticks) == 4  # the clock and the others went on
+    h.kernel.stop_strategy("ok", "test")
+    h.candle(100.0, 101.0, 99.0, 100.0)
+    assert len(ok.ticks) == 4

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from tradefabric import __version__
-from tradefabric.cli import (
-    data_commands,
-    macro_commands,
-    state_commands,
-    stream_commands,
-    venue_commands,
-)
-from tradefabric.cli.backtest_commands import backtest, paper, report_app, run
-from tradefabric.cli.demo import demo
-from tradefabric.cli.feed_command import feed
-from tradefabric.cli.signals_command import signals
-from tradefabric.cli.webhook_command import tradingview
+from tradefabric.cli.lazy import LazyGroup
+from tradefabric.cli.output import EXIT_DATA_ERROR, EXIT_INTERRUPTED, os_error_text, stderr
 from tradefabric.core.logging import configure_logging
 
 app = typer.Typer(
@@ -26,22 +17,8 @@ app = typer.Typer(
     help="tradefabric: self-checking multi-venue crypto market data, signals, risk and execution.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,  # commands are listed from cli/lazy.py and imported when run
 )
-app.add_typer(data_commands.app, name="data")
-app.add_typer(venue_commands.app, name="venue")
-app.add_typer(stream_commands.app, name="stream")
-app.add_typer(macro_commands.app, name="macro")
-app.command()(demo)
-app.command()(feed)
-app.command()(backtest)
-app.command()(paper)
-app.command()(run)
-app.add_typer(report_app, name="report")
-app.command()(signals)
-app.command()(tradingview)
-app.add_typer(state_commands.audit_app, name="audit")
-app.add_typer(state_commands.risk_app, name="risk")
-app.add_typer(state_commands.state_app, name="state")
 
 
 def _version(value: bool) -> None:
@@ -66,6 +43,41 @@ def _root(
     configure_logging(log_level, json_logs=log_format != "console")
 
 
+_GLOBAL_OPTIONS = ("--log-level", "--log-format")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move ``--log-level``/``--log-format`` (and their values) given after a subcommand first.
+
+    Both belong to the root command, but people type them where they type every
+    other option: ``tradefabric data replay FILE --log-level INFO``.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in _GLOBAL_OPTIONS and i > 0:
+            takes_value = "=" not in arg and i + 1 < len(args)
+            hoisted.extend(args[i : i + 1 + takes_value])
+            i += 1 + takes_value
+            continue
+        rest.append(arg)
+        i += 1
+    return hoisted + rest
+
+
 def main() -> None:
-    """Run the command line."""
-    app()
+    """Run the command line; a file problem or Ctrl-C no command handled is one line."""
+    try:
+        app(args=hoist_global_options(sys.argv[1:]), prog_name="tradefabric")
+    except OSError as exc:
+        stderr.print(f"[bold red]error:[/] {os_error_text(exc)}", highlight=False)
+        raise SystemExit(EXIT_DATA_ERROR) from None
+    except KeyboardInterrupt:
+        stderr.print("interrupted", highlight=False)
+        raise SystemExit(EXIT_INTERRUPTED) from None

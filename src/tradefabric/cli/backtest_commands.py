@@ -75,7 +75,8 @@ def _print(result: BacktestResult) -> None:
         f"orders {result.orders}, fills {result.fills}, return {m.total_return:+.4%}, "
         f"sharpe {m.sharpe:.2f}, sortino {m.sortino:.2f}, max drawdown {m.max_drawdown:.4%}, "
         f"win rate {m.win_rate:.1%}, turnover {m.turnover:.2f}, fees {m.fees:.2f}, "
-        f"slippage {m.slippage_cost:.2f} ({m.avg_slippage_bps:.2f} bps)"
+        f"slippage {m.slippage_cost:.2f} ({m.avg_slippage_bps:.2f} bps), "
+        f"risk rejections {result.risk_rejections}"
     )
     for fault in result.faults:
         stdout.print(

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from tradefabric.cli.output import fail, print_json, stdout
-from tradefabric.core.errors import TradefabricError
+from tradefabric.cli.tables import fmt_count, fmt_time, new_table
+from tradefabric.core.errors import ConfigError, TradefabricError
 from tradefabric.core.time import ns_to_iso, parse_utc
 from tradefabric.store.catalog import Catalog
 from tradefabric.store.catalog_writer import CatalogWriter
@@ -25,6 +26,9 @@ CatalogOpt = Annotated[
     str, typer.Option("--catalog", help="Catalog root: a directory or an fsspec URL (s3://...).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON document.")]
+RawOpt = Annotated[
+    bool, typer.Option("--raw", help="Show times as stored (int ns) instead of UTC ISO.")
+]
 VenueOpt = Annotated[str | None, typer.Option("--venue", help="Only this venue.")]
 SymbolOpt = Annotated[str | None, typer.Option("--symbol", help="Only this symbol, e.g. BTC/USDT.")]
 IntervalOpt = Annotated[str | None, typer.Option("--interval", help="Only this candle interval.")]
@@ -57,29 +61,39 @@ class GapReport(msgspec.Struct, frozen=True):
     repair: RepairReport | None
 
 
-def versions(catalog: CatalogOpt, json_output: JsonOpt = False) -> None:
+def versions(catalog: CatalogOpt, json_output: JsonOpt = False, raw: RawOpt = False) -> None:
     """List every catalog version: what each commit added or removed, from what source.
 
     Pin one in queries and backtests with its number (e.g. ``data query --version 3``).
     """
     try:
-        rows = [_version_row(e) for e in Catalog(catalog).versions()]
+        entries = Catalog(catalog).versions()
     except TradefabricError as exc:
         raise fail(exc) from exc
     if json_output:
-        print_json(rows)
+        print_json([_version_row(e) for e in entries])
         return
-    table = Table(title=f"Catalog versions of {catalog}")
-    for name in ("version", "committed (UTC)", "operation", "source", "+files", "-files"):
-        table.add_column(name)
-    table.add_column("rows", justify="right")
-    table.add_column("data from .. to")
-    table.add_column("hash")
-    for r in rows:
-        span = f"{r.first_ts} .. {r.last_ts}" if r.first_ts else "-"
+    _print_versions(catalog, entries, raw)
+
+
+def _print_versions(catalog: str, entries: tuple[ManifestEntry, ...], raw: bool) -> None:
+    table = new_table(f"Catalog versions of {catalog}")
+    table.add_column("ver", justify="right")
+    table.add_column("committed", overflow="fold", min_width=10)
+    table.add_column("operation, source", overflow="fold", min_width=10, ratio=1)
+    table.add_column("files", justify="right", no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
+    table.add_column("data (UTC)", no_wrap=True, min_width=20)
+    table.add_column("hash", no_wrap=True, min_width=8)
+    for e in entries:
+        first = min((f.ts_min for f in e.added), default=None)
+        last = max((f.ts_max for f in e.added), default=None)
+        span = "-" if first is None else f"{fmt_time(first, raw)}\n{fmt_time(last, raw)}"
+        committed = fmt_time(e.committed_at, raw, millis=False).replace("T", "\n", 1)
         table.add_row(
-            str(r.version), r.committed_at, r.operation, r.source, str(r.files_added),
-            str(r.files_removed), f"{r.rows_added:,}", span, r.content_hash[:12],
+            str(e.version), committed, f"{e.operation}\n{e.source}",
+            f"+{len(e.added)}/-{len(e.removed)}", fmt_count(e.rows_added), span,
+            e.content_hash[:8],
         )  # fmt: skip
     stdout.print(table)
 
@@ -122,6 +136,7 @@ def gaps(
         typer.Option("--exchange-url", help="Venue REST base URL for downloads (fake venue)."),
     ] = None,
     json_output: JsonOpt = False,
+    raw: RawOpt = False,
 ) -> None:
     """Find missing candles and missed trades (trade-id jumps); optionally repair candle gaps.
 
@@ -132,6 +147,7 @@ def gaps(
     """
     try:
         series = SeriesFilter(venue, symbol, interval, _time(start), _time(end))
+        check_selection(Catalog(catalog), series)
         repaired = None
         if repair is not Repair.NONE:
             repaired = repair_gaps(catalog, series, repair, exchange_url)
@@ -142,9 +158,38 @@ def gaps(
     if json_output:
         print_json(report)
     else:
-        _print_gaps(report)
+        _print_gaps(report, raw)
     if scan.candle_gaps or scan.trade_gaps:
         raise typer.Exit(code=1)
+
+
+def check_selection(catalog: Catalog, series: SeriesFilter) -> None:
+    """Raise ``ConfigError`` when --venue/--symbol/--interval name nothing the catalog holds.
+
+    A scan over no data finds no gaps; a typo must not pass as a complete catalog.
+    """
+    files = [f for f in catalog.files().values() if f.data_type in ("candles", "trades")]
+    venues = sorted({f.venue for f in files})
+    if series.venue is not None and series.venue not in venues:
+        raise ConfigError(
+            f"catalog {catalog.root} holds no candles or trades of venue {series.venue!r}; "
+            f"its venues: {', '.join(venues) or 'none'}"
+        )
+    symbols = sorted({f.symbol for f in files if series.venue in (None, f.venue)})
+    if series.symbol is not None and series.symbol not in symbols:
+        raise ConfigError(
+            f"catalog {catalog.root} holds no candles or trades of symbol {series.symbol!r}"
+            f"{'' if series.venue is None else ' on ' + series.venue}; "
+            f"its symbols there: {', '.join(symbols) or 'none'}"
+        )
+    if series.interval is not None:
+        rows = catalog.query("SELECT DISTINCT interval FROM candles ORDER BY interval").rows
+        intervals = [str(r[0]) for r in rows]
+        if series.interval not in intervals:
+            raise ConfigError(
+                f"catalog {catalog.root} holds no {series.interval!r} candles; "
+                f"its intervals: {', '.join(intervals) or 'none'}"
+            )
 
 
 def resample_candles(
@@ -207,16 +252,17 @@ def _print_compaction(report: CompactionReport) -> None:
     )
 
 
-def _print_gaps(report: GapReport) -> None:
+def _print_gaps(report: GapReport, raw: bool = False) -> None:
     scan = report.scan
-    table = Table(title="Candle gaps")
-    for name in ("venue", "symbol", "interval", "first missing (UTC)", "next present (UTC)"):
-        table.add_column(name)
-    table.add_column("missing", justify="right")
+    table = new_table("Candle gaps")
+    table.add_column("series", ratio=1)
+    table.add_column("first missing (UTC)", no_wrap=True)
+    table.add_column("next present (UTC)", no_wrap=True)
+    table.add_column("missing", justify="right", no_wrap=True)
     for g in scan.candle_gaps[:200]:
         table.add_row(
-            g.venue, g.symbol, g.interval, ns_to_iso(g.start_ns), ns_to_iso(g.end_ns),
-            f"{g.missing:,}",
+            f"{g.venue} {g.symbol} {g.interval}", fmt_time(g.start_ns, raw),
+            fmt_time(g.end_ns, raw), fmt_count(g.missing),
         )  # fmt: skip
     stdout.print(table)
     if len(scan.candle_gaps) > 200:
@@ -224,7 +270,7 @@ def _print_gaps(report: GapReport) -> None:
     for t in scan.trade_gaps[:50]:
         stdout.print(
             f"trades {t.venue} {t.symbol}: ids {t.first_missing_id}..{t.last_missing_id} missing "
-            f"({t.missing:,}) between {ns_to_iso(t.ts_before)} and {ns_to_iso(t.ts_after)}"
+            f"({t.missing:,}) between {fmt_time(t.ts_before, raw)} and {fmt_time(t.ts_after, raw)}"
         )
     for name in scan.unchecked_trade_series:
         stdout.print(f"trades {name}: ids are not sequential on this venue; not checkable")

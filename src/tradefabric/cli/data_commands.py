@@ -13,13 +13,16 @@ from tradefabric.cli.committed import catalog_version, committed_since
 from tradefabric.cli.download_command import download_data
 from tradefabric.cli.import_command import import_data
 from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
+from tradefabric.cli.tables import fmt_value, print_rows
 from tradefabric.cli.triangulate_command import triangulate
-from tradefabric.core.errors import TradefabricError
+from tradefabric.core.errors import DataSourceError, TradefabricError
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.market_data import MarketDataNode, ReplaySummary
 from tradefabric.store.catalog import Catalog, QueryResult
 from tradefabric.venues.registry import VENUES
+
+_QUERY_ROWS_SHOWN = 1_000
 
 app = typer.Typer(help="Market data: replay recordings, verify order books, query the catalog.")
 app.command("versions")(catalog_commands.versions)
@@ -70,8 +73,9 @@ def replay(
         raise fail(exc, committed_since(catalog, before)) from exc
     if json_output:
         print_json(summary)
-        return
-    _print_replay(summary)
+    else:
+        _print_replay(summary)
+    _fail_when_mostly_rejected(summary)
 
 
 @app.command("verify-book")
@@ -89,9 +93,10 @@ def verify_book(file: FileArg, venue: VenueOpt = "binance", json_output: JsonOpt
         raise fail(exc) from exc
     if json_output:
         print_json(summary)
-        return
-    _print_books(summary)
-    _print_rejections(summary)
+    else:
+        _print_books(summary)
+        _print_rejections(summary)
+    _fail_when_mostly_rejected(summary)
 
 
 @app.command()
@@ -102,6 +107,7 @@ def query(
         int | None, typer.Option("--version", help="Read this catalog version (data versions).")
     ] = None,
     json_output: JsonOpt = False,
+    raw: catalog_commands.RawOpt = False,
 ) -> None:
     """Run SQL over the catalog's views: trades, quotes and candles (timestamps in int ns).
 
@@ -116,7 +122,26 @@ def query(
     if json_output:
         print_json(result)
         return
-    _print_query(result)
+    _print_query(result, raw)
+
+
+def _fail_when_mostly_rejected(summary: ReplaySummary) -> None:
+    """Exit 2 when the recording is empty or more than half its lines were rejected.
+
+    The counts are printed either way; a replay that accepted next to nothing is
+    a wrong file or a wrong --venue, not a result.
+    """
+    stats = summary.replay
+    if stats.lines and stats.rejected_total * 2 <= stats.lines:
+        return
+    if not stats.lines:
+        problem = "the recording holds no lines"
+    else:
+        kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(stats.rejected.items()))
+        problem = f"{stats.rejected_total:,} of {stats.lines:,} lines rejected ({kinds})"
+        if stats.rejected.get("unknown_stream", 0) * 2 > stats.lines:
+            problem += f"; was it recorded from --venue {summary.venue}?"
+    raise fail(DataSourceError(f"{summary.file}: {problem}"))
 
 
 def _run(config: MarketDataConfig, file: Path, progress: bool) -> ReplaySummary:
@@ -193,11 +218,13 @@ def _print_rejections(summary: ReplaySummary) -> None:
     stdout.print("[yellow]rejected:[/] " + ", ".join(parts) + " (details in the log on stderr)")
 
 
-def _print_query(result: QueryResult) -> None:
-    table = Table()
-    for column in result.columns:
-        table.add_column(column)
-    for row in result.rows:
-        table.add_row(*("NULL" if v is None else str(v) for v in row))
-    stdout.print(table)
-    stdout.print(f"{len(result.rows):,} rows")
+def _print_query(result: QueryResult, raw: bool) -> None:
+    """Print the rows; ns times as UTC ISO unless ``raw``; records when too wide for a table."""
+    shown = [
+        [fmt_value(c, v, raw) for c, v in zip(result.columns, row, strict=True)]
+        for row in result.rows[:_QUERY_ROWS_SHOWN]
+    ]
+    print_rows(stdout, result.columns, shown)
+    more = len(result.rows) - _QUERY_ROWS_SHOWN
+    tail = f" ({more:,} not shown; use --json for all)" if more > 0 else ""
+    stdout.print(f"{len(result.rows):,} rows{tail}")

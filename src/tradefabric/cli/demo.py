@@ -13,7 +13,7 @@ import msgspec
 import typer
 from rich.table import Table
 
-from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
+from tradefabric.cli.output import check_out_dir, fail, file_progress, print_json, stderr, stdout
 from tradefabric.core.errors import TradefabricError
 from tradefabric.core.time import NS_PER_MINUTE, floor_ns, ns_to_iso
 from tradefabric.data import topics
@@ -85,6 +85,7 @@ def demo(
        with simulated fills; a daily HTML report is written.
     """
     try:
+        check_out_dir(out, "--out")
         out_dir = out or Path(tempfile.mkdtemp(prefix="tradefabric-demo-"))
         result = _run_demo(out_dir, progress=not json_output)
     except TradefabricError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from rich.table import Table
 
 from tradefabric.cli.output import fail, print_json, stderr, stdout
 from tradefabric.core.clock import LiveClock
-from tradefabric.core.errors import TradefabricError
+from tradefabric.core.errors import DataSourceError, TradefabricError
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import FeedStatus, LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode
@@ -66,13 +67,29 @@ def feed(
             record_dir=record,
             recv_on_venue_clock=venue_clock,
         )
+        started = time.monotonic()
         status = asyncio.run(_run(venue, catalog, config, duration, not json_output))
+        ran_s = time.monotonic() - started
     except TradefabricError as exc:
         raise fail(exc) from exc
     if json_output:
         print_json(status)
     else:
         stdout.print(_table(status))
+    silent = silent_symbols(status, config.symbols)
+    if silent:
+        raise fail(
+            DataSourceError(
+                f"{venue} streamed nothing for {', '.join(silent)} in {ran_s:.1f} s: "
+                "is the symbol listed there (spelled as a unified symbol, e.g. BTC/USDT)?"
+            )
+        )
+
+
+def silent_symbols(status: FeedStatus, symbols: tuple[str, ...]) -> list[str]:
+    """Return the subscribed ``symbols`` for which no channel delivered a single event."""
+    heard = {c.symbol for c in status.channels if c.events > 0}
+    return [s for s in symbols if s not in heard]
 
 
 async def _run(

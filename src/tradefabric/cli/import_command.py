@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,10 +12,12 @@ from typing import Annotated, Final
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from tradefabric.cli.output import fail, print_json, stderr, stdout
-from tradefabric.core.errors import TradefabricError
+from tradefabric.cli.committed import catalog_version, committed_since
+from tradefabric.cli.output import EXIT_INTERRUPTED, fail, print_json, stderr, stdout
+from tradefabric.core.errors import ConfigError, TradefabricError
 from tradefabric.core.time import ns_to_iso
 from tradefabric.store.catalog_writer import CatalogWriter
+from tradefabric.store.download.venues import CCXT_VENUES
 from tradefabric.store.importers import (
     FORMATS,
     TIME_UNITS,
@@ -24,6 +27,8 @@ from tradefabric.store.importers import (
     import_path,
     parse_map,
 )
+from tradefabric.store.importers.formats.multi_exchange import VENUE_LAYOUTS
+from tradefabric.venues.registry import VENUES
 
 
 class TimeUnitOption(enum.StrEnum):
@@ -87,6 +92,13 @@ def import_data(
             help="Rows per commit: a crash loses at most the chunk being written.",
         ),
     ] = 100_000,
+    new_venue: Annotated[
+        bool,
+        typer.Option(
+            "--new-venue",
+            help="Accept a --venue no venue table of tradefabric knows (else a typo guard).",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one machine-readable JSON document.")
     ] = False,
@@ -96,8 +108,12 @@ def import_data(
     Every file is checked whole before it is written (NaN or negative prices, bad
     or off-grid timestamps, unknown or ambiguous columns are errors naming the
     file, column and row); rows are committed in chunks, each one catalog version.
+    Ctrl-C stops it and says which versions were committed.
     """
+    before = catalog_version(catalog)
     try:
+        if venue is not None and not new_venue:
+            check_known_venue(venue)
         pairs = tuple(pair for text in column_map or () for pair in parse_map(text))
         unit = None if time_unit is None else _UNITS[time_unit.value]
         with _progress(enabled=not json_output and stderr.is_terminal) as progress:
@@ -115,11 +131,33 @@ def import_data(
                 chunk_rows=chunk_rows,
             )
     except TradefabricError as exc:
-        raise fail(exc) from exc
+        raise fail(exc, committed_since(catalog, before)) from exc
+    except KeyboardInterrupt:
+        stderr.print(f"interrupted: {committed_since(catalog, before)}", highlight=False)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     if json_output:
         print_json(summary)
         return
     _print_summary(summary)
+
+
+def check_known_venue(venue: str) -> None:
+    """Raise ``ConfigError`` unless a venue table (live, download, import) names ``venue``."""
+    known = known_venues()
+    if venue in known:
+        return
+    close = difflib.get_close_matches(venue, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(
+        f"unknown venue {venue!r}{hint}; known venues: {', '.join(known)}; "
+        "give --new-venue to import under a name none of them knows"
+    )
+
+
+def known_venues() -> list[str]:
+    """Return every venue name tradefabric's venue tables know, sorted."""
+    layouts = {layout.venue for layout in VENUE_LAYOUTS}
+    return sorted(set(VENUES) | set(CCXT_VENUES) | layouts)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import msgspec
 import typer
 from rich.table import Table
 
-from tradefabric.cli.output import fail, file_progress, print_json, stderr, stdout
+from tradefabric.cli.output import check_out_file, fail, file_progress, print_json, stderr, stdout
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, DataSourceError, TradefabricError
 from tradefabric.model.enums import EmptyCandlePolicy
@@ -212,6 +212,7 @@ def consume(
             max_hold_ms=max_hold_ms,
             claim_idle_ms=claim_idle_ms,
         )
+        check_out_file(out, "--out")
         if out is not None and "candles" in _split(kinds) and intervals:
             raise ConfigError("read candles or build them with --intervals, not both")
         downstream = Downstream(_split(intervals), empty_candles, close_delay_ms) if out else None
@@ -257,6 +258,7 @@ def local(
 ) -> None:
     """Compute in one process what `stream publish` + `stream consume --out` compute in two."""
     try:
+        check_out_file(out, "--out")
         config = MarketDataConfig(venue=venue, candle_intervals=_split(intervals))
         sample = SampleConfig(interval_ms=book_interval_ms, depth=book_depth)
         result = single_process(file, config, sample)

@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tradefabric.cli.output import fail, print_json, stderr, stdout
+from tradefabric.cli.tables import fmt_count, fmt_time, new_table
 from tradefabric.core.errors import TradefabricError
-from tradefabric.core.time import ns_to_iso, parse_utc
+from tradefabric.core.time import NS_PER_MINUTE, ns_to_iso, parse_utc
 from tradefabric.integrity.batch import (
     Selection,
     candle_symbols,
@@ -223,30 +224,26 @@ def _print_stablecoins(events: tuple[StablecoinEvent, ...]) -> None:
     stdout.print(table)
 
 
-def _print_arbitrage(episodes: tuple[ArbitrageEpisode, ...]) -> None:
-    table = Table(title=f"Arbitrage episodes: {len(episodes)} (net of taker fees)")
-    for name in (
-        "start",
-        "peak",
-        "end",
-        "min",
-        "buy",
-        "sell",
-        "gross bps",
-        "net bps",
-        "USD at peak",
-    ):
-        table.add_column(name)
+def _print_arbitrage(episodes: tuple[ArbitrageEpisode, ...], raw: bool = False) -> None:
+    table = new_table(
+        f"Arbitrage episodes: {len(episodes)} (bps at the peak, gross and net of taker fees)"
+    )
+    table.add_column("start (UTC)", no_wrap=True)
+    table.add_column("min", justify="right", no_wrap=True)
+    table.add_column("peak", justify="right", no_wrap=True)
+    table.add_column("buy -> sell", ratio=1, overflow="fold")
+    table.add_column("gross", justify="right", no_wrap=True)
+    table.add_column("net", justify="right", no_wrap=True)
+    table.add_column("USD", justify="right", no_wrap=True)
     for e in episodes:
+        peak = fmt_time(e.ts_peak, raw) if raw else f"+{(e.ts_peak - e.ts_start) // NS_PER_MINUTE}m"
         table.add_row(
-            ns_to_iso(e.ts_start),
-            ns_to_iso(e.ts_peak),
-            ns_to_iso(e.ts_end),
+            fmt_time(e.ts_start, raw),
             str(e.minutes),
-            f"{e.buy_venue} {e.buy_symbol}",
-            f"{e.sell_venue} {e.sell_symbol}",
+            peak,
+            f"{e.buy_venue} {e.buy_symbol} -> {e.sell_venue} {e.sell_symbol}",
             f"{e.gross_bps_peak:.1f}",
             f"{e.net_bps_peak:.1f}",
-            f"{e.notional_usd:,.0f}",
+            fmt_count(e.notional_usd),
         )
     stdout.print(table)

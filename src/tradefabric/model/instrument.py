@@ -52,3 +52,13 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
 def _decimals(increment: str) -> int:
     _, _, fraction = increment.partition(".")
     return len(fraction.rstrip("0"))
+
+
+class InstrumentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Every instrument one venue listed at ``fetched_at_ns`` (UTC, ns since epoch)."""
+
+    venue: str
+    fetched_at_ns: int
+    url: str
+    """Where the listing was fetched from."""
+    instruments: tuple[Instrument, ...]

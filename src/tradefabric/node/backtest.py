@@ -16,13 +16,13 @@ from pathlib import Path
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import ConfigError
-from tradefabric.core.time import parse_utc
+from tradefabric.core.time import ns_to_iso, parse_utc
 from tradefabric.data import topics
 from tradefabric.node.kernel import DataConfig, TradingConfig
 from tradefabric.node.run import BacktestResult, RunInfo
 from tradefabric.node.trading_node import RunMode, TradingNode
 from tradefabric.store.candle_reader import count_candles, read_candles
-from tradefabric.store.catalog import Catalog, sql_string, time_range_sql
+from tradefabric.store.catalog import Catalog, as_int, sql_string, time_range_sql
 
 Progress = Callable[[int, int], None]
 """(candles done, candles in total) -> None."""
@@ -30,9 +30,35 @@ Progress = Callable[[int, int], None]
 _BATCH_ROWS = 65_536
 
 
+def _no_candles(catalog: Catalog, data: DataConfig, start: str | None, end: str | None) -> str:
+    """Say why a backtest would replay nothing: which of venue, symbol, interval, range."""
+    have = catalog.query(
+        "SELECT venue, symbol, interval, min(ts_open), max(ts_open) FROM candles "
+        "GROUP BY ALL ORDER BY ALL"
+    ).rows
+    wanted = f"{data.venue} {', '.join(data.symbols)} {data.interval}"
+    first, last = start or data.start, end or data.end
+    if first or last:
+        wanted += f" from {first or 'the start'} to {last or 'the end'}"
+    if not have:
+        return f"data: the catalog {catalog.root} holds no candles (wanted {wanted})"
+    listing = "; ".join(
+        f"{v} {s} {i} {ns_to_iso(as_int(lo))[:16]}..{ns_to_iso(as_int(hi))[:16]}"
+        for v, s, i, lo, hi in have[:12]
+    )
+    return f"data: no candles for {wanted} in {catalog.root} (it holds: {listing})"
+
+
+def check_range(start: str | None, end: str | None) -> None:
+    """Refuse an inverted or empty --from/--to range, naming both ends."""
+    if start and end and parse_utc(start) >= parse_utc(end):
+        raise ConfigError(f"--from {start} / --to {end}: the range is empty or inverted")
+
+
 def candle_query(data: DataConfig, start: str | None, end: str | None) -> str:
     """Return the SQL condition selecting the backtest's candles."""
     first, last = start or data.start, end or data.end
+    check_range(first, last)
     return " AND ".join(
         (
             f"venue = {sql_string(data.venue)}",
@@ -72,6 +98,8 @@ class BacktestRunner:
         catalog = Catalog(data.catalog, version=version)
         where = candle_query(data, self._start, self._end)
         total = count_candles(catalog, where)
+        if total == 0:
+            raise ConfigError(_no_candles(catalog, data, self._start, self._end))
         clock = SimClock()
         node = TradingNode(self.config, RunMode.BACKTEST, clock, run_dir)
         started = time.perf_counter()

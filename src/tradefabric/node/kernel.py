@@ -33,6 +33,8 @@ from tradefabric.execution.sim.venue import BookSource, SimVenueConfig
 from tradefabric.execution.venue import VenueClient
 from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.model.data import Candle, Trade
+from tradefabric.model.identifiers import InstrumentId
+from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
@@ -136,6 +138,15 @@ class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
             raise ConfigError("market_data.queue_size: must be >= 1")
 
 
+class ReportsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which reports a run writes besides its run report (``report.html``, always)."""
+
+    daily: bool | None = None
+    """Daily reports with charts: None (default) writes them at each midnight in paper and
+    live runs and not in backtests; True always (a backtest writes them all at its end);
+    False never. Any day's report on demand: ``tradefabric report daily --run DIR``."""
+
+
 class ExecutionMode(enum.StrEnum):
     """Who fills a venue's orders: the simulator (backtest, paper) or the venue (live)."""
 
@@ -186,9 +197,11 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Live market data per venue (paper and live runs)."""
     market_data: MarketDataSettings = MarketDataSettings()
     analytics: AnalyticsConfig | None = None
-    """The analytics pipeline (signals for ``kind: router``); None: not run."""
+    """The analytics pipeline (signals for ``kind: router``,
+    ``node.signal_sources.build_signal_sources``); None: not run."""
     integrity: IntegrityConfig | None = None
     """Cross-venue checks (consensus, anomalies); None: not run."""
+    reports: ReportsConfig = ReportsConfig()
     output_dir: Path = Path("runs")
     state: StateConfig | None = None
     """Where paper/live state survives a restart (``state: {backend: sqlite, path: ...}``);
@@ -200,6 +213,21 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         ids = [s.id for s in self.strategies]
         if len(set(ids)) != len(ids):
             raise ConfigError(f"strategies: ids must be unique, got {ids}")
+        _check_balances(self.balances)
+        for strategy in self.strategies:
+            venue = getattr(strategy, "venue", None)
+            if isinstance(venue, str) and venue not in self.execution:
+                raise ConfigError(
+                    f"strategies.{strategy.id}.venue: {venue!r} has no execution: entry "
+                    f"(configured: {sorted(self.execution)})"
+                )
+
+
+def _check_balances(balances: dict[str, dict[str, float]]) -> None:
+    for venue, amounts in balances.items():
+        for currency, amount in amounts.items():
+            if not amount >= 0:  # also refuses NaN
+                raise ConfigError(f"balances.{venue}.{currency}: must be >= 0, got {amount}")
 
 
 def load_config(path: Path) -> TradingConfig:
@@ -254,7 +282,10 @@ class TradingKernel:
         audit: AuditLog,
         consensus: ConsensusPriceSource | None = None,
         books: BookSource | None = None,
+        instruments: Mapping[InstrumentId, Instrument] | None = None,
     ) -> None:
+        """Build the kernel; ``instruments`` (from the venues' exchange info) add to and
+        replace the tick/lot of ``config.instruments``."""
         self.config = config
         self.books = books
         """Where strategies read L2 books (``StrategyContext.book``); None: no books."""
@@ -265,10 +296,14 @@ class TradingKernel:
         self.risk = RiskEngine(config.risk, bus, clock, audit, consensus)
         self.execution = ExecutionEngine(bus, clock, self.risk, self.portfolio, audit)
         self._precisions: dict[tuple[str, str], Precision] = {}
-        for inst in config.instruments:
-            precision = Precision(inst.price_increment, inst.size_increment)
-            self._precisions[(inst.venue, inst.symbol)] = precision
-            self.execution.add_instrument(inst.venue, inst.symbol, precision)
+        increments = {(i.venue, i.symbol): (i.price_increment, i.size_increment)
+                      for i in config.instruments}  # fmt: skip
+        for iid, inst in (instruments or {}).items():
+            increments[(iid.venue, iid.symbol)] = (inst.price_increment, inst.size_increment)
+        for (venue_name, symbol), (tick, lot) in increments.items():
+            precision = Precision(tick, lot)
+            self._precisions[(venue_name, symbol)] = precision
+            self.execution.add_instrument(venue_name, symbol, precision)
         for venue in venues.values():
             self.execution.add_venue(venue)
         self.equity_curve = EquityCurve()
@@ -294,6 +329,10 @@ class TradingKernel:
         """
         self.clock.set_timer(NS_PER_DAY, callback)
 
+    def precisions(self) -> dict[InstrumentId, Precision]:
+        """Return the tick/lot of every instrument the kernel trades."""
+        return {InstrumentId(v, s): p for (v, s), p in self._precisions.items()}
+
     def precision(self, venue: str, symbol: str) -> Precision:
         """Return the tick/lot of (venue, symbol); unknown instruments are a config error."""
         precision = self._precisions.get((venue, symbol))
@@ -317,6 +356,7 @@ class TradingKernel:
             ctx = StrategyContext(
                 strategy.strategy_id, self.execution, self.clock,
                 bus=self.bus, owned=ids, books=self.books,
+                owner=strategy_owner(strategy.strategy_id),
             )  # fmt: skip
             strategy.start(ctx)
             if strategy.wants_candles:
@@ -348,6 +388,7 @@ class TradingKernel:
         self.audit.write("strategy_stopped", now, StrategyStopped(ids=ids, reason=reason, ts=now))
         for sid in ids:
             self.execution.cancel_all(sid)
+        strategy.detach()  # its timers stop too
         try:
             strategy.stop()
         except Exception as exc:  # its own clean-up failing must not stop anything else

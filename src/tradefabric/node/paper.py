@@ -21,6 +21,7 @@ import msgspec
 
 from tradefabric.core.clock import LiveClock
 from tradefabric.core.errors import ConfigError
+from tradefabric.node.instruments import fetch_instruments
 from tradefabric.node.kernel import FeedConfig, TradingConfig
 from tradefabric.node.run import BacktestResult
 from tradefabric.node.trading_node import NodeStatus, RunMode, TradingNode
@@ -52,7 +53,10 @@ class PaperRunner:
     async def run(self, run_dir: Path | None, stop: asyncio.Event) -> BacktestResult:
         """Trade until ``stop`` is set; then write the run folder and return the result."""
         # The clock's timers need the running loop: the node is built in here.
-        self.node = TradingNode(self.config, self.mode, LiveClock(), run_dir)
+        instruments = await fetch_instruments(self.config) if self.config.feeds else {}
+        self.node = TradingNode(
+            self.config, self.mode, LiveClock(), run_dir, instruments=instruments
+        )
         if self._on_node is not None:
             self._on_node(self.node)
         return await self.node.run_live(stop)

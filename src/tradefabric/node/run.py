@@ -6,6 +6,8 @@ Backtest, paper and live runs all build their kernel through ``KernelRun`` (the
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -17,17 +19,19 @@ from tradefabric.core.errors import AuditWriteError, ConfigError
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
 from tradefabric.execution.sim.venue import BookSource, SimulatedVenue
 from tradefabric.execution.venue import VenueClient
+from tradefabric.model.identifiers import InstrumentId
+from tradefabric.model.instrument import Instrument
 from tradefabric.node.isolation import FaultRecord
 from tradefabric.node.kernel import ExecutionMode, TradingConfig, TradingKernel
-from tradefabric.ops.report import DailyReporter, ReportPaths
+from tradefabric.ops.report import REPORTS_DIR, DailyReporter, ReportPaths
 from tradefabric.ops.run_record import (
     Metrics,
     RunEvents,
     compute_metrics,
-    write_chart,
     write_equity_csv,
     write_json,
 )
+from tradefabric.ops.run_report import write_run_report
 from tradefabric.risk.audit import AuditLog
 
 
@@ -56,6 +60,8 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     reports: list[ReportPaths] = []
     orders_held: int = 0
     """Orders the execution engine still held in memory at the end (flat-memory check)."""
+    risk_rejections: int = 0
+    """Orders the risk engine refused (each in ``risk_rejections.jsonl``)."""
     faults: list[FaultRecord] = []
     """Components that raised during the run, and what the node did about it."""
     halted: str = ""
@@ -75,9 +81,9 @@ def build_sim_venues(
     build yet (a ``ConfigError`` says so rather than simulating it silently). A
     venue with a ``liquidity_model`` takes its slippage from the liquidity
     forecaster run on the live books (which needs books: a recording or a feed).
-    Candle matching uses ``default_matching_interval`` unless the venue sets one.
+    Candle matching uses, per instrument, the interval of the first strategy trading it
+    (else ``data.interval``) unless the venue's ``sim`` config sets one.
     """
-    default_interval = default_matching_interval(config)
     venues = {}
     for name, execution in config.execution.items():
         if live_data and execution.mode is ExecutionMode.LIVE:
@@ -97,19 +103,21 @@ def build_sim_venues(
             impact = LiquidityForecaster(model, bus, books, name).slippage_bps
         venues[name] = SimulatedVenue(
             name, bus, venue_config, seed=config.seed, books=books, impact=impact,
-            default_interval=default_interval,
+            default_interval=config.data.interval,
+            default_intervals=strategy_intervals(config, name),
         )  # fmt: skip
     return venues
 
 
-def default_matching_interval(config: TradingConfig) -> str:
-    """Return the interval candle matching uses by default: the first strategy's interval
-    (the candles it decides on), else the backtest's ``data.interval``."""
+def strategy_intervals(config: TradingConfig, venue: str) -> dict[str, str]:
+    """Return symbol -> the candle interval of the first strategy trading it on ``venue``
+    (the candles it decides on: the default interval its orders are matched against)."""
+    out: dict[str, str] = {}
     for strategy in config.strategies:
         interval = getattr(strategy, "interval", None)
-        if isinstance(interval, str):
-            return interval
-    return config.data.interval
+        if isinstance(interval, str) and strategy.venue == venue:
+            out.setdefault(strategy.symbol, interval)
+    return out
 
 
 def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> AuditLog:
@@ -123,6 +131,28 @@ def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> Au
         rotate_daily=risk.audit_rotate_daily,
         copy_to=risk.audit_copy_to,
     )
+
+
+_PREVIOUS_OUTPUTS = ("chart.png", "chart.svg", "report.html")
+"""Files a run writes only at its end: a re-run must not leave the previous run's copy."""
+
+
+def _remove_previous_outputs(run_dir: Path) -> None:
+    for name in _PREVIOUS_OUTPUTS:
+        (run_dir / name).unlink(missing_ok=True)
+    reports = run_dir / REPORTS_DIR
+    if reports.is_dir():
+        for path in reports.glob("daily-*.*"):
+            path.unlink()
+
+
+class DailySchedule(enum.StrEnum):
+    """When a run writes its daily reports (they are never built on the hot path)."""
+
+    OFF = "off"
+    AT_END = "at_end"
+    AT_MIDNIGHT = "at_midnight"
+    """Each day's report at its midnight, in a worker thread (live runs), the rest at the end."""
 
 
 class KernelRun:
@@ -142,27 +172,35 @@ class KernelRun:
         audit: AuditLog | None = None,
         books: BookSource | None = None,
         durable_audit: bool = False,
+        daily_reports: DailySchedule = DailySchedule.AT_END,
+        instruments: Mapping[InstrumentId, Instrument] | None = None,
     ) -> None:
         """Build the kernel; ``audit`` replaces the run folder's own audit log, ``books``
         are the L2 books strategies may read. ``durable_audit`` (a run with a state store)
         flushes every audit line (fsync with ``risk.audit_fsync``) and rotates/copies it as
-        ``risk`` says; a backtest only flushes at the end."""
+        ``risk`` says; a backtest only flushes at the end. ``daily_reports`` says when the
+        daily reports are written: never, all at the end, or at each midnight in a worker
+        thread (live runs) and the rest at the end."""
         self.config = config
         self.run_dir = run_dir
         if run_dir is not None:
             # The audit log is append-only: a second run into this folder continues its chain.
             run_dir.mkdir(parents=True, exist_ok=True)
+            _remove_previous_outputs(run_dir)
         if audit is None:
             audit = _run_audit(config, run_dir, durable_audit)
         self.audit = audit
         self.audit_error = ""
         self.events = RunEvents(bus, run_dir)
-        self.kernel = TradingKernel(config, bus, clock, venues, audit=self.audit, books=books)
+        self.kernel = TradingKernel(
+            config, bus, clock, venues, audit=self.audit, books=books, instruments=instruments
+        )
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
-        if run_dir is not None:
+        if run_dir is not None and daily_reports is not DailySchedule.OFF:
             self.reporter = DailyReporter(run_dir, self._flush, self.initial_equity)
-            self.kernel.every_day_end(self.reporter.on_day_end)
+            if daily_reports is DailySchedule.AT_MIDNIGHT:
+                self.kernel.every_day_end(self.reporter.on_day_end)
 
     def _flush(self) -> None:
         self.events.flush()
@@ -201,6 +239,7 @@ class KernelRun:
             candles_per_second=info.candles / seconds if seconds > 0 else 0.0,
             reports=list(reports),
             orders_held=kernel.execution.orders_held,
+            risk_rejections=self.events.risk_rejected,
         )
 
 
@@ -220,4 +259,4 @@ def write_run_folder(run_dir: Path, kernel: TradingKernel, info: RunInfo, metric
     write_equity_csv(run_dir / "equity.csv", kernel.equity_curve)
     names = ", ".join(s.strategy_id for s in kernel.strategies)
     version = f"catalog v{info.catalog_version}" if info.catalog_version else info.recording
-    write_chart(run_dir / "chart.png", kernel.equity_curve, f"{names} ({version})")
+    write_run_report(run_dir, kernel.equity_curve, metrics, f"{names} ({version})")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -35,6 +36,7 @@ from tradefabric.integrity.triangulator import Triangulator
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.model.identifiers import InstrumentId
+from tradefabric.model.instrument import Instrument
 from tradefabric.node.cache import NodeCache
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.data_engine import DataEngine, DataEngineStats
@@ -42,7 +44,14 @@ from tradefabric.node.isolation import FaultPolicy, FaultRecord
 from tradefabric.node.kernel import TradingConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
-from tradefabric.node.run import BacktestResult, KernelRun, RunInfo, build_sim_venues
+from tradefabric.node.run import (
+    BacktestResult,
+    DailySchedule,
+    KernelRun,
+    RunInfo,
+    build_sim_venues,
+)
+from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
@@ -74,6 +83,15 @@ class NodeStatus(msgspec.Struct, frozen=True, kw_only=True):
     faults: list[FaultRecord]
     alerts: int
     data: DataEngineStats | None
+
+
+def _daily_schedule(config: TradingConfig, mode: RunMode) -> DailySchedule:
+    daily = config.reports.daily
+    if mode is RunMode.BACKTEST:
+        # Simulated midnights pass in microseconds: building reports then would be the
+        # run's hot path. They are written once, at the end, when asked for.
+        return DailySchedule.AT_END if daily else DailySchedule.OFF
+    return DailySchedule.OFF if daily is False else DailySchedule.AT_MIDNIGHT
 
 
 class MarketTally:
@@ -113,8 +131,10 @@ class TradingNode:
         run_dir: Path | None,
         *,
         audit: AuditLog | None = None,
+        instruments: Mapping[InstrumentId, Instrument] | None = None,
     ) -> None:
-        """Build the node; ``audit`` replaces the run folder's audit log."""
+        """Build the node; ``audit`` replaces the run folder's audit log; ``instruments``
+        are the venues' own (``node.instruments.fetch_instruments``)."""
         self.config = config
         self.mode = mode
         self.clock = clock
@@ -133,31 +153,24 @@ class TradingNode:
         self.run = KernelRun(
             config, self.bus, clock, dict(venues), run_dir,
             audit=audit, books=self.books, durable_audit=config.state is not None,
+            daily_reports=_daily_schedule(config, mode), instruments=instruments,
         )  # fmt: skip
+        self.instruments = dict(instruments or {})
+        """The venues' instruments this node was started with (empty: config only)."""
         self.kernel = self.run.kernel
         self.recorder = self._restore_state()
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
-        self.analytics: AnalyticsPipeline | None = None
-        if config.analytics is not None:
-            with self.bus.owned_by("analytics"):
-                self.analytics = AnalyticsPipeline(self.bus, clock, config.analytics)
+        with self.bus.owned_by("analytics"):
+            self.analytics: AnalyticsPipeline | None = build_signal_sources(config, self.bus, clock)
         self.integrity: Triangulator | None = None
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
                 self.integrity = Triangulator(self.bus, config.integrity)
         self.isolation.attach(self.kernel.risk, self.kernel.stop_strategy)
         self.cache = NodeCache(
-            {
-                InstrumentId(venue=i.venue, symbol=i.symbol): self.kernel.precision(
-                    i.venue, i.symbol
-                )
-                for i in config.instruments
-            },
-            self.books,
-            self.kernel.execution,
-            self.kernel.portfolio,
+            self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
 
     def _restore_state(self) -> Recorder | None:

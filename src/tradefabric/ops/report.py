@@ -16,6 +16,7 @@ import html
 import io
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -90,7 +91,8 @@ def _lines(path: Path, kind: type[T]) -> Iterator[T]:
     decoder = msgspec.json.Decoder(kind)
     with path.open("rb") as f:
         for line in f:
-            if line.strip():
+            # A line without its newline is still being written (a live run): not yet a record.
+            if line.strip() and line.endswith(b"\n"):
                 yield decoder.decode(line)
 
 
@@ -359,13 +361,36 @@ class DailyReporter:
         self._flush = flush
         self._initial = initial_equity
         self.written: list[ReportPaths] = []
+        # One worker: a day's report is built off the bus thread, one at a time.
+        self._worker: ThreadPoolExecutor | None = None
+        self._pending: list[Future[ReportPaths | None]] = []
 
     def on_day_end(self, due_ns: int) -> None:
-        """Report on the day that ended at ``due_ns`` (a UTC midnight)."""
+        """Report on the day that ended at ``due_ns`` (a UTC midnight), in a worker thread.
+
+        Only the flush of the run folder happens here, on the bus thread (buffered
+        writes); reading it back and rendering the charts happen in the worker.
+        """
         self._flush()
         day = ns_to_iso(due_ns - NS_PER_DAY)[:10]
-        if day in run_days(self.run_dir):
-            self.written.append(write_daily_report(self.run_dir, day, self._initial))
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(1, thread_name_prefix="daily-report")
+        self._pending.append(self._worker.submit(self._write_if_traded, day))
+
+    def _write_if_traded(self, day: str) -> ReportPaths | None:
+        if day not in run_days(self.run_dir):
+            return None
+        return write_daily_report(self.run_dir, day, self._initial)
+
+    def _collect(self) -> None:
+        for future in self._pending:
+            paths = future.result()
+            if paths is not None:
+                self.written.append(paths)
+        self._pending = []
+        if self._worker is not None:
+            self._worker.shutdown()
+            self._worker = None
 
     def finish(self) -> None:
         """Report on every day of the run not reported yet (the last, partial day).
@@ -375,6 +400,7 @@ class DailyReporter:
         In paper trading on a replayed recording the fills are on the recording's
         days and the equity samples on today's: both get a report.
         """
+        self._collect()
         self._flush()
         redo = {self.written[-1].day} if self.written else set()
         done = {p.day for p in self.written} - redo

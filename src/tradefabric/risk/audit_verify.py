@@ -24,6 +24,8 @@ from tradefabric.risk.audit import (
 )
 
 _ROTATED_SUFFIX_LEN = len("-YYYY-MM-DD")
+DEFAULT_NAME = "audit.jsonl"
+"""The log's name in a run folder (``KernelRun``)."""
 
 
 class AuditVerdict(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,15 +42,13 @@ class AuditVerdict(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def audit_files(path: Path) -> tuple[Path, list[Path]]:
-    """Return (log base path, files in chain order) for a log file or a directory of one."""
-    if path.is_dir():
-        candidates = sorted(path.glob("*.jsonl"))
-        if not candidates:
-            return path / "audit.jsonl", []
-        path = _base(candidates[-1])
-    else:
-        path = _base(path)
-    return path, log_files(path)
+    """Return (log base path, files in chain order) for a log file or a directory of one.
+
+    A directory (a run folder) holds ``audit.jsonl`` or its daily files
+    ``audit-YYYY-MM-DD.jsonl`` beside other JSON lines files (orders, fills...).
+    """
+    base = path / DEFAULT_NAME if path.is_dir() else _base(path)
+    return base, log_files(base)
 
 
 def _base(file: Path) -> Path:

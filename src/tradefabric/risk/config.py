@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from tradefabric.core.errors import ConfigError
+
 
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Every limit the risk engine enforces; notionals are in the quote currency."""
@@ -39,3 +41,28 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     audit_copy_to: str | None = None
     """Paper/live with a state store: an fsspec URL (``s3://bucket/audit``) each closed
     audit file is copied to."""
+
+    def __post_init__(self) -> None:
+        for key in (
+            "max_order_notional",
+            "max_position_notional",
+            "max_total_notional",
+            "price_band_bps",
+            "rate_window_s",
+            "max_spread_bps",
+            "depth_band_bps",
+        ):
+            value = getattr(self, key)
+            if not value > 0:  # also refuses NaN
+                raise ConfigError(f"risk.{key}: must be > 0, got {value}")
+        for key in ("max_open_orders", "max_orders_per_window"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"risk.{key}: must be >= 1, got {getattr(self, key)}")
+        if not self.min_depth_notional >= 0:
+            raise ConfigError(
+                f"risk.min_depth_notional: must be >= 0, got {self.min_depth_notional}"
+            )
+        if not 0 < self.daily_drawdown_pct <= 100:
+            raise ConfigError(
+                f"risk.daily_drawdown_pct: must be in (0, 100], got {self.daily_drawdown_pct}"
+            )

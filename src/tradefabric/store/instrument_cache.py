@@ -16,21 +16,11 @@ from typing import Any
 import msgspec
 
 from tradefabric.core.errors import DataSourceError
-from tradefabric.model.instrument import Instrument
+from tradefabric.model.instrument import InstrumentSnapshot
 from tradefabric.store.storage import CatalogStorage, open_storage
 
 INSTRUMENTS_DIR = "instruments"
 _SUFFIX = ".json"
-
-
-class InstrumentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """Every instrument one venue listed at ``fetched_at_ns`` (UTC, ns since epoch)."""
-
-    venue: str
-    fetched_at_ns: int
-    url: str
-    """Where the listing was fetched from."""
-    instruments: tuple[Instrument, ...]
 
 
 _decoder = msgspec.json.Decoder(InstrumentSnapshot)

@@ -94,7 +94,7 @@ class LocalStorage:
     def write_atomic(self, rel: str, data: bytes) -> None:
         """Write through a hidden temp file, fsync it, rename it into place, fsync the directory."""
         path = self._root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         # A leading dot and a .tmp suffix keep the half-written file out of every listing.
         tmp = _temp_path(path)
         try:
@@ -108,7 +108,7 @@ class LocalStorage:
     def create_exclusive(self, rel: str, data: bytes) -> bool:
         """Create ``rel`` with O_EXCL via a temp file and a hard link, so it appears whole."""
         path = self._root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         tmp = _temp_path(path)
         try:
             _write_synced(tmp, data)
@@ -272,6 +272,16 @@ def open_storage(root: str | Path, storage_options: dict[str, Any] | None = None
 
 def _visible(name: str) -> bool:
     return not name.startswith(".") and not name.endswith(_TMP_SUFFIX)
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create ``directory`` and its parents, or raise naming it (read-only, a file in the way)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (directory, *directory.parents) if p.is_file()), None)
+        problem = f"{blocker} is a file, not a folder" if blocker else exc.strerror or str(exc)
+        raise DataSourceError(f"cannot create catalog folder {directory}: {problem}") from exc
 
 
 def _temp_path(path: Path) -> Path:

@@ -44,6 +44,7 @@ from tradefabric.model.orders import (
     Fill,
     OrderEvent,
     OrderRequest,
+    OrderSide,
     OrderSnapshot,
     OrderType,
 )
@@ -62,14 +63,24 @@ class StrategyError(FatalError):
     """A strategy was built or used wrongly."""
 
 
+TIMER_TOPIC = "strategies.timer"
+"""The name a timer callback's fault is reported under (``MessageBus.report_fault``)."""
+
+
 class Timer:
-    """A timer or alarm set through the context; ``cancel`` stops it."""
+    """A timer or alarm set through the context; ``cancel`` stops it.
 
-    __slots__ = ("_callback", "_once", "active")
+    A callback that raises is the strategy's fault, not the clock's: with a bus
+    the fault is reported under the strategy's owner (the node stops that
+    strategy) and the timer stops; the clock and the other components go on.
+    """
 
-    def __init__(self, callback: TimerCallback, once: bool) -> None:
+    __slots__ = ("_callback", "_ctx", "_once", "active")
+
+    def __init__(self, callback: TimerCallback, once: bool, ctx: StrategyContext) -> None:
         self._callback = callback
         self._once = once
+        self._ctx = ctx
         self.active = True
 
     def cancel(self) -> None:
@@ -78,10 +89,15 @@ class Timer:
 
     def fire(self, due_ns: int) -> None:
         """Call back at ``due_ns`` if still active (an alarm fires once)."""
-        if self.active:
-            if self._once:
-                self.active = False
+        if not self.active or self._ctx.closed:
+            return
+        if self._once:
+            self.active = False
+        try:
             self._callback(due_ns)
+        except Exception as exc:
+            self.active = False
+            self._ctx.report_fault(TIMER_TOPIC, exc)
 
 
 class _Feed:
@@ -112,8 +128,14 @@ class StrategyContext:
         bus: MessageBus | None = None,
         owned: tuple[str, ...] = (),
         books: BookSource | None = None,
+        owner: str | None = None,
     ) -> None:
+        """``owned``: the strategy ids this strategy may trade and cancel as (default its
+        own id); ``owner``: the bus owner its subscriptions and faults are filed under."""
         self.strategy_id = strategy_id
+        self._owner = owner
+        self.closed = False
+        """Set by ``close``: timers stop calling back (the strategy was stopped)."""
         self._execution = execution
         self._clock = clock
         self._bus = bus
@@ -126,7 +148,7 @@ class StrategyContext:
         self._fills_subscribed = False
         self._groups = 0
         if bus is not None:
-            bus.subscribe(topics.QUOTES, self._on_quote)
+            bus.subscribe(topics.QUOTES, self._on_quote, owner)
 
     def now_ns(self) -> int:
         """Return the node's time."""
@@ -182,7 +204,7 @@ class StrategyContext:
         self._brackets[order.client_order_id] = _Bracket(entry, stop_loss, take_profit)
         if not self._fills_subscribed and self._bus is not None:
             self._fills_subscribed = True
-            self._bus.subscribe(exec_topics.FILLS, self._on_fill)
+            self._bus.subscribe(exec_topics.FILLS, self._on_fill, self._owner)
         return order
 
     def _on_fill(self, fill: Fill) -> None:
@@ -264,7 +286,7 @@ class StrategyContext:
             # Subscribed when the strategy asks (at start, before its own on_candle is):
             # the bus calls in subscription order, so rings are filled first.
             self._candles_subscribed = True
-            self._bus.subscribe(topics.CANDLES, self._on_candle)
+            self._bus.subscribe(topics.CANDLES, self._on_candle, self._owner)
         return self._feeds.setdefault((venue, symbol, interval), _Feed())
 
     def _on_candle(self, candle: Candle) -> None:
@@ -293,11 +315,26 @@ class StrategyContext:
         """Return the latest market price of (venue, symbol), NaN when unknown."""
         return self._execution.last_price(venue, symbol)
 
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop every timer and alarm of this context (the strategy was stopped)."""
+        self.closed = True
+
+    def report_fault(self, where: str, error: Exception) -> None:
+        """Report ``error`` raised by the strategy outside a bus handler (a timer callback).
+
+        Without a bus, or a bus without a fault handler, the error is raised again.
+        """
+        if self._bus is None:
+            raise error
+        self._bus.report_fault(where, self._owner, error)
+
     # Timers ------------------------------------------------------------------------------
 
     def set_timer(self, interval_ns: int, callback: TimerCallback, start_ns: int = 0) -> Timer:
         """Call ``callback(due_ns)`` every ``interval_ns`` on the node's clock."""
-        timer = Timer(callback, once=False)
+        timer = Timer(callback, once=False, ctx=self)
         self._clock.set_timer(interval_ns, timer.fire, start_ns)
         return timer
 
@@ -305,7 +342,7 @@ class StrategyContext:
         """Call ``callback(at_ns)`` once, when the node's clock reaches ``at_ns``."""
         if at_ns <= self.now_ns():
             raise StrategyError(f"strategy {self.strategy_id}: alarm at {at_ns} is not ahead")
-        timer = Timer(callback, once=True)
+        timer = Timer(callback, once=True, ctx=self)
         self._clock.set_timer(_ALARM_REPEAT_NS, timer.fire, at_ns)
         return timer
 
@@ -337,6 +374,11 @@ class Strategy:
     def start(self, ctx: StrategyContext) -> None:
         """Receive the context; called once by the kernel before any data."""
         self._ctx = ctx
+
+    def detach(self) -> None:
+        """Close the context (its timers stop); the kernel calls it when stopping us."""
+        if self._ctx is not None:
+            self._ctx.close()
 
     def on_candle(self, candle: Candle) -> None:
         """Handle a closed candle."""
@@ -373,7 +415,7 @@ class PluginStrategy(Strategy):
         self.spec = spec
         self.params = params
 
-    def order(self, side: Any, quantity: float, **fields: Any) -> OrderSnapshot:
+    def order(self, side: OrderSide, quantity: float, **fields: Any) -> OrderSnapshot:
         """Send an order on the spec's instrument (``fields``: any ``OrderRequest`` field)."""
         spec = self.spec
         request = OrderRequest(strategy_id=self.strategy_id, venue=spec.venue, symbol=spec.symbol,

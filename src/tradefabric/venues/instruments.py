@@ -31,8 +31,7 @@ from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.core.time import NS_PER_SECOND
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.model.identifiers import InstrumentId
-from tradefabric.model.instrument import Instrument
-from tradefabric.store.instrument_cache import InstrumentCache, InstrumentSnapshot
+from tradefabric.model.instrument import Instrument, InstrumentSnapshot
 from tradefabric.venues.exchange_info import InstrumentSource, parse_page
 from tradefabric.venues.registry import venue_entry
 
@@ -42,6 +41,18 @@ DEFAULT_TTL_S = 6 * 3600.0
 """How long a cached listing is used before the venue is asked again."""
 MAX_PAGES = 100
 """A venue that pages on past this is looping: a ``MalformedMessageError``."""
+
+
+class ListingCache(Protocol):
+    """Where listings are kept between runs (``store.instrument_cache.InstrumentCache``)."""
+
+    def latest(self, venue: str) -> InstrumentSnapshot | None:
+        """Return the newest listing of ``venue``, or None."""
+        ...
+
+    def add(self, snapshot: InstrumentSnapshot) -> str:
+        """Keep ``snapshot``; return where it went."""
+        ...
 
 
 class InstrumentOverride(Protocol):
@@ -81,7 +92,7 @@ class InstrumentLoader:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        cache: InstrumentCache | None = None,
+        cache: ListingCache | None = None,
         *,
         ttl_s: float = DEFAULT_TTL_S,
         rest_urls: Mapping[str, str] | None = None,

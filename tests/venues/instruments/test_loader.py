@@ -15,6 +15,8 @@ from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.node.kernel import InstrumentConfig
 from tradefabric.store.instrument_cache import InstrumentCache
+from tradefabric.venues.bybit.markets import BYBIT_LINEAR
+from tradefabric.venues.fakevenue.bybit import BybitScript
 from tradefabric.venues.fakevenue.faults import HttpFault
 from tradefabric.venues.fakevenue.scripts import script_for
 from tradefabric.venues.fakevenue.server import FakeVenueServer
@@ -216,3 +218,20 @@ async def test_bad_override_value_is_a_config_error_naming_the_field(
 
 def test_default_ttl_is_hours_not_seconds() -> None:
     assert DEFAULT_TTL_S >= 3600
+
+
+async def test_loader_follows_bybit_linear_pages_to_the_last(shared_data: Path) -> None:
+    venue = "bybit-linear"
+    # Pages of one instrument: the loader must pass nextPageCursor back until it is empty.
+    script = BybitScript(recording(shared_data, venue), BYBIT_LINEAR, instruments_page_max=1)
+    async with FakeVenueServer(script, speed=0) as server, aiohttp.ClientSession() as session:
+        loader = InstrumentLoader(session, rest_urls={venue: server.http_url})
+        snapshot = await loader.load(venue)
+        url = server.http_url + instrument_source(venue).path
+        bad = {"category": "linear", "cursor": "garbage"}
+        async with session.get(url, params=bad) as response:
+            rejected = await response.json()
+        assert _requests(server, venue) == 3
+    assert loader.requests == {venue: 2}
+    assert sorted(i.symbol for i in snapshot.instruments) == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+    assert rejected["retCode"] == 10001

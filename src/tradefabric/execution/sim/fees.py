@@ -34,6 +34,13 @@ class FeeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     maker_bps: float | None = None
     taker_bps: float | None = None
 
+    def __post_init__(self) -> None:
+        # A rebate (negative maker fee) would need its own field: refuse a typo'd sign.
+        for key in ("maker_bps", "taker_bps"):
+            value = getattr(self, key)
+            if value is not None and not 0 <= value < 10_000:
+                raise ConfigError(f"fees.{key}: must be in [0, 10000) bps, got {value}")
+
 
 class FeeModel:
     """Fees of fills on one venue, in the quote currency."""

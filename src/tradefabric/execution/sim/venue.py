@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -66,12 +66,17 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """A fitted liquidity forecaster (``execution.liquidity``, JSON): candle-matched
     takers then pay its forecast from the live book instead of ``slippage_bps``."""
     interval: str | None = None
-    """The candle interval candle matching uses for every instrument (None: the run's
-    interval, e.g. the backtest's ``data.interval`` or the strategy's)."""
+    """The candle interval candle matching uses for every instrument (None: per
+    instrument, the interval of the strategy trading it, else ``data.interval``)."""
     intervals: dict[str, str] = msgspec.field(default_factory=dict)
     """Per-symbol override of ``interval`` (symbol -> interval)."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.slippage_bps < 10_000:
+            raise ConfigError(f"sim.slippage_bps: must be in [0, 10000), got {self.slippage_bps}")
+        participation = self.max_participation
+        if participation is not None and not 0 < participation <= 1:
+            raise ConfigError(f"sim.max_participation: must be in (0, 1], got {participation}")
         for key, interval in (("interval", self.interval), *self.intervals.items()):
             if interval is not None:
                 try:
@@ -105,11 +110,15 @@ class SimulatedVenue:
         books: BookSource | None = None,
         impact: ImpactCurve | None = None,
         default_interval: str = "1m",
+        default_intervals: Mapping[str, str] | None = None,
     ) -> None:
+        """``default_interval`` and ``default_intervals`` (symbol -> interval, e.g. the
+        interval of the strategy trading it) apply where ``config`` sets none."""
         self.name = name
         self.config = config
         self._interval = config.interval or default_interval
-        self._intervals = config.intervals
+        defaults = dict(default_intervals or {}) if config.interval is None else {}
+        self._intervals = {**defaults, **config.intervals}
         self._fees = FeeModel(name, config.fees)
         self._latency = LatencyModel(config.latency, seed)
         self._books = books

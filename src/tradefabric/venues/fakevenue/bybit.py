@@ -124,7 +124,15 @@ class _BybitEvents:
 class BybitScript:
     """Serve a Binance recording (``<ts_ns> <raw>`` lines) as Bybit v5 spot or linear."""
 
-    def __init__(self, recording: Path, market: BybitMarket, server_time_offset_ms: int = 0):
+    def __init__(
+        self,
+        recording: Path,
+        market: BybitMarket,
+        server_time_offset_ms: int = 0,
+        instruments_page_max: int = 1000,
+    ):
+        """Serve ``recording``; ``instruments_page_max`` caps an instruments-info page."""
+        self._instruments_page_max = instruments_page_max
         self.name = market.venue
         self.ws_paths: tuple[str, ...] = (urlsplit(market.ws_url).path,)
         self._recording = recording
@@ -159,7 +167,7 @@ class BybitScript:
             web.get(market.server_time_path, self._on_time),
             web.get(market.recent_trades_path, self._on_recent_trades),
             web.get(market.orderbook_path, self._on_orderbook),
-            bybit_instruments_route(market, self._streamed_symbols),
+            bybit_instruments_route(market, self._streamed_symbols, self._instruments_page_max),
         ]
 
     def _streamed_symbols(self) -> list[str]:

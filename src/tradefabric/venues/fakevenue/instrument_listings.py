@@ -110,10 +110,20 @@ def binance_filters(venue: str, pair: str) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
+BYBIT_PAGED: Final[dict[str, bool]] = {"spot": False, "linear": True}
+"""Whether a category pages (``limit``, ``cursor``): spot answers everything at once."""
+BYBIT_DEFAULT_LIMIT: Final = 500
+_CURSOR_PREFIX: Final = "ns_offset%3D"
+
+
 def bybit_instruments_route(
-    market: BybitMarket, streamed: Callable[[], Iterable[str]]
+    market: BybitMarket, streamed: Callable[[], Iterable[str]], page_max: int = 1000
 ) -> web.RouteDef:
-    """Return ``GET /v5/market/instruments-info`` of ``market`` (``?category`` required)."""
+    """Return ``GET /v5/market/instruments-info`` of ``market`` (``?category`` required).
+
+    Linear pages as Bybit does: ``limit`` (default 500, at most ``page_max``, Bybit's
+    being 1000) per page, ``nextPageCursor`` to pass back as ``cursor``.
+    """
     settle = {"linear": {"contractType": "LinearPerpetual", "settleCoin": "{quote}"}}.get(
         market.category, {}
     )
@@ -129,10 +139,28 @@ def bybit_instruments_route(
                 continue
             extra = {key: value.format(quote=quote) for key, value in settle.items()}
             entries.append(_bybit_entry(market, base, quote, listing) | extra)
-        result = {"category": market.category, "list": entries, "nextPageCursor": ""}
+        try:
+            page, cursor = _bybit_page(market, request, entries, page_max)
+        except ValueError:
+            return _bybit_reply(10001, "params error: limit or cursor is invalid", {})
+        result = {"category": market.category, "list": page, "nextPageCursor": cursor}
         return _bybit_reply(0, "OK", result)
 
     return web.get(bybit_source(market).path, handle)
+
+
+def _bybit_page(
+    market: BybitMarket, request: web.Request, entries: list[dict[str, Any]], page_max: int
+) -> tuple[list[dict[str, Any]], str]:
+    if not BYBIT_PAGED[market.category]:
+        return entries, ""
+    limit = min(int(request.query.get("limit", str(BYBIT_DEFAULT_LIMIT))), page_max)
+    cursor = request.query.get("cursor", "")
+    if limit < 1 or (cursor and not cursor.startswith(_CURSOR_PREFIX)):
+        raise ValueError(cursor)
+    start = int(cursor.removeprefix(_CURSOR_PREFIX)) if cursor else 0
+    end = start + limit
+    return entries[start:end], f"{_CURSOR_PREFIX}{end}" if end < len(entries) else ""
 
 
 def _bybit_entry(market: BybitMarket, base: str, quote: str, listing: Listing) -> dict[str, Any]:

@@ -56,6 +56,7 @@ from tradefabric.model.data import (
 from tradefabric.venues.binance.markets import BINANCE_SPOT, BinanceMarket
 from tradefabric.venues.fakevenue.binance_source import BinanceSource
 from tradefabric.venues.fakevenue.instrument_listings import kraken_asset_pairs
+from tradefabric.venues.fakevenue.kraken_trades import KrakenTradeHistory, encode_result
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 from tradefabric.venues.kraken.book import KrakenPairs, levels_checksum
 from tradefabric.venues.kraken.encode import KrakenBookView, KrakenEncoder
@@ -70,7 +71,6 @@ from tradefabric.venues.kraken.wire import BookFrame, WireBook
 from tradefabric.venues.replay.recording import RecordedLine, read_recording
 
 _NS = 1_000_000_000
-_RECENT_TRADES = 1000
 _TRADE_SNAPSHOT = 50
 _FULL_BOOK = 1_000_000
 _HEARTBEAT = "heartbeat"
@@ -165,7 +165,11 @@ class KrakenScript:
         source: BinanceMarket = BINANCE_SPOT,
         book_depth: int = 100,
         server_time_offset_ms: int = 0,
+        *,
+        trade_retention: int | None = None,
     ) -> None:
+        """Serve ``recording`` as ``market``; ``trade_retention`` bounds how many of the
+        newest trades ``Trades?since=`` reaches (None: all; 0: no history)."""
         self.name = market.venue
         self.trades_streamed = 0
         self.book_depth = book_depth
@@ -181,7 +185,8 @@ class KrakenScript:
         self._lines: Iterator[RecordedLine] | None = None
         self._seeded = False
         self._views: dict[tuple[str, int], KrakenBookView] = {}
-        self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
+        self.history = KrakenTradeHistory(trade_retention)
+        """Every trade matched so far, served by ``Trades`` (paged by ``since``)."""
         self._quotes: dict[str, Quote] = {}
         self._ticker_ts: dict[str, int] = {}
         self._pending: list[_Held] = []
@@ -359,7 +364,7 @@ class KrakenScript:
             )  # fmt: skip
             return frame.decode()
         if channel == "trade":
-            recent = [t for t in self._trades if t.symbol == symbol][-_TRADE_SNAPSHOT:]
+            recent = self.history.recent(symbol, _TRADE_SNAPSHOT)
             return self._encoder.trades(recent, "snapshot").decode() if recent else None
         quote = self._quotes.get(symbol)
         return None if quote is None else self._encoder.ticker(quote, "snapshot").decode()
@@ -449,7 +454,7 @@ class KrakenScript:
 
     def _on_trade(self, trade: Trade) -> None:
         self._precision(trade.symbol)
-        self._trades.append(trade)
+        self.history.add(trade)
         self._emit(stream_key("trade", trade.symbol), self._encoder.trades([trade]), trade.ts_recv)
         quote = self._quotes.get(trade.symbol)
         if quote is not None:
@@ -484,17 +489,20 @@ class KrakenScript:
             return _json({"error": ["EQuery:Unknown asset pair"]})
         if self._source.book(symbol) is None:
             return _json({"error": ["EQuery:Unknown asset pair"]})
-        count = int(request.query.get("count", "1000") or "1000")
-        trades = [t for t in self._trades if t.symbol == symbol][-max(count, 0) :]
         precision = self._precision(symbol)
-        rows = [
-            [f"{t.price:.{precision.price}f}", f"{t.size:.{precision.qty}f}",
-             msgspec.Raw(f"{t.ts_event // _NS}.{t.ts_event % _NS:09d}".encode()),
-             "b" if t.side == "buy" else "s", "m", "", int(t.trade_id)]
-            for t in trades
-        ]  # fmt: skip
-        last = str(trades[-1].ts_event) if trades else "0"
-        return _json({"error": [], "result": {pair: rows, "last": last}})
+
+        def row(t: Trade) -> list[object]:
+            return [
+                f"{t.price:.{precision.price}f}", f"{t.size:.{precision.qty}f}",
+                msgspec.Raw(f"{t.ts_event // _NS}.{t.ts_event % _NS:09d}".encode()),
+                "b" if t.side == "buy" else "s", "m", "", int(t.trade_id),
+            ]  # fmt: skip
+
+        try:
+            result = self.history.result(symbol, pair, dict(request.query), row)
+        except ValueError:
+            return _json({"error": ["EGeneral:Invalid arguments"]})
+        return web.Response(body=encode_result(result), content_type="application/json")
 
     async def _on_asset_pairs(self, request: web.Request) -> web.Response:
         symbols = {b.book.symbol for b in self._books.all_books()} | set(SOURCE_PRECISIONS)

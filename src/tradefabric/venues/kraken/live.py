@@ -27,7 +27,7 @@ from tradefabric.model.data import Trade
 from tradefabric.venues.kraken.book import KrakenPairs
 from tradefabric.venues.kraken.markets import KrakenMarket
 from tradefabric.venues.kraken.parser import KrakenStreamParser
-from tradefabric.venues.kraken.rest import parse_rest_trades
+from tradefabric.venues.kraken.rest import parse_rest_trades, parse_rest_trades_page
 from tradefabric.venues.kraken.subscriptions import (
     Subscription,
     subscribe_frame,
@@ -49,6 +49,8 @@ OHLC_INTERVAL_MIN = 1
 PUBLIC_REQUESTS_PER_MINUTE = 60
 """Kraken's public REST limit: about one request per second per IP."""
 SERVER_TIME_PATH = "/0/public/Time"
+TRADES_PAGE = 1000
+"""Most trades one ``Trades`` reply holds (``count``, Kraken's maximum)."""
 SNAPSHOT_WAIT_S = 5.0
 """How long a resync waits for the book snapshot it asked for before asking again."""
 _NS = 1_000_000_000
@@ -85,13 +87,17 @@ class KrakenFeedParser(KrakenStreamParser):
         return self.watch.last_snapshot_ns(symbol)
 
     def merge_rest_trades(self, trades: Sequence[Trade]) -> int:
-        """Publish REST trades newer than the last one seen (by Kraken's trade id); count them."""
+        """Publish REST trades newer than the last one seen (by Kraken's trade id); count them.
+
+        Ids skipped between the last trade and REST's oldest are a gap, published as such.
+        """
         published = 0
         for trade in sorted(trades, key=_trade_number):
             number = _trade_number(trade)
-            if number < 0 or number <= self._last_trade_id.get(trade.symbol, -1):
+            if number < 0 or not self._take_trade(
+                trade.symbol, number, trade.ts_event, trade.ts_recv
+            ):
                 continue
-            self._last_trade_id[trade.symbol] = number
             self._bus.publish(topics.TRADES, trade)
             published += 1
         return published
@@ -148,6 +154,8 @@ class KrakenLive:
         self._snapshots = SnapshotRequests(clock, SNAPSHOT_WAIT_S)
         self._req_id = 0
         self._time_decoder = msgspec.json.Decoder(_TimeReply)
+        self._cursors: dict[tuple[str, int], str] = {}
+        """(symbol, next trade id) -> the ``last`` cursor of the page before it."""
 
     def heartbeat(self) -> None:
         """Return None: the socket library's pings keep the connection alive."""
@@ -224,9 +232,29 @@ class KrakenLive:
         return [t for t in trades if t.symbol == unified]
 
     async def trades_from(self, rest: VenueRestClient, symbol: str, from_id: int) -> list[Trade]:
-        """Return the recent trades with a numeric id >= ``from_id`` (no lookup by id here)."""
-        trades = await self.recent_trades(rest, symbol)
-        return [t for t in trades if t.trade_id.isdigit() and int(t.trade_id) >= from_id]
+        """Return one page of trades with id >= ``from_id``: ``Trades?since=`` a ns cursor.
+
+        The first page of a gap starts 1 ns before the last trade received ahead of
+        it (trades of that same instant may be missing too); each next page 1 ns
+        before the ``last`` cursor Kraken returned. Without a known cursor, the
+        recent trades.
+        """
+        unified = self.unified_symbol(symbol)
+        since = self._cursors.pop((unified, from_id), None)
+        if since is None:
+            before = self.parser.gap_since(unified, from_id)
+            since = str(before - 1) if before else None
+        params = {"pair": symbol_to_rest_pair(unified), "count": str(TRADES_PAGE)}
+        if since is not None:
+            params["since"] = since
+        body = await rest.get(self.market.recent_trades_path, params, weight=1)
+        trades, last = parse_rest_trades_page(body, self.venue, self._clock.timestamp_ns())
+        page = [t for t in trades if t.symbol == unified and _trade_number(t) >= from_id]
+        if page and last.isdigit():
+            # 1 ns back: trades of the page's last instant may continue on the next page
+            # (deduplicated by id), where an exclusive cursor would skip them.
+            self._cursors[(unified, max(map(_trade_number, page)) + 1)] = str(int(last) - 1)
+        return page
 
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""

@@ -102,6 +102,9 @@ class KrakenStreamParser:
         }
         self._symbols: set[str] = set()
         self._last_trade_id: dict[str, int] = {}
+        self._last_trade_ns: dict[str, int] = {}
+        self._gap_since: dict[tuple[str, int], int] = {}
+        """(symbol, first missing id) -> venue time (ns) of the last trade before the gap."""
         self._last_quote_ts: dict[str, int] = {}
         self._book_ids: dict[str, int] = {}
         self._ohlc = OhlcCloser(market.venue)
@@ -189,20 +192,35 @@ class KrakenStreamParser:
         published = 0
         for wire in frame.data:
             symbol = self._symbol(wire.symbol)
-            last = self._last_trade_id.get(symbol, -1)
-            if wire.trade_id <= last:
-                continue
             ts_event = rfc3339_to_ns(wire.timestamp)
-            if last >= 0 and wire.trade_id != last + 1:
-                gap = TradeGap(self._venue, symbol, last + 1, wire.trade_id - 1, ts_event, ts_recv)
-                self._bus.publish(topics.TRADE_GAPS, gap)
-            self._last_trade_id[symbol] = wire.trade_id
+            if not self._take_trade(symbol, wire.trade_id, ts_event, ts_recv):
+                continue
             trade = Trade(self._venue, symbol, wire.price, wire.qty, wire.side,
                           str(wire.trade_id), ts_event, ts_recv)  # fmt: skip
             self._bus.publish(topics.TRADES, trade)
             published += 1
         if not published and frame.type == "update" and frame.data:
             raise StaleMessageError(f"Kraken trades up to id {frame.data[-1].trade_id}: all seen")
+
+    def _take_trade(self, symbol: str, trade_id: int, ts_event: int, ts_recv: int) -> bool:
+        """Return True for a trade newer than the last one; publish the gap it reveals."""
+        last = self._last_trade_id.get(symbol, -1)
+        if trade_id <= last:
+            return False
+        if last >= 0 and trade_id != last + 1:
+            self._gap_since[(symbol, last + 1)] = self._last_trade_ns.get(symbol, 0)
+            gap = TradeGap(self._venue, symbol, last + 1, trade_id - 1, ts_event, ts_recv)
+            self._bus.publish(topics.TRADE_GAPS, gap)
+        self._last_trade_id[symbol] = trade_id
+        self._last_trade_ns[symbol] = ts_event
+        return True
+
+    def gap_since(self, symbol: str, first_missing: int) -> int | None:
+        """Return (once) the venue time of the last trade before the gap from ``first_missing``.
+
+        That is where Kraken's ``Trades?since=`` cursor starts a backfill of the gap.
+        """
+        return self._gap_since.pop((symbol, first_missing), None)
 
     def _on_ticker(self, frame: TickerFrame, ts_recv: int) -> None:
         for wire in frame.data:

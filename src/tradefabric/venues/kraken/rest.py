@@ -85,8 +85,24 @@ def _result(raw: bytes, what: str) -> dict[str, msgspec.Raw]:
 
 def parse_rest_trades(raw: bytes, venue: str, ts_recv: int) -> list[Trade]:
     """Return the trades of a ``/0/public/Trades`` reply, oldest first."""
+    return parse_rest_trades_page(raw, venue, ts_recv)[0]
+
+
+def parse_rest_trades_page(raw: bytes, venue: str, ts_recv: int) -> tuple[list[Trade], str]:
+    """Return the trades of a ``/0/public/Trades`` reply and its ``last`` cursor.
+
+    ``{"error":[],"result":{"XBTUSDT":[["61837.6","0.02",1723161255.342000000,"s","m","",
+    3735683259]],"last":"1723161255342000000"}}``: ``last`` (ns) is the ``since`` of the
+    next page.
+    """
+    result = _result(raw, "Trades")
+    last_raw = result.get("last")
+    try:
+        last = str(msgspec.json.decode(last_raw)) if last_raw is not None else ""
+    except msgspec.DecodeError as exc:
+        raise MalformedMessageError(f"Kraken Trades last: {exc}") from exc
     trades: list[Trade] = []
-    for pair, rows_raw in _result(raw, "Trades").items():
+    for pair, rows_raw in result.items():
         if pair == "last":
             continue
         symbol = rest_pair_to_symbol(pair)
@@ -101,7 +117,7 @@ def parse_rest_trades(raw: bytes, venue: str, ts_recv: int) -> list[Trade]:
             ts_event = int(row.time * NS_PER_SECOND)
             trades.append(Trade(venue, symbol, row.price, row.volume, side, str(row.trade_id),
                                 ts_event, ts_recv))  # fmt: skip
-    return trades
+    return trades, last
 
 
 def parse_rest_ohlc(raw: bytes, venue: str, interval_minutes: int, ts_recv: int) -> list[Candle]:
