@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ import fsspec
 import msgspec
 import pytest
 
+from tests.conftest import missing_resource
 from tradefabric.core.errors import AuditWriteError
 from tradefabric.core.time import NS_PER_DAY, NS_PER_HOUR
 from tradefabric.risk.audit import AuditLog, read_audit
@@ -166,10 +166,7 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if mounted.returncode != 0:
-        message = f"cannot mount a tmpfs: {mounted.stderr.strip()}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_resource(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
     yield mount_point
     subprocess.run(["umount", str(mount_point)], check=True)
 
