@@ -41,7 +41,7 @@ from tradefabric.node.cache import NodeCache
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.data_engine import DataEngine, DataEngineStats
 from tradefabric.node.isolation import FaultPolicy, FaultRecord
-from tradefabric.node.kernel import TradingConfig
+from tradefabric.node.kernel import TradingConfig, strategy_owner
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
 from tradefabric.node.run import (
@@ -158,6 +158,7 @@ class TradingNode:
         self.instruments = dict(instruments or {})
         """The venues' instruments this node was started with (empty: config only)."""
         self.kernel = self.run.kernel
+        self.isolation.attach(self.kernel.risk, self.kernel.stop_strategy)
         self.recorder = self._restore_state()
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
@@ -168,7 +169,6 @@ class TradingNode:
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
                 self.integrity = Triangulator(self.bus, config.integrity)
-        self.isolation.attach(self.kernel.risk, self.kernel.stop_strategy)
         self.cache = NodeCache(
             self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
@@ -186,6 +186,15 @@ class TradingNode:
             self.kernel, open_store(state), venue_state_lost=True, id_block=state.id_block,
             risk_interval_ns=interval_to_ns(self.config.risk_interval),
         )  # fmt: skip
+        for strategy in self.kernel.strategies:
+            strategy.ctx.set_state_saver(recorder.save_strategy_state)
+            saved = recorder.store.strategy_state(strategy.strategy_id)
+            owner = strategy_owner(strategy.strategy_id)
+            try:
+                with self.bus.owned_by(owner):
+                    strategy.on_restore(saved.data if saved is not None else None)
+            except Exception as exc:  # isolated like any handler: that strategy stops
+                self.bus.report_fault("state.restore", owner, exc)
         return recorder
 
     def _market_venues(self) -> dict[str, tuple[str, ...]]:

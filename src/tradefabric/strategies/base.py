@@ -25,6 +25,7 @@ The context offers, besides orders:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import msgspec
@@ -147,12 +148,26 @@ class StrategyContext:
         self._brackets: dict[str, _Bracket] = {}
         self._fills_subscribed = False
         self._groups = 0
+        self._state_saver: Callable[[str, bytes], None] | None = None
         if bus is not None:
             bus.subscribe(topics.QUOTES, self._on_quote, owner)
 
     def now_ns(self) -> int:
         """Return the node's time."""
         return self._clock.timestamp_ns()
+
+    def save_state(self, data: bytes) -> None:
+        """Keep ``data`` for this strategy across restarts (``Strategy.on_restore`` gets it).
+
+        Written by the state store's writer thread; without a state store (backtests)
+        nothing is kept.
+        """
+        if self._state_saver is not None:
+            self._state_saver(self.strategy_id, data)
+
+    def set_state_saver(self, saver: Callable[[str, bytes], None] | None) -> None:
+        """Give the context where ``save_state`` writes (the node's state recorder)."""
+        self._state_saver = saver
 
     # Orders ------------------------------------------------------------------------------
 
@@ -391,6 +406,15 @@ class Strategy:
 
     def on_fill(self, fill: Fill) -> None:
         """Handle a fill of one of this strategy's orders."""
+
+    def on_restore(self, saved: bytes | None) -> None:
+        """Take back what ``ctx.save_state`` stored, after a restart restored the node.
+
+        Called once, after the node's orders, positions and balances were loaded from
+        the state store and before any market data; ``saved`` is None when nothing was
+        saved. Positions are the portfolio's (``ctx.position``): read them, do not
+        remember them. Default: nothing.
+        """
 
     def stop(self) -> None:
         """Clean up at the end of a run."""

@@ -79,6 +79,11 @@ class EmaCross(Strategy):
         elif diff < 0.0 and prev >= 0.0 and self.held > 0.0:
             self._exit()
 
+    def on_restore(self, saved: bytes | None) -> None:
+        """Hold what the portfolio holds (the EMAs warm up again from the next candles)."""
+        position = self.ctx.position(self.config.venue, self.config.symbol)
+        self.held = position if position > 0.0 else 0.0
+
     def _enter(self, close: float) -> None:
         self.signals += 1
         quantity = self._precision.quantity(self.config.notional / close)
