@@ -14,8 +14,10 @@ acts on them; its orders meet the next candle.
 
 from __future__ import annotations
 
+from tradefabric.analytics.macro import MacroSource
 from tradefabric.analytics.pipeline import AnalyticsPipeline
 from tradefabric.analytics.plugins import build_macro, build_volatility
+from tradefabric.analytics.regime import VolatilitySource
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import ConfigError
@@ -24,11 +26,19 @@ from tradefabric.strategies.router import RouterConfig
 
 
 def build_signal_sources(
-    config: TradingConfig, bus: MessageBus, clock: Clock
+    config: TradingConfig,
+    bus: MessageBus,
+    clock: Clock,
+    *,
+    macro: MacroSource | None = None,
+    volatility: VolatilitySource | None = None,
 ) -> AnalyticsPipeline | None:
     """Build the analytics pipeline of ``config.analytics`` on ``bus``; None when not set.
 
-    A ``router`` strategy without an ``analytics:`` section is a ``ConfigError``.
+    ``macro``/``volatility`` are the live node's own sources (``node.live_sources``);
+    without them the configured ones are built, reading stored readings from
+    ``data.catalog``. A ``router`` strategy without an ``analytics:`` section is a
+    ``ConfigError``.
     """
     routers = [s.id for s in config.strategies if isinstance(s, RouterConfig)]
     analytics = config.analytics
@@ -43,6 +53,6 @@ def build_signal_sources(
         bus,
         clock,
         analytics,
-        macro=build_macro(analytics.macro),
-        volatility=build_volatility(analytics.volatility),
+        macro=macro if macro is not None else build_macro(analytics.macro, config.data.catalog),
+        volatility=volatility if volatility is not None else build_volatility(analytics.volatility),
     )

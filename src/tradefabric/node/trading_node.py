@@ -43,6 +43,7 @@ from tradefabric.node.data_engine import DataEngine, DataEngineStats
 from tradefabric.node.isolation import FaultPolicy, FaultRecord
 from tradefabric.node.kernel import TradingConfig, strategy_owner
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
+from tradefabric.node.live_sources import LiveSources
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
 from tradefabric.node.run import (
     BacktestResult,
@@ -163,8 +164,12 @@ class TradingNode:
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
+        self.sources = LiveSources(config, live=mode is not RunMode.BACKTEST)
         with self.bus.owned_by("analytics"):
-            self.analytics: AnalyticsPipeline | None = build_signal_sources(config, self.bus, clock)
+            self.analytics: AnalyticsPipeline | None = build_signal_sources(
+                config, self.bus, clock, macro=self.sources.macro,
+                volatility=self.sources.volatility,
+            )  # fmt: skip
         self.integrity: Triangulator | None = None
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
@@ -281,6 +286,8 @@ class TradingNode:
         feeds = self.feeds()
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
+        sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
+        sources_task = asyncio.create_task(self.sources.run(sources_stop))
         started = time.perf_counter()
         try:
             results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
@@ -289,7 +296,9 @@ class TradingNode:
                     self._feed_failed(feed.live.venue, result)
         finally:
             engine_stop.set()
+            sources_stop.set()
             await engine_task  # parses what is still queued
+            await sources_task
             self._close_market_data()
             cancel = getattr(self.clock, "cancel_timers", None)
             if callable(cancel):
