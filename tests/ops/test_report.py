@@ -128,3 +128,16 @@ def test_report_on_a_missing_folder_is_one_error_line(tmp_path: Path) -> None:
     assert "no such run folder" in result.stderr
     with pytest.raises(Exception, match="YYYY-MM-DD"):
         build_daily_report(tmp_path, "yesterday")
+
+
+@pytest.mark.slow
+def test_a_report_for_a_day_outside_the_run_is_an_error(run_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tradefabric", "report", "daily", "--run", str(run_dir),
+         "--day", "2030-01-01"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--day 2030-01-01: outside the run" in result.stderr
+    assert "its days: 2024-08-01 .. 2024-08-04" in result.stderr
+    assert not (run_dir / "reports" / "daily-2030-01-01.html").exists()

@@ -197,7 +197,11 @@ def report_daily(
     try:
         if not run.is_dir():
             raise DataSourceError(f"{run}: no such run folder")
-        days = [day] if day else run_days(run)
+        known = run_days(run)
+        if day and day not in known:
+            span = f"{known[0]} .. {known[-1]}" if known else "none"
+            raise DataSourceError(f"--day {day}: outside the run {run} (its days: {span})")
+        days = [day] if day else known
         written: list[ReportPaths] = [write_daily_report(run, d) for d in days]
     except TradefabricError as exc:
         raise fail(exc) from exc
