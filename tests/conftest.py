@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -59,3 +61,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("figures measured on real data")
         for line in _FIGURES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def month_catalog(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Import the real month (BTC/USDT and ETH/USDT 1m) into a new catalog once; its root."""
+    root = tmp_path_factory.mktemp("month_catalog")
+    subprocess.run(
+        [sys.executable, "-m", "tradefabric", "data", "import", str(shared_data / "candles_1m"),
+         "--format", "freqtrade", "--venue", "binance", "--catalog", str(root)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return root

@@ -30,17 +30,6 @@ from tradefabric.strategies.vectorized import ema_cross_trades
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def month_catalog(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("catalog")
-    subprocess.run(
-        [sys.executable, "-m", "tradefabric", "data", "import", str(shared_data / "candles_1m"),
-         "--format", "freqtrade", "--venue", "binance", "--catalog", str(root)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return root
-
-
 def _config(catalog: Path, seed: int = 7, daily: bool | None = True) -> TradingConfig:
     return TradingConfig(
         reports=ReportsConfig(daily=daily),

@@ -39,17 +39,6 @@ def test_a_bad_value_is_refused_naming_its_key(tmp_path: Path, text: str, messag
     assert message in str(error.value)
 
 
-@pytest.fixture(scope="module")
-def week_catalog(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("catalog")
-    subprocess.run(
-        [sys.executable, "-m", "tradefabric", "data", "import", str(shared_data / "candles_1m"),
-         "--format", "freqtrade", "--venue", "binance", "--catalog", str(root)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return root
-
-
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -59,9 +48,9 @@ def week_catalog(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) ->
     ],
 )
 def test_a_backtest_over_no_candles_is_an_error_saying_what_there_is(
-    week_catalog: Path, tmp_path: Path, data: dict[str, object], message: str
+    month_catalog: Path, tmp_path: Path, data: dict[str, object], message: str
 ) -> None:
-    config = TradingConfig(data=DataConfig(catalog=week_catalog, **data))  # type: ignore[arg-type]
+    config = TradingConfig(data=DataConfig(catalog=month_catalog, **data))  # type: ignore[arg-type]
     with pytest.raises(ConfigError) as error:
         BacktestRunner(config).run(tmp_path / "run")
     assert message in str(error.value)
@@ -70,10 +59,10 @@ def test_a_backtest_over_no_candles_is_an_error_saying_what_there_is(
 
 
 def test_the_command_exits_2_on_an_inverted_range_without_a_traceback(
-    week_catalog: Path, tmp_path: Path
+    month_catalog: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(f"data: {{catalog: {week_catalog}}}\n")
+    path.write_text(f"data: {{catalog: {month_catalog}}}\n")
     result = subprocess.run(
         [sys.executable, "-m", "tradefabric", "backtest", "-c", str(path), "--from",
          "2024-08-05", "--to", "2024-08-01", "--out", str(tmp_path / "run")],

@@ -5,7 +5,7 @@ audit log halts trading and is never taken for a lost connection."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 import pytest
@@ -26,6 +26,12 @@ from tradefabric.strategies.ema_cross import EmaCrossConfig
 RECORDING = "spot_btcusdt_20240808.gz"
 
 
+def _buy(strategy: Strategy, **fields: Any) -> None:
+    request = OrderRequest(strategy_id=strategy.strategy_id, venue="binance", symbol="BTC/USDT",
+                           side=OrderSide.BUY, quantity=0.01, **fields)  # fmt: skip
+    strategy.ctx.submit(request)
+
+
 class RestThenRaise(Strategy):
     """Rests one far-away limit buy on its 5th 1s candle, raises on its 20th."""
 
@@ -40,17 +46,7 @@ class RestThenRaise(Strategy):
             return
         self.seen += 1
         if self.seen == 5:
-            self.ctx.submit(
-                OrderRequest(
-                    strategy_id=self.strategy_id,
-                    venue="binance",
-                    symbol="BTC/USDT",
-                    side=OrderSide.BUY,
-                    quantity=0.01,
-                    order_type=OrderType.LIMIT,
-                    price=round(candle.close * 0.5, 2),
-                )
-            )
+            _buy(self, order_type=OrderType.LIMIT, price=round(candle.close * 0.5, 2))
         if self.seen == 20:
             raise ZeroDivisionError("strategy bug")
 
@@ -60,15 +56,7 @@ class BuyOnFirstCandle(Strategy):
 
     def on_candle(self, candle: Candle) -> None:
         if candle.interval == "1s" and not self.ctx.position("binance", "BTC/USDT"):
-            self.ctx.submit(
-                OrderRequest(
-                    strategy_id=self.strategy_id,
-                    venue="binance",
-                    symbol="BTC/USDT",
-                    side=OrderSide.BUY,
-                    quantity=0.01,
-                )
-            )
+            _buy(self)
 
 
 class _RaisingStream(SignalStream):
