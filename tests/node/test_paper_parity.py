@@ -72,6 +72,12 @@ def test_paper_on_the_fake_venue_equals_the_backtest(shared_data: Path, tmp_path
         assert got == want, name
     fills = _records(tmp_path / "paper", "fills.jsonl")
     assert {f["side"] for f in fills} == {"buy", "sell"}
+    # Equity is sampled on the market's time in both: the same curve, the same Sharpe.
+    assert (tmp_path / "paper" / "equity.csv").read_bytes() == (
+        tmp_path / "backtest" / "equity.csv"
+    ).read_bytes()
+    assert paper.metrics == backtest.metrics
+    assert paper.metrics.sharpe != 0.0
     # Both runs wrote the day's report from the same orders and fills.
     assert (tmp_path / "paper" / "reports" / "daily-2024-08-08.html").exists()
     report_figure(

@@ -283,10 +283,15 @@ class TradingKernel:
         consensus: ConsensusPriceSource | None = None,
         books: BookSource | None = None,
         instruments: Mapping[InstrumentId, Instrument] | None = None,
+        market_clock: Clock | None = None,
     ) -> None:
         """Build the kernel; ``instruments`` (from the venues' exchange info) add to and
-        replace the tick/lot of ``config.instruments``."""
+        replace the tick/lot of ``config.instruments``. ``market_clock`` (default
+        ``clock``) times the equity curve and the daily reports: the market's event
+        time, so a paper run on a replay samples equity exactly where its backtest does
+        (risk checks stay on ``clock``)."""
         self.config = config
+        self.market_clock = market_clock if market_clock is not None else clock
         self.books = books
         """Where strategies read L2 books (``StrategyContext.book``); None: no books."""
         self.bus = bus
@@ -320,14 +325,14 @@ class TradingKernel:
         bus.subscribe(exec_topics.FILLS, self._route_fill)
         bus.subscribe(exec_topics.ORDER_EVENTS, self._route_event)
         clock.set_timer(interval_to_ns(config.risk_interval), self._check_equity)
-        clock.set_timer(interval_to_ns(config.equity_interval), self._sample_equity)
+        self.market_clock.set_timer(interval_to_ns(config.equity_interval), self._sample_equity)
 
     def every_day_end(self, callback: TimerCallback) -> None:
-        """Call ``callback`` at every UTC midnight on the kernel's clock (daily reports).
+        """Call ``callback`` at every UTC midnight of the market clock (daily reports).
 
         Set after the equity timers, so a midnight equity sample is taken first.
         """
-        self.clock.set_timer(NS_PER_DAY, callback)
+        self.market_clock.set_timer(NS_PER_DAY, callback)
 
     def precisions(self) -> dict[InstrumentId, Precision]:
         """Return the tick/lot of every instrument the kernel trades."""
@@ -443,7 +448,7 @@ class TradingKernel:
     def finish(self) -> float:
         """Take a last equity sample and stop the strategies; return the final equity."""
         equity = self.mark_to_market()
-        self.equity_curve.append(self.clock.timestamp_ns(), equity)
+        self.equity_curve.append(self.market_clock.timestamp_ns(), equity)
         self.risk.on_equity(equity, self.clock.timestamp_ns())
         for strategy in self.strategies:
             strategy.stop()

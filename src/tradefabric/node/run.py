@@ -174,6 +174,7 @@ class KernelRun:
         durable_audit: bool = False,
         daily_reports: DailySchedule = DailySchedule.AT_END,
         instruments: Mapping[InstrumentId, Instrument] | None = None,
+        market_clock: Clock | None = None,
     ) -> None:
         """Build the kernel; ``audit`` replaces the run folder's own audit log, ``books``
         are the L2 books strategies may read. ``durable_audit`` (a run with a state store)
@@ -193,7 +194,14 @@ class KernelRun:
         self.audit_error = ""
         self.events = RunEvents(bus, run_dir)
         self.kernel = TradingKernel(
-            config, bus, clock, venues, audit=self.audit, books=books, instruments=instruments
+            config,
+            bus,
+            clock,
+            venues,
+            audit=self.audit,
+            books=books,
+            instruments=instruments,
+            market_clock=market_clock,
         )
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None

@@ -142,6 +142,7 @@ class TradingNode:
         self.bus = MessageBus()
         self.isolation = FaultPolicy(self.bus, clock)
         self.bus.on_fault = self.isolation.on_fault
+        self.market_clock = self._market_clock()
         self.alerts: list[Alert] = []
         self.bus.subscribe(ALERTS, self.alerts.append, owner="record")
         self.markets: dict[str, MarketDataNode] = {}
@@ -155,6 +156,7 @@ class TradingNode:
             config, self.bus, clock, dict(venues), run_dir,
             audit=audit, books=self.books, durable_audit=config.state is not None,
             daily_reports=_daily_schedule(config, mode), instruments=instruments,
+            market_clock=self.market_clock,
         )  # fmt: skip
         self.instruments = dict(instruments or {})
         """The venues' instruments this node was started with (empty: config only)."""
@@ -201,6 +203,23 @@ class TradingNode:
             except Exception as exc:  # isolated like any handler: that strategy stops
                 self.bus.report_fault("state.restore", owner, exc)
         return recorder
+
+    def _market_clock(self) -> Clock | None:
+        """Return a clock moved by the market's event times when the node parses raw data.
+
+        Equity samples and daily reports are timed by it, so a paper run on a replay and
+        the backtest of that replay sample equity at the same market moments (the same
+        Sharpe on the same fills). Subscribed first: it moves before anything else sees
+        the event. Catalog backtests need none: their clock already is candle time.
+        """
+        if self.mode is RunMode.BACKTEST and self.config.data.recording is None:
+            return None
+        market = SimClock()
+        advance = market.advance_to
+        with self.bus.owned_by("core"):
+            self.bus.subscribe(topics.TRADES, lambda trade: advance(trade.ts_event))
+            self.bus.subscribe(topics.CANDLES, lambda candle: advance(candle.ts_event))
+        return market
 
     def _market_venues(self) -> dict[str, tuple[str, ...]]:
         """Return the venues whose raw data this node parses, with their candle intervals."""

@@ -26,7 +26,7 @@ import numpy as np
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.core.plotting import pyplot
 from tradefabric.core.time import NS_PER_DAY, ns_to_iso, parse_utc
-from tradefabric.model.orders import Fill, OrderSnapshot
+from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot, OrderStatus
 from tradefabric.ops.run_record import DataAnomaly, json_text
 from tradefabric.risk.engine import RiskDecision, RiskStateEvent
 from tradefabric.strategies.router import RoutedSignal
@@ -119,10 +119,42 @@ def _counts(keys: Iterator[str]) -> list[CountLine]:
     return [CountLine(key=k, count=n) for k, n in sorted(Counter(keys).items())]
 
 
+_ENGINE_STATUSES = frozenset({OrderStatus.SUBMITTED, OrderStatus.CANCEL_PENDING})
+"""Transitions the engine makes itself: stamped with the node's clock, not the market's."""
+
+
+def order_market_times(run_dir: Path) -> dict[str, int]:
+    """Return each order's market time: its first transition the venue reported.
+
+    Reports put an order on the day of the market it traded in. In a backtest that is
+    the kernel's clock anyway; in paper on a replay the kernel's clock is today's wall
+    time while the venue answered in the recording's time. Orders the venue never saw
+    (refused by risk) keep their creation time.
+    """
+    times: dict[str, int] = {}
+    for event in _lines(run_dir / "order_events.jsonl", OrderEvent):
+        if event.client_order_id not in times and _from_venue(event):
+            times[event.client_order_id] = event.ts_event
+    return times
+
+
+def _from_venue(event: OrderEvent) -> bool:
+    if event.status in _ENGINE_STATUSES:
+        return False
+    # A rejection the engine made (risk) carries the engine's clock on both stamps.
+    return event.status is not OrderStatus.REJECTED or event.ts_event != event.ts_init
+
+
 def run_days(run_dir: Path) -> list[str]:
-    """Return the UTC days (YYYY-MM-DD) the run's equity curve and fills cover."""
+    """Return the UTC days (YYYY-MM-DD) the run's equity curve, fills and orders cover."""
     ts, _ = _equity(run_dir)
+    market = order_market_times(run_dir)
+    orders = [
+        market.get(o.client_order_id, o.ts_init)
+        for o in _lines(run_dir / "orders.jsonl", OrderSnapshot)
+    ]
     stamps = [int(t) for t in ts] + [f.ts_event for f in _lines(run_dir / "fills.jsonl", Fill)]
+    stamps += orders
     days = sorted({t // NS_PER_DAY for t in stamps})
     return [ns_to_iso(d * NS_PER_DAY)[:10] for d in days]
 
@@ -202,8 +234,11 @@ def build_daily_report(
             fills += 1
             fees += fill.fee
             notional += fill.price * fill.quantity
+    market = order_market_times(run_dir)
     orders = [
-        o for o in _lines(run_dir / "orders.jsonl", OrderSnapshot) if start <= o.ts_init < end
+        o
+        for o in _lines(run_dir / "orders.jsonl", OrderSnapshot)
+        if start <= market.get(o.client_order_id, o.ts_init) < end
     ]
     signals = [s for s in _lines(run_dir / "signals.jsonl", RoutedSignal) if start <= s.ts < end]
     rejections = [
