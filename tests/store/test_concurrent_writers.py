@@ -24,10 +24,12 @@ BTC_1M_ROWS = 43_209
 
 # Waits for the start file, then runs the CLI with the given arguments in this process.
 _WRITER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
+import tradefabric.cli.data_commands  # the import command and all it loads, before the start
 from tradefabric.cli import app
 go = Path(sys.argv[1])
+Path(f"{go}.ready-{os.getpid()}").touch()
 deadline = time.monotonic() + 60
 while not go.exists() and time.monotonic() < deadline:
     time.sleep(0.001)
@@ -48,21 +50,14 @@ def _start_writers(go: Path, argv: list[str], count: int) -> list[subprocess.Pop
     ]
 
 
-def _wait_until_loaded(procs: list[subprocess.Popen[str]]) -> None:
-    """Wait until every writer has imported the CLI (its modules are in /proc/<pid>/maps)."""
+def _wait_until_loaded(go: Path, procs: list[subprocess.Popen[str]]) -> None:
+    """Wait until every writer has loaded the CLI and waits for the start file."""
     deadline = time.monotonic() + 60
-    pending = list(procs)
-    while pending and time.monotonic() < deadline:
-        pending = [p for p in pending if "pyarrow" not in _maps(p.pid)]
+    ready = [Path(f"{go}.ready-{p.pid}") for p in procs]
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        assert all(p.poll() is None for p in procs), "a writer exited before the start"
         time.sleep(0.01)
-    assert not pending, "writers did not load the CLI in 60 s"
-
-
-def _maps(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return ""
+    assert all(r.exists() for r in ready), "writers did not load the CLI in 60 s"
 
 
 def _distinct_and_total(root: Path) -> tuple[int, int]:
@@ -84,7 +79,7 @@ def test_parallel_imports_of_one_file_store_each_candle_once(
         go = tmp_path / f"go-{round_no}"
         argv = ["data", "import", str(source), "--format", "freqtrade", "--venue", "binance"]
         procs = _start_writers(go, [*argv, "--catalog", str(root), "--json"], writers)
-        _wait_until_loaded(procs)
+        _wait_until_loaded(go, procs)
         go.touch()
         outputs = [p.communicate(timeout=120) for p in procs]
         for proc, (_out, err) in zip(procs, outputs, strict=True):
