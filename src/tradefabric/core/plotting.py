@@ -19,3 +19,23 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     return plt
+
+
+@functools.cache
+def pyplot_patches() -> Any:
+    """Return ``matplotlib.patches`` (legend patches for shaded bands)."""
+    pyplot()
+    from matplotlib import patches  # noqa: PLC0415
+
+    return patches
+
+
+def concise_time_axis(ax: Any) -> None:
+    """Label a time x axis with as few, non-overlapping ticks as fit (hours on short spans,
+    days on long ones, the date once in the offset), whatever the span."""
+    pyplot()
+    import matplotlib.dates as mdates  # noqa: PLC0415
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]

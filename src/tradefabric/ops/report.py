@@ -24,7 +24,7 @@ import msgspec
 import numpy as np
 
 from tradefabric.core.errors import ConfigError, DataSourceError
-from tradefabric.core.plotting import pyplot
+from tradefabric.core.plotting import concise_time_axis, pyplot
 from tradefabric.core.time import NS_PER_DAY, ns_to_iso, parse_utc
 from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot, OrderStatus
 from tradefabric.ops.run_record import DataAnomaly, json_text
@@ -290,6 +290,7 @@ def _charts(
     def equity(ax: Axes) -> None:
         ax.plot(eq_ts.astype("datetime64[ns]"), eq, lw=1.0)
         ax.set_title(f"equity {report.day} (PnL {report.pnl:+,.2f})")
+        concise_time_axis(ax)
 
     def held(ax: Axes) -> None:
         for name, samples in sorted(positions.samples.items()):
@@ -297,6 +298,7 @@ def _charts(
             ax.step(ts, [q for _, q in samples], where="post", label=name)
         if positions.samples:
             ax.legend(loc="best", fontsize=8)
+            concise_time_axis(ax)
         ax.set_title("net position after each fill")
 
     def signals(ax: Axes) -> None:
