@@ -252,10 +252,11 @@ def test_background_writes_store_what_inline_writes_store_off_the_bus_thread(
             node.replay(recording)
         finally:
             CatalogWriter.write_table = original  # type: ignore[method-assign]
+        # Row by row (file order may differ: the writer thread commits as buffers fill).
         counts[mode] = (
             Catalog(root)
-            .query("SELECT count(*), count(DISTINCT trade_id), sum(price * size) FROM trades")
-            .rows[0]
+            .query("SELECT trade_id, ts_event, price, size, side FROM trades ORDER BY ALL")
+            .rows
         )
         if mode == "inline":
             assert set(threads) == {"MainThread"}
@@ -263,4 +264,4 @@ def test_background_writes_store_what_inline_writes_store_off_the_bus_thread(
             assert "catalog-writer" in set(threads[:-1])  # full buffers: the writer thread
         threads.clear()
     assert counts["inline"] == counts["background"]
-    assert counts["inline"][0] == counts["inline"][1] > 9_000
+    assert len(counts["inline"]) == len({row[0] for row in counts["inline"]}) > 9_000
