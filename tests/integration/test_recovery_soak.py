@@ -105,13 +105,16 @@ async def _after_frames(server: FakeVenueServer, frames: int) -> None:
 
 
 async def _storm(server: FakeVenueServer, total_frames: int) -> int:
-    """Drop the connection at a quarter of the replay and stall 4 s at its middle."""
+    """Drop the connection at a quarter of the replay, skip frames at a third (a gap that
+    does not depend on how fast this machine reconnects), stall 4 s at its middle."""
     async with aiohttp.ClientSession() as session:
         await _after_frames(server, total_frames // 4)
         await _fault(session, server, "drop")
+        await _after_frames(server, total_frames // 3)
+        await _fault(session, server, "skip?count=200")
         await _after_frames(server, total_frames // 2)
         await _fault(session, server, f"stall?seconds={STALL_S}")
-    return 2
+    return 3
 
 
 async def _run(case: Case, shared_data: Path, tmp_path: Path, retention: int | None) -> Outcome:
