@@ -18,6 +18,7 @@ from tradefabric.data import topics
 from tradefabric.data.feed.activity import ChannelActivity, ChannelState
 from tradefabric.data.feed.backfill import TradeBackfill
 from tradefabric.data.feed.book_resync import BookResync
+from tradefabric.data.feed.catch_up import TradeCatchUp
 from tradefabric.data.feed.clock_offset import ClockOffsetEstimator
 from tradefabric.data.feed.connection import ConnectionStats, FrameSink, VenueConnection
 from tradefabric.data.feed.fallback import FallbackStats, RestFallback
@@ -116,6 +117,7 @@ class LiveFeed:
         )
         self._rest: VenueRestClient | None = None
         self.backfill: TradeBackfill | None = None
+        self.catch_up: TradeCatchUp | None = None
         self.fallback: RestFallback | None = None
         if config.rest_fallback_lag_s > 0 and "trade" in config.channels:
             self.fallback = RestFallback(
@@ -142,6 +144,13 @@ class LiveFeed:
             self._resync = BookResync(
                 self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
             )
+            if not self.live.detects_trade_gaps:
+                self.catch_up = TradeCatchUp(
+                    self.node.bus,
+                    self.node.clock,
+                    self.live.venue,
+                    functools.partial(self.live.trades_between, self._rest),
+                )
             self.backfill = TradeBackfill(
                 self.node.bus,
                 self.node.clock,
@@ -203,7 +212,7 @@ class LiveFeed:
         catch_up = not self.live.detects_trade_gaps and "trade" in self.config.channels
         if catch_up and self.connection.connects > 1:
             # Trades of the outage: venues without consecutive ids raise no TradeGap, so
-            # ask REST once after every reconnect (deduped by id against the stream).
+            # page REST back in time to the last trade before it (``TradeCatchUp``).
             task = asyncio.create_task(self._catch_up_trades())
             self._catch_ups.add(task)
             task.add_done_callback(self._catch_ups.discard)
@@ -211,6 +220,8 @@ class LiveFeed:
     def _on_disconnected(self) -> None:
         # From the moment the socket is gone updates are missed: say so now, not at reconnect.
         self._invalidate_books("connection lost")
+        if self.catch_up is not None:
+            self.catch_up.on_disconnected()
 
     def _invalidate_books(self, reason: str) -> None:
         for symbol in self.config.symbols:
@@ -218,11 +229,13 @@ class LiveFeed:
             self.node.books.invalidate(self.live.venue, unified, reason)
 
     async def _catch_up_trades(self) -> None:
-        for symbol in self.config.symbols:
-            try:
-                self.trades_caught_up += await self._poll_trades(symbol)
-            except TradefabricError as exc:
-                log.info("catch_up_failed", venue=self.live.venue, error=str(exc))
+        if self.catch_up is None:
+            return
+        before = self.catch_up.recovered
+        await self.catch_up.on_reconnected(
+            [self.live.unified_symbol(s) for s in self.config.symbols]
+        )
+        self.trades_caught_up += self.catch_up.recovered - before
 
     async def _fetch_snapshot(self, symbol: str) -> None:
         assert self._rest is not None

@@ -72,6 +72,13 @@ class MarketDataEndpoints(Protocol):
         empty where the venue serves none from there."""
         ...
 
+    async def trades_between(
+        self, rest: VenueRestClient, symbol: str, start_ns: int, end_ns: int
+    ) -> list[Trade]:
+        """Return one page of trades with ``start_ns <= ts_event < end_ns`` (the newest of
+        them), or the recent trades where the venue cannot select by time (catch-up)."""
+        ...
+
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Publish REST trades the stream has not delivered (deduped by id); return how many."""
         ...

@@ -143,6 +143,12 @@ class BinanceLive:
         )
         return self.parser.parse_recent_trades(body, raw, self._clock.timestamp_ns())
 
+    async def trades_between(
+        self, rest: VenueRestClient, symbol: str, start_ns: int, end_ns: int
+    ) -> list[Trade]:
+        """Return the recent trades: gaps are found by id here, the catch-up by time is not used."""
+        return await self.recent_trades(rest, symbol)
+
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""
         trades = await self.recent_trades(rest, symbol)

@@ -153,6 +153,8 @@ class BybitFeedParser(BybitStreamParser):
         self._seen: dict[str, _SeenTrades] = {}
         self._snapshot_waiters: dict[str, list[asyncio.Event]] = {}
         bus.subscribe(topics.TRADES, self._on_trade)
+        # Trades a catch-up recovered are seen too: a later REST poll must not repeat them.
+        bus.subscribe(topics.TRADES_BACKFILLED, self._on_trade)
         bus.subscribe(topics.BOOK_SNAPSHOTS, self._on_snapshot)
 
     def next_snapshot(self, symbol: str) -> asyncio.Event:
@@ -289,6 +291,13 @@ class BybitLive:
         """Return the recent trades with a numeric id >= ``from_id`` (no lookup by id here)."""
         trades = await self.recent_trades(rest, symbol)
         return [t for t in trades if t.trade_id.isdigit() and int(t.trade_id) >= from_id]
+
+    async def trades_between(
+        self, rest: VenueRestClient, symbol: str, start_ns: int, end_ns: int
+    ) -> list[Trade]:
+        """Return the recent trades: ``recent-trade`` takes no time range, so the catch-up
+        reaches what it serves and reports the rest."""
+        return await self.recent_trades(rest, symbol)
 
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""

@@ -45,6 +45,7 @@ SERVER_TIME_PATH = "/api/v3/brokerage/time"
 RECENT_TRADES_LIMIT = 1000
 """How many recent trades to ask for (the endpoint's maximum)."""
 SNAPSHOT_WAIT_S = 5.0
+_NS = 1_000_000_000
 """How long a resync waits for the level2 snapshot it asked for before asking again."""
 
 
@@ -239,6 +240,24 @@ class CoinbaseLive:
         """Return the recent trades with a numeric id >= ``from_id`` (no lookup by id here)."""
         trades = await self.recent_trades(rest, symbol)
         return [t for t in trades if t.trade_id.isdigit() and int(t.trade_id) >= from_id]
+
+    async def trades_between(
+        self, rest: VenueRestClient, symbol: str, start_ns: int, end_ns: int
+    ) -> list[Trade]:
+        """Return the newest page of trades with ``start_ns <= ts_event < end_ns``.
+
+        ``start`` and ``end`` are UNIX seconds: the window asked for is widened to
+        whole seconds and the reply cut back to it.
+        """
+        params = {
+            "limit": str(RECENT_TRADES_LIMIT),
+            "start": str(start_ns // _NS),
+            "end": str(-(-end_ns // _NS)),
+        }
+        path = MARKET_TRADES_PATH.format(product_id=product_id(symbol))
+        body = await rest.get(path, params, weight=1)
+        trades = self.parse_recent_trades(body, symbol, self._clock.timestamp_ns())
+        return [t for t in trades if start_ns <= t.ts_event < end_ns]
 
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""

@@ -30,6 +30,7 @@ snapshot that is delivered after it changes nothing.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import time
@@ -121,7 +122,8 @@ class CoinbaseScript:
         self._encoder = CoinbaseEncoder(market)
         self._replies = CoinbaseEncoder(market)
         self._decoder = msgspec.json.Decoder(_ClientMessage)
-        self._trades: deque[Trade] = deque(maxlen=_RECENT_TRADES)
+        self._trades: dict[str, tuple[list[Trade], list[int]]] = {}
+        """Every trade matched so far per symbol, with their times (the ticker's history)."""
         self._pending: list[VenueFrame] = []
         self._quotes: dict[str, Quote] = {}
         self._counts: dict[str, int] = {}
@@ -310,7 +312,9 @@ class CoinbaseScript:
             self._emit("level2", deltas.symbol, raw, deltas.ts_recv, True)
 
     def _on_trade(self, trade: Trade) -> None:
-        self._trades.append(trade)
+        trades, times = self._trades.setdefault(trade.symbol, ([], []))
+        trades.append(trade)
+        times.append(trade.ts_event)
         if not self._seeded.is_set():
             return
         raw = self._encoder.trades([trade], trade.ts_event)
@@ -345,15 +349,22 @@ class CoinbaseScript:
 
     async def _on_trades(self, request: web.Request) -> web.Response:
         product = request.match_info["product_id"]
+        query = request.query
         try:
             symbol = unified_symbol(product)
-            limit = int(request.query.get("limit", ""))
+            limit = min(int(query.get("limit", "")), _RECENT_TRADES)
+            start = int(query["start"]) * _NS if "start" in query else None
+            end = int(query["end"]) * _NS if "end" in query else None
         except (MalformedMessageError, ValueError) as exc:
             raise _http_error(web.HTTPBadRequest, "INVALID_ARGUMENT", str(exc)) from exc
         book = self.venue_book(symbol)
         if book is None:
             raise _http_error(web.HTTPNotFound, "NOT_FOUND", f"product {product} not found")
-        trades = [t for t in reversed(self._trades) if t.symbol == symbol][: max(limit, 0)]
+        history, times = self._trades.get(symbol, ([], []))
+        # The newest ``limit`` trades with start <= time < end, newest first.
+        lo = bisect.bisect_left(times, start) if start is not None else 0
+        hi = bisect.bisect_left(times, end) if end is not None else len(times)
+        trades = history[max(lo, hi - max(limit, 0)) : hi][::-1] if hi > lo else []
         side: dict[str, Literal["BUY", "SELL"]] = (
             {"buy": "BUY", "sell": "SELL"}
             if self._market.trade_side_is_taker

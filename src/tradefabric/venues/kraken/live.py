@@ -256,6 +256,12 @@ class KrakenLive:
             self._cursors[(unified, max(map(_trade_number, page)) + 1)] = str(int(last) - 1)
         return page
 
+    async def trades_between(
+        self, rest: VenueRestClient, symbol: str, start_ns: int, end_ns: int
+    ) -> list[Trade]:
+        """Return the recent trades: gaps are found by id here, the catch-up by time is not used."""
+        return await self.recent_trades(rest, symbol)
+
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""
         return self.parser.merge_rest_trades(await self.recent_trades(rest, symbol))

@@ -1,0 +1,193 @@
+"""Recover the trades of an outage on venues whose trade ids reveal no gap, by time.
+
+Such venues (Coinbase, Bybit) raise no ``TradeGap``, so after every reconnect the
+feed asks REST for what it missed. Merging the venue's recent trades by "newer
+than the last id" is not enough: the resubscribed stream (Coinbase resends its
+latest trades on subscribe) moves the last id past the outage first, and a long
+outage is deeper than one page. So the catch-up:
+
+- remembers the newest trade published before the socket went (the boundary),
+- waits for the first trade published after the reconnect and lets the stream
+  settle; the newest trade published then is the upper bound (nothing older can
+  be published any more: the parser drops what is not newer than its last id),
+- pages the venue's trades back in time (``fetch(symbol, start_ns, end_ns)``,
+  one page of trades in ``[start, end)``) from that trade down to the boundary,
+- publishes on ``topics.TRADES_BACKFILLED`` every trade strictly between the two
+  (ordered by time, then id) that was not published during the outage, each once.
+
+A venue that cannot page back far enough (Bybit serves only its latest trades)
+leaves a hole; with numeric ids it is published as a ``GapReport`` (what is
+recovered and what is not), otherwise logged with its time span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import Clock
+from tradefabric.core.errors import TradefabricError
+from tradefabric.data import topics
+from tradefabric.model.data import GapReport, Trade
+
+log = structlog.get_logger(__name__)
+
+TradesBetween = Callable[[str, int, int], Awaitable[list[Trade]]]
+"""Fetch one page of a symbol's trades with ``start_ns <= ts_event < end_ns`` (the newest
+of them when there are more than a page), in any order."""
+
+MAX_PAGES = 1_000
+_Key = tuple[int, int, str]
+
+
+def _key(trade: Trade) -> _Key:
+    tid = trade.trade_id
+    return trade.ts_event, int(tid) if tid.isascii() and tid.isdigit() else -1, tid
+
+
+class TradeCatchUp:
+    """After each reconnect, page back to the last trade before the outage and fill the hole."""
+
+    def __init__(
+        self,
+        bus: MessageBus,
+        clock: Clock,
+        venue: str,
+        fetch: TradesBetween,
+        *,
+        first_trade_wait_s: float = 5.0,
+        settle_s: float = 0.5,
+    ) -> None:
+        """Follow ``venue``'s trades on ``bus``; ``fetch`` pages its REST trades by time."""
+        self._bus = bus
+        self._clock = clock
+        self._venue = venue
+        self._fetch = fetch
+        self._wait_s = first_trade_wait_s
+        self._settle_s = settle_s
+        self._newest: dict[str, Trade] = {}
+        self._boundary: dict[str, Trade] = {}
+        self._first_after: dict[str, Trade] = {}
+        self._seen: set[tuple[str, str]] = set()
+        self._outage = False
+        self._arrived = asyncio.Event()
+        self.recovered = 0
+        self.pages_fetched = 0
+        self.reports: list[GapReport] = []
+        bus.subscribe(topics.TRADES, self._on_trade)
+
+    def _on_trade(self, trade: Trade) -> None:
+        if trade.venue != self._venue:
+            return
+        newest = self._newest.get(trade.symbol)
+        if newest is None or _key(trade) > _key(newest):
+            self._newest[trade.symbol] = trade
+        if self._outage:
+            # Published during the outage or after it (REST polls, the resubscribed
+            # stream): never backfill these again.
+            self._seen.add((trade.symbol, trade.trade_id))
+            if trade.symbol in self._boundary and trade.symbol not in self._first_after:
+                self._first_after[trade.symbol] = trade
+                self._arrived.set()
+
+    def on_disconnected(self) -> None:
+        """Mark the boundary: the newest trade of each symbol published so far."""
+        if not self._outage:
+            self._boundary = dict(self._newest)
+            self._first_after.clear()
+            self._seen.clear()
+            self._outage = True
+
+    async def on_reconnected(self, symbols: Sequence[str]) -> None:
+        """Fill the hole of the outage for ``symbols`` (unified names); return when done."""
+        if not self._outage:
+            return
+        self._first_after.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._until_all_arrived(symbols), timeout=self._wait_s)
+        # Let the resubscribed stream settle (a snapshot of recent trades, then live
+        # ones): from the newest trade published then on, the stream is whole again.
+        await asyncio.sleep(self._settle_s)
+        try:
+            for symbol in symbols:
+                boundary = self._boundary.get(symbol)
+                if boundary is not None:
+                    await self._fill(symbol, boundary, self._newest.get(symbol))
+        finally:
+            self._outage = False
+            self._seen.clear()
+
+    async def _until_all_arrived(self, symbols: Sequence[str]) -> None:
+        while not all(s in self._first_after for s in symbols if s in self._boundary):
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    async def _fill(self, symbol: str, boundary: Trade, newest: Trade | None) -> None:
+        lo = _key(boundary)
+        if newest is None or _key(newest) <= lo:
+            return
+        end_ns, hi = newest.ts_event + 1, _key(newest)
+        found, reached = await self._page(symbol, boundary.ts_event, end_ns)
+        hole = sorted(
+            (
+                t
+                for t in found.values()
+                if lo < _key(t) < hi and (symbol, t.trade_id) not in self._seen
+            ),
+            key=_key,
+        )
+        for trade in hole:
+            self._bus.publish(topics.TRADES_BACKFILLED, trade)
+        self.recovered += len(hole)
+        if not reached:
+            self._report_hole(symbol, boundary, found, hole)
+
+    async def _page(self, symbol: str, start_ns: int, end_ns: int) -> tuple[dict[str, Trade], bool]:
+        """Return the trades fetched, by id, and whether paging reached back to ``start_ns``."""
+        found: dict[str, Trade] = {}
+        for _ in range(MAX_PAGES):
+            try:
+                page = await self._fetch(symbol, start_ns, end_ns)
+            except TradefabricError as exc:
+                log.warning("catch_up_failed", venue=self._venue, symbol=symbol, error=str(exc))
+                return found, False
+            self.pages_fetched += 1
+            fresh = [t for t in page if t.trade_id not in found]
+            found.update((t.trade_id, t) for t in fresh)
+            if not page:
+                return found, False  # not even the boundary trade: nothing served back there
+            oldest = min(t.ts_event for t in page)
+            if oldest <= start_ns:
+                return found, True
+            if not fresh:
+                return found, False  # the same page again: the venue serves nothing older
+            # Overlap by the oldest instant: more trades of it may come on the next page.
+            end_ns = oldest + 1
+        return found, False
+
+    def _report_hole(
+        self, symbol: str, boundary: Trade, found: dict[str, Trade], hole: list[Trade]
+    ) -> None:
+        """Report what paging could not reach: a ``GapReport`` where ids are numbers."""
+        served = [_key(t)[1] for t in found.values() if _key(t) > _key(boundary)]
+        first, last = _key(boundary)[1] + 1, min(served, default=0) - 1
+        if first <= 0 or last < first:
+            log.warning(
+                "trades_maybe_lost", venue=self._venue, symbol=symbol, since_ns=boundary.ts_event
+            )
+            return
+        got = {int(tid) for s, tid in self._seen if s == symbol and tid.isdigit()}
+        got.update(_key(t)[1] for t in hole)
+        recovered = sum(1 for i in got if first <= i <= last)
+        report = GapReport(
+            self._venue, symbol, first, last, recovered, last - first + 1 - recovered,
+            boundary.ts_event, self._clock.timestamp_ns(),
+        )  # fmt: skip
+        self.reports.append(report)
+        self._bus.publish(topics.GAP_REPORTS, report)
+        if report.unrecoverable:
+            log.warning("trades_lost", venue=self._venue, symbol=symbol, lost=report.unrecoverable)
