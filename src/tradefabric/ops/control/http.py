@@ -94,12 +94,12 @@ def build_app(service: ControlService, registry: CollectorRegistry) -> FastAPI:
     """Return the FastAPI app of ``service``, with ``registry`` at ``/metrics``."""
     app = FastAPI(title="tradefabric control", docs_url=None, redoc_url=None)
 
-    @app.exception_handler(Exception)
     async def refused(_request: Request, exc: Exception) -> Response:
-        for kind, status in _STATUS_BY_ERROR:
-            if isinstance(exc, kind):
-                return _json(ErrorBody(error=str(exc), kind=type(exc).__name__), status)
-        raise exc
+        status = next(code for kind, code in _STATUS_BY_ERROR if isinstance(exc, kind))
+        return _json(ErrorBody(error=str(exc), kind=type(exc).__name__), status)
+
+    for kind, _ in _STATUS_BY_ERROR:
+        app.add_exception_handler(kind, refused)
 
     async def read(request: Request, fn: Callable[[], T]) -> Response:
         service.check(_credentials(request))
@@ -127,11 +127,7 @@ def _read_routes(app: FastAPI, service: ControlService, read: Reader) -> None:
         "risk": service.risk, "data": service.data,
     }  # fmt: skip
     for name, fn in routes.items():
-
-        async def route(request: Request, fn: Callable[[], Any] = fn) -> Response:
-            return await read(request, fn)  # type: ignore[no-any-return]
-
-        app.add_api_route(f"/api/{name}", route, methods=["GET"], name=name)
+        app.add_api_route(f"/api/{name}", _reader(read, fn), methods=["GET"], name=name)
 
     @app.get("/api/fills")
     async def fills(request: Request, limit: int = 50) -> Response:
@@ -140,6 +136,14 @@ def _read_routes(app: FastAPI, service: ControlService, read: Reader) -> None:
     @app.get("/api/alerts")
     async def alerts(request: Request, limit: int = 50) -> Response:
         return await read(request, lambda: service.alerts(limit))  # type: ignore[no-any-return]
+
+
+def _reader(read: Reader, fn: Callable[[], Any]) -> Callable[[Request], Any]:
+    # A closure, not a default argument: FastAPI would take a default for a query parameter.
+    async def route(request: Request) -> Response:
+        return await read(request, fn)  # type: ignore[no-any-return]
+
+    return route
 
 
 def _command_routes(app: FastAPI, service: ControlService) -> None:
