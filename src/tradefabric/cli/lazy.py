@@ -92,6 +92,11 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
     "report": LazyCommand(
         "tradefabric.cli.backtest_commands", "report_app", "Reports on run folders."
     ),
+    "ctl": LazyCommand(
+        "tradefabric.cli.ctl_commands",
+        "app",
+        "Operate a running node over its control API: status, pause, FLAT ALL, halt.",
+    ),
     "signals": LazyCommand(
         "tradefabric.cli.signals_command",
         "signals",

@@ -36,6 +36,7 @@ from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent
+from tradefabric.ops.control.config import ControlConfig
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
@@ -206,6 +207,9 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     state: StateConfig | None = None
     """Where paper/live state survives a restart (``state: {backend: sqlite, path: ...}``);
     None: nothing is restored or recorded."""
+    control: ControlConfig | None = None
+    """The control API and ``/metrics`` a paper/live node serves (``ops.control.http``:
+    ``control: {host: 127.0.0.1, port: 8780, token: ...}``); None: not served."""
 
     def __post_init__(self) -> None:
         interval_to_ns(self.equity_interval)

@@ -54,6 +54,8 @@ from tradefabric.node.run import (
 )
 from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.ops.control.http import ControlServer, serve_node
+from tradefabric.ops.control.service import ControlService
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
@@ -179,6 +181,8 @@ class TradingNode:
         self.cache = NodeCache(
             self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
+        self.control: tuple[ControlService, ControlServer] | None = None
+        """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
 
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
@@ -303,6 +307,9 @@ class TradingNode:
         if engine is None:
             raise ConfigError(f"a {self.mode} node has no live feeds")
         feeds = self.feeds()
+        self.control = (
+            None if self.config.control is None else serve_node(self, self.config.control)
+        )
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
         sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
@@ -322,6 +329,8 @@ class TradingNode:
             cancel = getattr(self.clock, "cancel_timers", None)
             if callable(cancel):
                 cancel()
+            if self.control is not None:  # off the loop: a request in flight still answers
+                await asyncio.to_thread(self.control[1].stop)
         seconds = time.perf_counter() - started
         sources = ", ".join(
             f"{venue} {feed.ws_url or '(venue default)'}"

@@ -45,6 +45,8 @@ class PreTradeInput(msgspec.Struct, frozen=True, kw_only=True):
     """Limit prices of our own open buy orders on (venue, symbol)."""
     resting_sell_prices: tuple[float, ...]
     halted: bool
+    strategy_paused: bool = False
+    """The order's strategy was paused by a person (``RiskEngine.pause``)."""
 
 
 Check = Callable[[PreTradeInput, RiskConfig], str | None]
@@ -53,6 +55,11 @@ Check = Callable[[PreTradeInput, RiskConfig], str | None]
 def check_halt(order: PreTradeInput, _config: RiskConfig) -> str | None:
     """Reject everything while trading is halted."""
     return "trading halted: a person must reset the risk engine" if order.halted else None
+
+
+def check_paused(order: PreTradeInput, _config: RiskConfig) -> str | None:
+    """Reject the orders of a strategy a person paused."""
+    return "strategy paused by an operator" if order.strategy_paused else None
 
 
 def check_order_notional(order: PreTradeInput, config: RiskConfig) -> str | None:
@@ -143,6 +150,7 @@ def check_self_trade(order: PreTradeInput, config: RiskConfig) -> str | None:
 
 RULES: tuple[tuple[str, Check], ...] = (
     ("halt", check_halt),
+    ("strategy_paused", check_paused),
     ("blacklist", check_blacklist),
     ("rate_limit", check_rate_limit),
     ("max_open_orders", check_open_orders),

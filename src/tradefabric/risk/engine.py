@@ -138,6 +138,8 @@ class RiskEngine:
         self.day_high = 0.0
         self.halted = False
         self.halt_reason = ""
+        self.paused: dict[str, str] = {}
+        """Strategy id -> why a person paused it: its orders are rejected until resumed."""
         self.accepted = 0
         self.rejected = 0
 
@@ -202,6 +204,7 @@ class RiskEngine:
             resting_buy_prices=_prices(resting, OrderSide.BUY),
             resting_sell_prices=_prices(resting, OrderSide.SELL),
             halted=self.halted and not (system and order.reduce_only),
+            strategy_paused=order.strategy_id in self.paused and not system,
         )
 
     def _orders_in_window(self, venue: str, now: int) -> int:
@@ -300,6 +303,14 @@ class RiskEngine:
         self.halted = False
         self.halt_reason = ""
         self._bus.publish(RISK_EVENTS, event)
+
+    def pause(self, strategy_id: str, reason: str) -> None:
+        """Reject every new order of ``strategy_id`` until ``resume`` (the caller audits)."""
+        self.paused[strategy_id] = reason
+
+    def resume(self, strategy_id: str) -> None:
+        """Let a paused strategy's orders through again."""
+        self.paused.pop(strategy_id, None)
 
     def snapshot(self) -> RiskSnapshot:
         """Return the halt and the day's equity high (what a restart restores)."""

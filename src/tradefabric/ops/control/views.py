@@ -1,0 +1,142 @@
+"""What the control service answers and records: frozen structs, JSON on the wire."""
+
+from __future__ import annotations
+
+import msgspec
+
+from tradefabric.model.orders import OrderSnapshot
+
+
+class Credentials(msgspec.Struct, frozen=True, kw_only=True):
+    """Who asks: the control token and the operator's name (recorded in the audit log)."""
+
+    token: str
+    operator: str
+
+
+class ControlCommand(msgspec.Struct, frozen=True, kw_only=True):
+    """Audit record of one operator command, written before the command acts."""
+
+    command: str
+    operator: str
+    target: str = ""
+    """The strategy a pause/resume/cancel names ("" for all)."""
+    reason: str = ""
+    ts: int
+
+
+class ControlDenied(msgspec.Struct, frozen=True, kw_only=True):
+    """Audit record of a command refused for a wrong token."""
+
+    command: str
+    operator: str
+    ts: int
+
+
+class PnlView(msgspec.Struct, frozen=True, kw_only=True):
+    """Profit and loss in the quote currency: since the node started and since UTC midnight."""
+
+    total: float
+    day: float
+    realized: float
+    unrealized: float
+    fees: float
+
+
+class FaultView(msgspec.Struct, frozen=True, kw_only=True):
+    """One isolated component fault."""
+
+    component: str
+    error_type: str
+    error: str
+    action: str
+    ts: int
+
+
+class VenueFeedView(msgspec.Struct, frozen=True, kw_only=True):
+    """One venue's frames through the data engine."""
+
+    venue: str
+    queued: int
+    parsed: int
+    dropped: int
+    duplicates: int
+    rejected: int
+    parse_errors: int
+
+
+class DataView(msgspec.Struct, frozen=True, kw_only=True):
+    """The data engine: queue depth now and at worst, and each venue's frames."""
+
+    capacity: int
+    depth: int
+    high_water: int
+    venues: list[VenueFeedView]
+
+
+class RiskView(msgspec.Struct, frozen=True, kw_only=True):
+    """The risk engine's state: halt, paused strategies, decisions so far."""
+
+    halted: bool
+    halt_reason: str
+    paused: dict[str, str]
+    """Strategy id -> why it was paused."""
+    accepted: int
+    rejected: int
+    day_high: float
+
+
+class StatusView(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a person glances at: progress, money, risk, health."""
+
+    mode: str
+    ts: int
+    trades: int
+    candles: int
+    orders: int
+    open_orders: int
+    fills: int
+    equity: float
+    pnl: PnlView
+    risk: RiskView
+    strategies: list[str]
+    faults: list[FaultView]
+    alerts: int
+    last_market_ts: int
+    data: DataView | None
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a command did."""
+
+    command: str
+    operator: str
+    message: str
+    ts: int
+
+
+class PositionLeft(msgspec.Struct, frozen=True, kw_only=True):
+    """A position FLAT ALL did not close, and why."""
+
+    venue: str
+    symbol: str
+    quantity: float
+    reason: str
+
+
+class FlatAllReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What FLAT ALL did and what is left when it returned."""
+
+    operator: str
+    paused: list[str]
+    """Strategies paused first, so none re-opens a position."""
+    cancelled: list[str]
+    """Client ids of the open orders asked to cancel."""
+    closing: list[OrderSnapshot]
+    """The reduce-only market orders sent, as they stood after the risk check."""
+    left: list[PositionLeft]
+    """Positions still open at return (refused by the slippage guard or not filled yet)."""
+    open_orders: list[OrderSnapshot]
+    """Orders still open at return."""
+    flat: bool
+    ts: int
