@@ -257,8 +257,10 @@ class ParentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     fees: float
     maker_quantity: float
     children: tuple[str, ...]
-    arrival_price: float
-    forecast_bps: float
+    arrival_price: float | None
+    """None when no book or price was known at arrival."""
+    forecast_bps: float | None
+    """None when nothing could forecast (no book, no forecaster)."""
     reason: str
     ts_init: int
     ts_last: int

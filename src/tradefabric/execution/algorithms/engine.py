@@ -113,16 +113,17 @@ class ExecAlgorithmEngine:
         if parent_id in self._parents:
             return self._parents[parent_id].snapshot()
         parent = Parent(self, request, parent_id, self._seed)
+        algo = algorithm(parent, params)  # validates the parameters first
         self._parents[parent_id] = parent
+        self._arrival(parent, algo)
         decision = self.execution.risk.check(_as_order(parent), system=False)
         if not decision.accepted:
             parent.status = OrderStatus.REJECTED
             parent.reason = decision.reason
             self.publish(parent)
             return parent.snapshot()
-        parent.algorithm = algo = algorithm(parent, params)
+        parent.algorithm = algo
         parent.status = OrderStatus.ACCEPTED
-        self._arrival(parent, algo)
         self._working.setdefault((request.venue, request.symbol), []).append(parent)
         self.publish(parent)
         self.guarded(parent, algo.start)
@@ -255,13 +256,17 @@ class ExecAlgorithmEngine:
         request = parent.request
         book = self.book(request.venue, request.symbol)
         mid = book.mid() if book is not None else self.execution.last_price(*_instrument(request))
+        if math.isnan(mid):
+            return
         parent.arrival_price = mid
         notional = algo.child_size() * mid
         curve = self._forecasters.get(request.venue)
-        if curve is not None and not math.isnan(notional):
-            parent.forecast_bps = curve(request.symbol, notional)
-        elif book is not None and not math.isnan(notional):
-            parent.forecast_bps = _walk_forecast(book, notional, request)
+        forecast = math.nan
+        if curve is not None:
+            forecast = curve(request.symbol, notional)
+        elif book is not None:
+            forecast = _walk_forecast(book, notional, request)
+        parent.forecast_bps = None if math.isnan(forecast) else forecast
 
     def _next_id(self, strategy_id: str) -> str:
         self._counter += 1

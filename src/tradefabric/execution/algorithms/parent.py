@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -70,8 +69,8 @@ class Parent:
         self.notional = 0.0
         self.fees = 0.0
         self.maker = 0.0
-        self.arrival_price = math.nan
-        self.forecast_bps = math.nan
+        self.arrival_price: float | None = None
+        self.forecast_bps: float | None = None
         self.done_sending = False
         self.cancelling = False
         self.ts_init = engine.clock.timestamp_ns()
@@ -125,7 +124,8 @@ class Parent:
 
         def send(_due: int) -> None:
             self.pending -= quantity
-            if self.active:
+            # Sent even after the algorithm finished (it was decided before); not after a cancel.
+            if not self.cancelling and self.status not in _FINAL:
                 self._send(request)
             self._engine.settle(self)
 
