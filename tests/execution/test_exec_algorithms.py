@@ -141,7 +141,7 @@ def test_twap_slices_on_schedule_with_bounded_jitter(shared_data: Path, tmp_path
     # 10 s slices, each moved by up to +-20% (jitter 0.4) and sent up to 0.2 s late.
     assert all(10.0 * 0.6 - 0.2 <= g <= 10.0 * 1.4 + 0.2 for g in gaps), gaps
     assert len({round(g, 3) for g in gaps}) > 5  # jittered, not a fixed grid
-    assert 0.0 < parent.forecast_bps < 5.0
+    assert parent.forecast_bps is not None and 0.0 < parent.forecast_bps < 5.0
 
 
 def test_peg_rests_post_only_at_the_touch_and_repegs(shared_data: Path, tmp_path: Path) -> None:

@@ -232,6 +232,16 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     oco_group: str = ""
 
 
+class ChildMark(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """A child's pre-trade marks: the mid and spread when it was decided and its slippage
+    forecast (bps against the mid, half the spread included; None when nothing could forecast)."""
+
+    client_order_id: str
+    mid: float | None
+    forecast_bps: float | None
+    spread: float | None = None
+
+
 class ParentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """A parent order worked by an execution algorithm, at one moment.
 
@@ -264,3 +274,5 @@ class ParentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
     ts_init: int
     ts_last: int
+    marks: tuple[ChildMark, ...] = ()
+    """Per child, in ``children`` order: the mid and forecast when it was sent."""

@@ -198,6 +198,10 @@ class KernelRun:
         self.kernel = TradingKernel(
             config, bus, clock, venues, audit=self.audit, books=books, instruments=instruments
         )
+        for name, venue in venues.items():
+            # The simulated venue's liquidity forecaster is the algorithms' pre-trade forecast.
+            if isinstance(venue, SimulatedExchange) and venue.impact is not None:
+                self.kernel.algorithms.set_forecaster(name, venue.impact)
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
         if run_dir is not None and daily_reports is not DailySchedule.OFF:

@@ -35,6 +35,7 @@ from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.sim.exchange import BookSource, ImpactCurve
 from tradefabric.model.data import OrderBookDeltas, Trade
 from tradefabric.model.orders import (
+    ChildMark,
     Fill,
     OrderEvent,
     OrderRequest,
@@ -254,19 +255,33 @@ class ExecAlgorithmEngine:
 
     def _arrival(self, parent: Parent, algo: ExecAlgorithm) -> None:
         request = parent.request
+        mid, forecast = self._forecast(request, algo.child_size())
+        parent.arrival_price = mid
+        parent.forecast_bps = forecast
+
+    def mark(self, child_id: str, request: OrderRequest) -> ChildMark:
+        """Return a child's mid and slippage forecast at the moment it is sent."""
+        mid, forecast = self._forecast(request, request.quantity)
+        book = self.book(request.venue, request.symbol)
+        spread = None if book is None else book.spread()
+        return ChildMark(client_order_id=child_id, mid=mid, forecast_bps=forecast, spread=spread)
+
+    def _forecast(
+        self, request: OrderRequest, quantity: float
+    ) -> tuple[float | None, float | None]:
+        """Return the mid now and the forecast slippage (bps) of ``quantity`` against it."""
         book = self.book(request.venue, request.symbol)
         mid = book.mid() if book is not None else self.execution.last_price(*_instrument(request))
         if math.isnan(mid):
-            return
-        parent.arrival_price = mid
-        notional = algo.child_size() * mid
+            return None, None
+        notional = quantity * mid
         curve = self._forecasters.get(request.venue)
         forecast = math.nan
         if curve is not None:
             forecast = curve(request.symbol, notional)
         elif book is not None:
             forecast = _walk_forecast(book, notional, request)
-        parent.forecast_bps = None if math.isnan(forecast) else forecast
+        return mid, None if math.isnan(forecast) else forecast
 
     def _next_id(self, strategy_id: str) -> str:
         self._counter += 1

@@ -15,6 +15,7 @@ from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.algorithms.base import ExecAlgorithm
 from tradefabric.execution.algorithms.tactics import tactics_for
 from tradefabric.model.orders import (
+    ChildMark,
     Fill,
     LiquiditySide,
     OrderRequest,
@@ -61,6 +62,7 @@ class Parent:
         self.tactics = tactics_for(request.venue)
         self.precision = engine.execution.precision(request.venue, request.symbol)
         self.children: dict[str, _Child] = {}
+        self.marks: list[ChildMark] = []
         self.pending = 0.0
         """Quantity of delayed children not sent yet."""
         self.algorithm: ExecAlgorithm | None = None
@@ -134,6 +136,7 @@ class Parent:
     def _send(self, request: OrderRequest) -> None:
         child_id = f"{self.parent_id}-c{len(self.children) + 1}"
         self.children[child_id] = _Child(request.quantity, request.post_only)
+        self.marks.append(self._engine.mark(child_id, request))
         self._engine.register_child(child_id, self)
         self._engine.execution.submit(msgspec.structs.replace(request, client_order_id=child_id))
         self._engine.publish(self)
@@ -228,6 +231,7 @@ class Parent:
             maker_quantity=self.maker, children=tuple(self.children),
             arrival_price=self.arrival_price, forecast_bps=self.forecast_bps,
             reason=self.reason, ts_init=self.ts_init, ts_last=self.ts_last,
+            marks=tuple(self.marks),
         )  # fmt: skip
 
 
