@@ -81,6 +81,57 @@ class LiquiditySide(enum.StrEnum):
     TAKER = "taker"
 
 
+class TwapParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="twap"):
+    """Slice evenly over ``horizon_s``: one child every ``interval_s``, jittered.
+
+    A child is sent at each slice time moved by up to ``jitter`` of the interval
+    (seeded); a slice left unfilled (a limit child that expired) is added to the
+    next one (catch-up), and the last slice sends whatever remains. With
+    ``limit_price`` the children are IOC limits at that price, else market orders.
+    """
+
+    horizon_s: float = 60.0
+    interval_s: float = 5.0
+    jitter: float = 0.2
+    limit_price: float | None = None
+    delay_ms: float = 0.0
+    """Randomized submit delay: each child waits uniform(0, delay_ms) before it is sent."""
+
+
+class IcebergParams(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="iceberg"
+):
+    """Show only a clip of a limit order at ``price``: a new clip after each one fills.
+
+    Each clip is ``visible`` times a random factor in ``[1 - size_jitter, 1 + size_jitter]``
+    and is sent after a random refresh delay of up to ``refresh_ms``.
+    """
+
+    visible: float
+    size_jitter: float = 0.2
+    refresh_ms: float = 500.0
+    delay_ms: float = 0.0
+
+
+class PegParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag="peg"):
+    """Rest post-only at our side's best price; re-peg when the touch moves away.
+
+    A buy joins the best bid (``offset_ticks`` behind it), a sell the best ask. When
+    the touch moves by ``repeg_ticks`` or more the child is cancelled and sent again at
+    the new touch, at most once per ``min_repeg_ms``. A post-only rejection (the book
+    moved through our price) re-pegs one tick further back.
+    """
+
+    offset_ticks: int = 0
+    repeg_ticks: int = 1
+    min_repeg_ms: float = 100.0
+    delay_ms: float = 0.0
+
+
+ExecParams = TwapParams | IcebergParams | PegParams
+"""Every built-in algorithm's parameters (tagged: ``{"type": "twap", ...}`` in JSON/YAML)."""
+
+
 class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What a strategy asks the execution engine to do.
 
@@ -108,6 +159,11 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     oco_group: str = ""
     """Orders of one strategy sharing a group are one-cancels-the-other at the venue:
     the first fill of one cancels the others (``StrategyContext.oco``/``bracket``)."""
+    exec_algorithm: str = ""
+    """The execution algorithm (``execution.algorithms``) that works this order as a
+    parent, e.g. ``twap``; empty: the order goes to the venue as it is."""
+    exec_params: ExecParams | None = None
+    """The algorithm's parameters; None: its defaults."""
 
 
 class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -174,3 +230,49 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     ts_last: int
     trailing_offset: float | None = None
     oco_group: str = ""
+
+
+class ChildMark(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """A child's pre-trade marks: the mid and spread when it was decided and its slippage
+    forecast (bps against the mid, half the spread included; None when nothing could forecast)."""
+
+    client_order_id: str
+    mid: float | None
+    forecast_bps: float | None
+    spread: float | None = None
+
+
+class ParentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """A parent order worked by an execution algorithm, at one moment.
+
+    ``children`` are the client order ids it spawned, in order; ``filled_quantity``,
+    ``avg_price``, ``fees`` and ``maker_quantity`` add up their fills. ``arrival_price``
+    is the mid when the parent arrived and ``forecast_bps`` the pre-trade forecast of
+    one child's slippage against the mid (transaction cost analysis compares both with
+    what the fills paid). Published on ``execution.topics.PARENT_EVENTS`` at every change.
+    """
+
+    parent_id: str
+    strategy_id: str
+    venue: str
+    symbol: str
+    side: OrderSide
+    quantity: float
+    exec_algorithm: str
+    exec_params: ExecParams | None
+    price: float | None
+    status: OrderStatus
+    filled_quantity: float
+    avg_price: float
+    fees: float
+    maker_quantity: float
+    children: tuple[str, ...]
+    arrival_price: float | None
+    """None when no book or price was known at arrival."""
+    forecast_bps: float | None
+    """None when nothing could forecast (no book, no forecaster)."""
+    reason: str
+    ts_init: int
+    ts_last: int
+    marks: tuple[ChildMark, ...] = ()
+    """Per child, in ``children`` order: the mid and forecast when it was sent."""

@@ -26,6 +26,8 @@ from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_DAY, interval_to_ns
 from tradefabric.data import topics
 from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.algorithms import BUILTIN
+from tradefabric.execution.algorithms.engine import ExecAlgorithmEngine
 from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
@@ -35,7 +37,7 @@ from tradefabric.integrity.config import IntegrityConfig
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
-from tradefabric.model.orders import Fill, OrderEvent
+from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
 from tradefabric.ops.control.config import ControlConfig
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
@@ -304,6 +306,10 @@ class TradingKernel:
         self.portfolio = Portfolio(config.balances)
         self.risk = RiskEngine(config.risk, bus, clock, audit, consensus)
         self.execution = ExecutionEngine(bus, clock, self.risk, self.portfolio, audit)
+        # Built after the venues: on each book change the venue matches, then algorithms act.
+        self.algorithms = ExecAlgorithmEngine(
+            bus, self.execution, clock, books=books, seed=config.seed, algorithms=BUILTIN
+        )
         self._precisions: dict[tuple[str, str], Precision] = {}
         increments = {(i.venue, i.symbol): (i.price_increment, i.size_increment)
                       for i in config.instruments}  # fmt: skip
@@ -328,6 +334,7 @@ class TradingKernel:
             self._start(strategy)
         bus.subscribe(exec_topics.FILLS, self._route_fill)
         bus.subscribe(exec_topics.ORDER_EVENTS, self._route_event)
+        bus.subscribe(exec_topics.PARENT_EVENTS, self._route_parent)
         clock.set_timer(interval_to_ns(config.risk_interval), self._check_equity)
         self.market_clock.set_timer(interval_to_ns(config.equity_interval), self._sample_equity)
 
@@ -365,7 +372,7 @@ class TradingKernel:
             ctx = StrategyContext(
                 strategy.strategy_id, self.execution, self.clock,
                 bus=self.bus, owned=ids, books=self.books,
-                owner=strategy_owner(strategy.strategy_id),
+                owner=strategy_owner(strategy.strategy_id), algorithms=self.algorithms,
             )  # fmt: skip
             strategy.start(ctx)
             if strategy.wants_candles:
@@ -433,6 +440,15 @@ class TradingKernel:
             except Exception as exc:
                 owner = strategy_owner(strategy.strategy_id)
                 self.bus.report_fault(exec_topics.ORDER_EVENTS.name, owner, exc)
+
+    def _route_parent(self, parent: ParentSnapshot) -> None:
+        strategy = self._by_id.get(parent.strategy_id)
+        if strategy is not None:
+            try:
+                strategy.on_parent_event(parent)
+            except Exception as exc:
+                owner = strategy_owner(strategy.strategy_id)
+                self.bus.report_fault(exec_topics.PARENT_EVENTS.name, owner, exc)
 
     def mark_to_market(self) -> float:
         """Mark every position at the latest price and return the equity."""

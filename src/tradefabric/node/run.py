@@ -30,6 +30,7 @@ from tradefabric.ops.run_record import (
     compute_metrics,
     write_equity_csv,
     write_json,
+    write_jsonl,
 )
 from tradefabric.ops.run_report import write_run_report
 from tradefabric.risk.audit import AuditLog
@@ -133,7 +134,9 @@ def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> Au
     )
 
 
-_PREVIOUS_OUTPUTS = ("chart.png", "chart.svg", "report.html")
+PARENTS_FILE = "parents.jsonl"
+"""Every parent order of the run (execution algorithms), in its final state."""
+_PREVIOUS_OUTPUTS = ("chart.png", "chart.svg", "report.html", PARENTS_FILE)
 """Files a run writes only at its end: a re-run must not leave the previous run's copy."""
 
 
@@ -203,6 +206,10 @@ class KernelRun:
             instruments=instruments,
             market_clock=market_clock,
         )
+        for name, venue in venues.items():
+            # The simulated venue's liquidity forecaster is the algorithms' pre-trade forecast.
+            if isinstance(venue, SimulatedExchange) and venue.impact is not None:
+                self.kernel.algorithms.set_forecaster(name, venue.impact)
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
         if run_dir is not None and daily_reports is not DailySchedule.OFF:
@@ -264,6 +271,7 @@ def write_run_folder(run_dir: Path, kernel: TradingKernel, info: RunInfo, metric
     write_json(run_dir / "balances.json", kernel.portfolio.balances())
     write_json(run_dir / "metrics.json", metrics)
     write_json(run_dir / "run.json", info)
+    write_jsonl(run_dir / PARENTS_FILE, list(kernel.algorithms.parents()))
     write_equity_csv(run_dir / "equity.csv", kernel.equity_curve)
     names = ", ".join(s.strategy_id for s in kernel.strategies)
     version = f"catalog v{info.catalog_version}" if info.catalog_version else info.recording

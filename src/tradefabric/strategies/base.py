@@ -37,6 +37,7 @@ from tradefabric.core.time import NS_PER_DAY
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution import topics as exec_topics
+from tradefabric.execution.algorithms.engine import ExecAlgorithmEngine
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.precision import Precision
 from tradefabric.execution.sim.exchange import BookSource
@@ -48,6 +49,7 @@ from tradefabric.model.orders import (
     OrderSide,
     OrderSnapshot,
     OrderType,
+    ParentSnapshot,
 )
 from tradefabric.strategies.history import CandleHistory
 from tradefabric.strategies.indicators import CandleIndicator
@@ -130,9 +132,12 @@ class StrategyContext:
         owned: tuple[str, ...] = (),
         books: BookSource | None = None,
         owner: str | None = None,
+        algorithms: ExecAlgorithmEngine | None = None,
     ) -> None:
         """``owned``: the strategy ids this strategy may trade and cancel as (default its
-        own id); ``owner``: the bus owner its subscriptions and faults are filed under."""
+        own id); ``owner``: the bus owner its subscriptions and faults are filed under;
+        ``algorithms``: the execution algorithms ``submit_algo`` sends parents to."""
+        self._algorithms = algorithms
         self.strategy_id = strategy_id
         self._owner = owner
         self.closed = False
@@ -178,6 +183,36 @@ class StrategyContext:
                 f"strategy {self.strategy_id} may not send orders as {request.strategy_id!r}"
             )
         return self._execution.submit(request)
+
+    def submit_algo(self, request: OrderRequest) -> ParentSnapshot:
+        """Send a parent order to the execution algorithm it names (``exec_algorithm``).
+
+        The parent is risk-checked once, each child it spawns again; the strategy sees
+        the parent's progress in ``on_parent_event`` and each child's own events and
+        fills as for any order.
+        """
+        if request.strategy_id not in self._owned:
+            raise StrategyError(
+                f"strategy {self.strategy_id} may not send orders as {request.strategy_id!r}"
+            )
+        if self._algorithms is None or not request.exec_algorithm:
+            raise StrategyError(
+                f"strategy {self.strategy_id}: submit_algo needs an exec_algorithm and a node "
+                "with execution algorithms"
+            )
+        return self._algorithms.submit(request)
+
+    def cancel_parent(self, parent_id: str) -> None:
+        """Cancel one of this strategy's parent orders and its open children."""
+        parent = None if self._algorithms is None else self._algorithms.parent(parent_id)
+        if parent is None or parent.strategy_id not in self._owned:
+            raise StrategyError(f"strategy {self.strategy_id}: no parent order {parent_id!r}")
+        assert self._algorithms is not None
+        self._algorithms.cancel(parent_id)
+
+    def parent(self, parent_id: str) -> ParentSnapshot | None:
+        """Return a parent order's state, or None."""
+        return None if self._algorithms is None else self._algorithms.parent(parent_id)
 
     def cancel(self, client_order_id: str) -> None:
         """Ask for one of this strategy's orders to be cancelled; another's is refused."""
@@ -415,6 +450,9 @@ class Strategy:
         saved. Positions are the portfolio's (``ctx.position``): read them, do not
         remember them. Default: nothing.
         """
+
+    def on_parent_event(self, parent: ParentSnapshot) -> None:
+        """Handle a change of one of this strategy's parent orders (execution algorithms)."""
 
     def stop(self) -> None:
         """Clean up at the end of a run."""

@@ -123,6 +123,8 @@ class SimulatedExchange:
         self._latency = LatencyModel(config.latency, seed)
         self._books = books
         self._impact = impact
+        self.impact = impact
+        """The impact curve takers pay (the liquidity forecaster), or None."""
         self._reports: ExecutionReports | None = None
         self._pending: list[tuple[int, int, SimOrder]] = []
         self._orders: dict[str, list[SimOrder]] = {}
