@@ -102,6 +102,11 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
         "signals",
         "Run indicators, regime, the signal plugins, confidence and the ensemble over candles.",
     ),
+    "research": LazyCommand(
+        "tradefabric.cli.research_commands",
+        "app",
+        "Research: parameter sweeps and walk-forward optimisation.",
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from tradefabric.data import topics
 from tradefabric.node.kernel import DataConfig, TradingConfig
 from tradefabric.node.run import BacktestResult, RunInfo
 from tradefabric.node.trading_node import RunMode, TradingNode
+from tradefabric.ops.equity import EquityCurve
 from tradefabric.store.candle_reader import count_candles, read_candles
 from tradefabric.store.catalog import Catalog, as_int, sql_string, time_range_sql
 
@@ -83,6 +84,8 @@ class BacktestRunner:
         self.config = config
         self._start = start
         self._end = end
+        self.equity: EquityCurve | None = None
+        """The finished run's equity curve (research trials keep it without a run folder)."""
 
     def run(self, run_dir: Path | None, progress: Progress | None = None) -> BacktestResult:
         """Run, write the run folder (when ``run_dir`` is given) and return the result."""
@@ -105,6 +108,7 @@ class BacktestRunner:
         started = time.perf_counter()
         count, first, last = _replay_candles(catalog, where, clock, node.bus, (total, progress))
         seconds = time.perf_counter() - started
+        self.equity = node.kernel.equity_curve
         info = RunInfo(
             config=self.config,
             catalog_version=version,

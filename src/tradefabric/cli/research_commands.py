@@ -1,0 +1,64 @@
+"""``tradefabric research sweep`` and ``research walk-forward``: parameter search."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from tradefabric.cli.output import fail, stdout
+from tradefabric.cli.output import stderr as err_console
+from tradefabric.core.errors import TradefabricError
+from tradefabric.ops.run_record import json_text
+from tradefabric.research.sweep import run_sweep
+
+app = typer.Typer(
+    help="Research: parameter sweeps and walk-forward optimisation.", no_args_is_help=True
+)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Sweep/walk-forward YAML.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")]
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("trials", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command("sweep")
+def sweep(config: ConfigOption, json_output: JsonOption = False) -> None:
+    """Run a parameter sweep; write trials.parquet and report.html (heatmap, best curves)."""
+    try:
+        with _bar("sweep") as update:
+            outcome = run_sweep(config, progress=update)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(outcome) + "\n")
+        return
+    stdout.print(
+        f"catalog v{outcome.catalog_version}: {outcome.trials} trials, "
+        f"{outcome.feasible} feasible; table {outcome.table}; report {outcome.report}"
+    )
+    for r in outcome.best:
+        m = r.result.metrics if r.result else None
+        if m is not None:
+            stdout.print(
+                f"#{r.index} {r.params.label()}: score {r.score:.4f}, sharpe {m.sharpe:.3f}, "
+                f"return {m.total_return:+.4%}, max DD {m.max_drawdown:.4%}, "
+                f"trades {m.closing_trades}",
+                highlight=False,
+            )

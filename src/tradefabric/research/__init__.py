@@ -1,0 +1,1 @@
+"""Research: backtests as pure functions, parameter sweeps, walk-forward, purged CV."""
