@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -32,6 +32,7 @@ from tradefabric.model.enums import AggressorSide
 from tradefabric.venues.bybit import subscriptions
 from tradefabric.venues.bybit.markets import BybitMarket
 from tradefabric.venues.bybit.parser import BybitStreamParser
+from tradefabric.venues.bybit.routes import TopicRoute, TradeRoute
 from tradefabric.venues.bybit.symbols import raw_symbol, unified_symbol
 
 ReplyT = TypeVar("ReplyT", "_TimeReply", "_TradesReply")
@@ -175,6 +176,18 @@ class BybitFeedParser(BybitStreamParser):
             self._trade_bus.publish(topics.TRADES, trade)  # _on_trade remembers it
             published += 1
         return published
+
+    def _add_route(self, topic: str) -> TopicRoute[Any]:
+        route = super()._add_route(topic)
+        if isinstance(route, TradeRoute):
+            # The stream and REST share the seen ids both ways: a trade a poll merged
+            # while the stream lagged is not published again when the stream brings it.
+            route.already_published = self._published
+        return route
+
+    def _published(self, symbol: str, trade_id: str) -> bool:
+        seen = self._seen.get(symbol)
+        return seen is not None and trade_id in seen.ids
 
     def _on_snapshot(self, snapshot: OrderBookSnapshot) -> None:
         if snapshot.venue == self.market.venue:

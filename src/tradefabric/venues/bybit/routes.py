@@ -10,6 +10,7 @@ parser's slow path (first frame of a topic, or a frame that failed validation).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Generic, NoReturn, TypeVar
 
 import msgspec
@@ -100,13 +101,15 @@ class TradeRoute(TopicRoute[TradeFrame]):
     """``publicTrade`` -> ``Trade``; Bybit's ``S`` is the taker's side, ``i`` the trade id."""
 
     frame_type = TradeFrame
-    __slots__ = ("last_trade_id",)
+    __slots__ = ("already_published", "last_trade_id")
 
     def __init__(
         self, bus: MessageBus, venue: str, symbol: str, raw_symbol: str, topic: str
     ) -> None:
         super().__init__(bus, venue, symbol, raw_symbol, topic)
         self.last_trade_id = ""
+        self.already_published: Callable[[str, str], bool] | None = None
+        """(symbol, trade id) -> True when another source (a REST poll) published it first."""
 
     def handle(self, frame: TradeFrame, ts_recv: int) -> None:
         """Publish every trade of the frame unless the frame is old or a repeat."""
@@ -118,9 +121,12 @@ class TradeRoute(TopicRoute[TradeFrame]):
         self.check_time(frame.ts)
         self.last_trade_id = trades[-1].trade_id
         venue, symbol, publish = self.venue, self.symbol, self.bus.publish
+        already = self.already_published
         for wire in trades:
             if wire.symbol != self.raw_symbol:
                 self.check_symbol(wire.symbol)
+            if already is not None and already(symbol, wire.trade_id):
+                continue
             trade = Trade(
                 venue, symbol, wire.price, wire.size, _TAKER_SIDES[wire.side], wire.trade_id,
                 wire.time_ms * _MS, ts_recv,
