@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
+import structlog
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -35,6 +36,7 @@ from tradefabric.ops.control.ports import Node
 from tradefabric.ops.control.service import ControlAuthError, ControlError, ControlService
 from tradefabric.ops.control.views import Credentials
 
+log = structlog.get_logger(__name__)
 T = TypeVar("T")
 B = TypeVar("B", bound=msgspec.Struct)
 
@@ -216,4 +218,5 @@ def serve_node(node: Node, config: ControlConfig) -> tuple[ControlService, Contr
     registry.register(NodeCollector(service))
     server = ControlServer(build_app(service, registry), config.host, config.port)
     server.start()
+    log.info("control_api_listening", url=server.url, metrics=f"{server.url}/metrics")
     return service, server
