@@ -5,12 +5,14 @@ guard, and the ``control:`` config section."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 import pytest
+from fastapi import FastAPI
 
 from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import AuditWriteError, ConfigError
@@ -24,6 +26,7 @@ from tradefabric.node.trading_node import RunMode, TradingNode
 from tradefabric.ops.control.bridge import LoopBridge, NodeUnavailableError
 from tradefabric.ops.control.config import ControlConfig
 from tradefabric.ops.control.flat import closing_request
+from tradefabric.ops.control.http import ControlServer
 from tradefabric.ops.control.service import ControlAuthError, ControlError, ControlService
 from tradefabric.ops.control.views import Credentials, PositionLeft
 from tradefabric.risk.audit import AuditLog, read_audit
@@ -210,3 +213,13 @@ def test_reads_report_the_node(shared_data: Path) -> None:
         assert status.data is None  # a backtest has no live data engine
 
     asyncio.run(main())
+
+
+def test_a_port_in_use_fails_naming_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ControlServer(FastAPI(), "127.0.0.1", port)
+        with pytest.raises(NodeUnavailableError, match=f"127.0.0.1:{port}"):
+            server.start()

@@ -190,8 +190,15 @@ class ControlServer:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="off")  # fmt: skip
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="control-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="control-http", daemon=True)
+        self._where = f"{host}:{port}"
         self.url = ""
+
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind; start() reports it
+            log.error("control_api_failed", where=self._where)
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start serving; return once the socket listens (raise if it does not)."""
@@ -199,7 +206,9 @@ class ControlServer:
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise NodeUnavailableError("the control API did not start (port in use?)")
+                raise NodeUnavailableError(
+                    f"control: the API could not listen on {self._where} (port in use?)"
+                )
             time.sleep(0.01)
         host, port = self._server.servers[0].sockets[0].getsockname()[:2]
         self.url = f"http://{host}:{port}"
