@@ -15,6 +15,7 @@ COMMANDS = [
     ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"],
     ["venue", "instruments"], ["feed"],
     ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
+    ["ctl"], ["ctl", "status"], ["ctl", "pause"], ["ctl", "flatall"], ["ctl", "reset"],
 ]  # fmt: skip
 
 
