@@ -136,6 +136,9 @@ class _Cache:
         self._book = book
         self._last = last
 
+    def instruments(self) -> list[InstrumentId]:
+        return [InstrumentId("binance", "BTC/USDT")]
+
     def book(self, instrument: InstrumentId) -> OrderBook | None:
         return self._book
 
@@ -211,6 +214,10 @@ def test_reads_report_the_node(shared_data: Path) -> None:
         pnl = await asyncio.to_thread(service.pnl)
         assert pnl.total == pytest.approx(node.kernel.mark_to_market() - 100_000.0)
         assert status.data is None  # a backtest has no live data engine
+        books = await asyncio.to_thread(service.books)
+        btc = next(b for b in books if b.symbol == "BTC/USDT")
+        assert btc.valid and btc.best_bid < btc.best_ask
+        assert btc.last_price == node.cache.latest_price(InstrumentId("binance", "BTC/USDT"))
 
     asyncio.run(main())
 

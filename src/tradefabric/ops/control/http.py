@@ -126,7 +126,7 @@ def _read_routes(app: FastAPI, service: ControlService, read: Reader) -> None:
     routes: dict[str, Callable[[], Any]] = {
         "status": service.status, "balances": service.balances,
         "positions": service.positions, "pnl": service.pnl, "orders": service.open_orders,
-        "risk": service.risk, "data": service.data,
+        "risk": service.risk, "data": service.data, "books": service.books,
     }  # fmt: skip
     for name, fn in routes.items():
         app.add_api_route(f"/api/{name}", _reader(read, fn), methods=["GET"], name=name)

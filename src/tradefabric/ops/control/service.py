@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hmac
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
@@ -28,6 +29,7 @@ from tradefabric.ops.control.bridge import LoopBridge
 from tradefabric.ops.control.flat import close_positions
 from tradefabric.ops.control.ports import DataStats, Node
 from tradefabric.ops.control.views import (
+    BookView,
     CommandResult,
     ControlCommand,
     ControlDenied,
@@ -43,6 +45,8 @@ from tradefabric.ops.control.views import (
 )
 
 T = TypeVar("T")
+MAX_FLAT_WAIT_S = 60.0
+"""FLAT ALL waits at most this long for fills (then reports what is left)."""
 
 
 class ControlError(FatalError):
@@ -119,6 +123,10 @@ class ControlService:
         """Return the data engine's queue and per-venue frames (None: no live feeds)."""
         return self.bridge.call(lambda: _data_view(self._node.status().data))
 
+    def books(self) -> list[BookView]:
+        """Return each traded instrument's top of book (book health) and last price."""
+        return self.bridge.call(self._books)
+
     def alerts(self, limit: int = 50) -> list[Alert]:
         """Return the most recent alerts, oldest first."""
         return self.bridge.call(lambda: list(self._node.alerts)[-limit:] if limit > 0 else [])
@@ -152,8 +160,8 @@ class ControlService:
     def flat_all(self, credentials: Credentials, wait_s: float = 5.0) -> FlatAllReport:
         """Pause every strategy, cancel every order, close every position (guarded);
         wait up to ``wait_s`` for the node to be flat; report what is left."""
-        if wait_s < 0:
-            raise ControlError("flat_all: wait_s must be >= 0")
+        if not 0 <= wait_s <= MAX_FLAT_WAIT_S:
+            raise ControlError(f"flat_all: wait_s must be within 0..{MAX_FLAT_WAIT_S:g} s")
         return self.bridge.run(
             lambda: self.flat_all_async(credentials, wait_s), self.bridge.timeout_s + wait_s
         )
@@ -297,11 +305,27 @@ class ControlService:
             fees=totals.fees,
         )
 
+    def _books(self) -> list[BookView]:
+        cache = self._node.cache
+        views = []
+        for instrument in cache.instruments():
+            book = cache.book(instrument)
+            last = cache.latest_price(instrument)
+            views.append(BookView(
+                venue=instrument.venue, symbol=instrument.symbol,
+                valid=book is not None and book.valid,
+                best_bid=book.best_bid() if book is not None else math.nan,
+                best_ask=book.best_ask() if book is not None else math.nan,
+                last_price=math.nan if last is None else last,
+            ))  # fmt: skip
+        return views
+
     def _risk(self) -> RiskView:
         risk = self._node.kernel.risk
         return RiskView(
             halted=risk.halted, halt_reason=risk.halt_reason, paused=dict(risk.paused),
-            accepted=risk.accepted, rejected=risk.rejected, day_high=risk.day_high,
+            accepted=risk.accepted, rejected=risk.rejected,
+            rejected_by_rule=dict(risk.rejected_by_rule), day_high=risk.day_high,
         )  # fmt: skip
 
     def _status(self) -> StatusView:
