@@ -116,6 +116,10 @@ def test_flat_all_ends_flat(running: Running) -> None:
     assert api.get("/api/positions") == [] and api.get("/api/orders") == []
     fills = api.get("/api/fills?limit=5")
     assert fills[-1]["strategy_id"] == "control"
+    alerts = [(a["kind"], a["message"]) for a in api.get("/api/alerts")
+              if a["component"] == "control"]  # fmt: skip
+    assert alerts[0][0] == "control_pause" and alerts[0][1].startswith("tester: strategy")
+    assert alerts[-1] == ("control_flat_all", "ana: FLAT ALL: flat")
 
 
 def test_the_audit_log_verifies_and_holds_every_command(running: Running) -> None:

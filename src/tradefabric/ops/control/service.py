@@ -24,7 +24,7 @@ from tradefabric.core.time import NS_PER_DAY
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.portfolio import BalanceSnapshot, PositionSnapshot
 from tradefabric.model.orders import Fill, OrderSnapshot
-from tradefabric.ops.alerts import Alert
+from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.ops.control.bridge import LoopBridge
 from tradefabric.ops.control.flat import close_positions
 from tradefabric.ops.control.ports import DataStats, Node
@@ -175,7 +175,20 @@ class ControlService:
         deadline = loop.time() + wait_s
         while loop.time() < deadline and not self._flat():
             await asyncio.sleep(0.02)  # fills arrive with the market data on this loop
-        return self._flat_report(credentials.operator, paused, cancelled, refused)
+        report = self._flat_report(credentials.operator, paused, cancelled, refused)
+        left = "flat" if report.flat else f"{len(report.left)} positions, "
+        left += "" if report.flat else f"{len(report.open_orders)} open orders left"
+        self._alert("flat_all", report.operator, f"FLAT ALL: {left}", report.flat)
+        return report
+
+    def _alert(self, name: str, operator: str, message: str, ok: bool = True) -> None:
+        """Tell every operator channel what a person did (one alert per command)."""
+        level = AlertLevel.INFO if name in ("pause", "resume", "cancel_all") else AlertLevel.WARNING
+        level = level if ok else AlertLevel.CRITICAL
+        self._node.bus.publish(ALERTS, Alert(
+            kind=f"control_{name}", level=level, component="control",
+            message=f"{operator}: {message}", ts=self._node.clock.timestamp_ns(),
+        ))  # fmt: skip
 
     # --- on the loop ---
 
@@ -185,6 +198,7 @@ class ControlService:
     ) -> CommandResult:  # fmt: skip
         def run() -> CommandResult:
             message = self._authorized_command(credentials, name, target, reason, act)
+            self._alert(name, credentials.operator, message)
             ts = self._node.clock.timestamp_ns()
             return CommandResult(command=name, operator=credentials.operator, message=message,
                                  ts=ts)  # fmt: skip
