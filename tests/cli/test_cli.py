@@ -16,6 +16,7 @@ COMMANDS = [
     ["venue", "instruments"], ["feed"],
     ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
     ["research"], ["research", "sweep"],
+    ["ctl"], ["ctl", "status"], ["ctl", "pause"], ["ctl", "flatall"], ["ctl", "reset"],
 ]  # fmt: skip
 
 

@@ -155,11 +155,19 @@ def test_drawdown_halt_blocks_every_order_until_reset(tmp_path: Path) -> None:
     assert "reset" in [r.kind for r in read_audit(h.audit_path)]
 
 
-@pytest.mark.parametrize("rule", ["halt", "blacklist", "rate_limit", "max_open_orders",
-                                  "max_order_notional", "max_position", "max_total_position",
-                                  "price_band", "self_trade"])  # fmt: skip
+def test_a_paused_strategy_is_rejected_until_resumed(tmp_path: Path) -> None:
+    h = _harness(tmp_path)
+    h.kernel.risk.pause("t", "operator pause")
+    assert "strategy paused by an operator" in _rejected_by(h, _req(), "strategy_paused")
+    h.kernel.risk.resume("t")
+    assert h.execution.submit(_req()).status is OrderStatus.SUBMITTED
+
+
+@pytest.mark.parametrize("rule", ["halt", "strategy_paused", "blacklist", "rate_limit",
+                                  "max_open_orders", "max_order_notional", "max_position",
+                                  "max_total_position", "price_band", "self_trade"])  # fmt: skip
 def test_every_rule_has_a_test(rule: str) -> None:
     from tradefabric.risk.checks import RULES
 
     assert rule in {name for name, _ in RULES}
-    assert len(RULES) == 9
+    assert len(RULES) == 10

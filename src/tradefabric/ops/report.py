@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -94,6 +95,26 @@ def _lines(path: Path, kind: type[T]) -> Iterator[T]:
             # A line without its newline is still being written (a live run): not yet a record.
             if line.strip() and line.endswith(b"\n"):
                 yield decoder.decode(line)
+
+
+class _RiskEventLine(msgspec.Struct, frozen=True, kw_only=True):
+    """A ``RiskStateEvent`` as stored: a reset's unknown equity (NaN) is JSON null."""
+
+    halted: bool
+    reason: str
+    operator: str
+    equity: float | None
+    day_high: float | None
+    ts: int
+
+
+def _risk_events(path: Path) -> Iterator[RiskStateEvent]:
+    for e in _lines(path, _RiskEventLine):
+        yield RiskStateEvent(
+            halted=e.halted, reason=e.reason, operator=e.operator,
+            equity=math.nan if e.equity is None else e.equity,
+            day_high=math.nan if e.day_high is None else e.day_high, ts=e.ts,
+        )  # fmt: skip
 
 
 def _equity(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -263,9 +284,7 @@ def build_daily_report(
         orders_by_tag=_counts(o.tag or "(none)" for o in orders),
         risk_rejections=len(rejections),
         rejections_by_rule=_counts(r.rule for r in rejections),
-        risk_events=[
-            e for e in _lines(run_dir / "risk_events.jsonl", RiskStateEvent) if start <= e.ts < end
-        ],
+        risk_events=[e for e in _risk_events(run_dir / "risk_events.jsonl") if start <= e.ts < end],
         anomalies=len(anomalies),
         anomalies_by_kind=_counts(a.kind for a in anomalies),
         anomaly_samples=anomalies[:20],

@@ -142,6 +142,8 @@ class RiskEngine:
         """Strategy id -> why a person paused it: its orders are rejected until resumed."""
         self.accepted = 0
         self.rejected = 0
+        self.rejected_by_rule: dict[str, int] = {}
+        """Rule -> orders it rejected (operations read it: metrics, status)."""
 
     def attach(self, state: TradingState, on_halt: HaltHandler) -> None:
         """Read trading state from ``state``; call ``on_halt`` when trading halts."""
@@ -173,6 +175,7 @@ class RiskEngine:
             self._sent.setdefault(order.venue, deque()).append(now)
         else:
             self.rejected += 1
+            self.rejected_by_rule[decision.rule] = self.rejected_by_rule.get(decision.rule, 0) + 1
         self._bus.publish(RISK_DECISIONS, decision)
         return decision
 

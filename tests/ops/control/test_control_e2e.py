@@ -71,6 +71,8 @@ def test_status_shows_the_node_trading(running: Running) -> None:
     assert later["data"]["venues"][0]["parsed"] > 0
     assert later["pnl"]["total"] == pytest.approx(later["equity"] - 100_000.0)
     assert {b["currency"] for b in api.get("/api/balances")} >= {"USDT"}
+    btc = next(b for b in api.get("/api/books") if b["symbol"] == "BTC/USDT")
+    assert btc["valid"] and btc["best_bid"] < btc["best_ask"]
 
 
 def test_pause_stops_the_strategys_orders(running: Running) -> None:
@@ -85,6 +87,7 @@ def test_pause_stops_the_strategys_orders(running: Running) -> None:
     wait_for("a paused order to be rejected", lambda: api.get("/api/risk")["rejected"] > 0,
              timeout_s=30)  # fmt: skip
     assert api.get("/api/positions"), "the paused strategy could not close its position"
+    assert set(api.get("/api/risk")["rejected_by_rule"]) == {"strategy_paused"}
 
 
 def test_ctl_reads_the_node(running: Running) -> None:
@@ -113,6 +116,10 @@ def test_flat_all_ends_flat(running: Running) -> None:
     assert api.get("/api/positions") == [] and api.get("/api/orders") == []
     fills = api.get("/api/fills?limit=5")
     assert fills[-1]["strategy_id"] == "control"
+    alerts = [(a["kind"], a["message"]) for a in api.get("/api/alerts")
+              if a["component"] == "control"]  # fmt: skip
+    assert alerts[0][0] == "control_pause" and alerts[0][1].startswith("tester: strategy")
+    assert alerts[-1] == ("control_flat_all", "ana: FLAT ALL: flat")
 
 
 def test_the_audit_log_verifies_and_holds_every_command(running: Running) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
+import structlog
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -35,6 +36,7 @@ from tradefabric.ops.control.ports import Node
 from tradefabric.ops.control.service import ControlAuthError, ControlError, ControlService
 from tradefabric.ops.control.views import Credentials
 
+log = structlog.get_logger(__name__)
 T = TypeVar("T")
 B = TypeVar("B", bound=msgspec.Struct)
 
@@ -124,7 +126,7 @@ def _read_routes(app: FastAPI, service: ControlService, read: Reader) -> None:
     routes: dict[str, Callable[[], Any]] = {
         "status": service.status, "balances": service.balances,
         "positions": service.positions, "pnl": service.pnl, "orders": service.open_orders,
-        "risk": service.risk, "data": service.data,
+        "risk": service.risk, "data": service.data, "books": service.books,
     }  # fmt: skip
     for name, fn in routes.items():
         app.add_api_route(f"/api/{name}", _reader(read, fn), methods=["GET"], name=name)
@@ -188,8 +190,15 @@ class ControlServer:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="off")  # fmt: skip
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="control-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="control-http", daemon=True)
+        self._where = f"{host}:{port}"
         self.url = ""
+
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind; start() reports it
+            log.error("control_api_failed", where=self._where)
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start serving; return once the socket listens (raise if it does not)."""
@@ -197,7 +206,9 @@ class ControlServer:
         deadline = time.monotonic() + timeout_s
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise NodeUnavailableError("the control API did not start (port in use?)")
+                raise NodeUnavailableError(
+                    f"control: the API could not listen on {self._where} (port in use?)"
+                )
             time.sleep(0.01)
         host, port = self._server.servers[0].sockets[0].getsockname()[:2]
         self.url = f"http://{host}:{port}"
@@ -216,4 +227,5 @@ def serve_node(node: Node, config: ControlConfig) -> tuple[ControlService, Contr
     registry.register(NodeCollector(service))
     server = ControlServer(build_app(service, registry), config.host, config.port)
     server.start()
+    log.info("control_api_listening", url=server.url, metrics=f"{server.url}/metrics")
     return service, server

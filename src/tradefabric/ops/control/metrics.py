@@ -41,6 +41,7 @@ class MetricsSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """Component -> faults isolated so far."""
     alerts: int
     paused: list[str]
+    rejections_by_rule: dict[str, int]
 
 
 def snapshot(node: Node) -> MetricsSnapshot:
@@ -67,6 +68,7 @@ def snapshot(node: Node) -> MetricsSnapshot:
         risk_accepted=kernel.risk.accepted, risk_rejected=kernel.risk.rejected,
         equity=kernel.portfolio.equity(), halted=kernel.risk.halted, faults=faults,
         alerts=len(node.alerts), paused=sorted(kernel.risk.paused),
+        rejections_by_rule=dict(kernel.risk.rejected_by_rule),
     )  # fmt: skip
 
 
@@ -121,6 +123,12 @@ class NodeCollector(Collector):
         for component, count in sorted(snap.faults.items()):
             faults.add_metric([component], count)
         yield faults
+        by_rule = CounterMetricFamily(
+            PREFIX + "risk_rejections_by_rule", "Orders rejected, by risk rule", labels=["rule"]
+        )
+        for rule, count in sorted(snap.rejections_by_rule.items()):
+            by_rule.add_metric([rule], count)
+        yield by_rule
         paused = GaugeMetricFamily(
             PREFIX + "strategy_paused", "1 per strategy paused by an operator", labels=["strategy"]
         )

@@ -115,6 +115,10 @@ class Kernel(Protocol):
 class Cache(Protocol):
     """The node's read side by instrument (``NodeCache``)."""
 
+    def instruments(self) -> list[InstrumentId]:
+        """Return every instrument the node trades."""
+        ...
+
     def book(self, instrument: InstrumentId) -> OrderBook | None:
         """Return the live book of ``instrument`` or None."""
         ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hmac
+import math
 from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
@@ -23,11 +24,12 @@ from tradefabric.core.time import NS_PER_DAY
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.portfolio import BalanceSnapshot, PositionSnapshot
 from tradefabric.model.orders import Fill, OrderSnapshot
-from tradefabric.ops.alerts import Alert
+from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.ops.control.bridge import LoopBridge
 from tradefabric.ops.control.flat import close_positions
 from tradefabric.ops.control.ports import DataStats, Node
 from tradefabric.ops.control.views import (
+    BookView,
     CommandResult,
     ControlCommand,
     ControlDenied,
@@ -43,6 +45,8 @@ from tradefabric.ops.control.views import (
 )
 
 T = TypeVar("T")
+MAX_FLAT_WAIT_S = 60.0
+"""FLAT ALL waits at most this long for fills (then reports what is left)."""
 
 
 class ControlError(FatalError):
@@ -119,6 +123,10 @@ class ControlService:
         """Return the data engine's queue and per-venue frames (None: no live feeds)."""
         return self.bridge.call(lambda: _data_view(self._node.status().data))
 
+    def books(self) -> list[BookView]:
+        """Return each traded instrument's top of book (book health) and last price."""
+        return self.bridge.call(self._books)
+
     def alerts(self, limit: int = 50) -> list[Alert]:
         """Return the most recent alerts, oldest first."""
         return self.bridge.call(lambda: list(self._node.alerts)[-limit:] if limit > 0 else [])
@@ -152,8 +160,8 @@ class ControlService:
     def flat_all(self, credentials: Credentials, wait_s: float = 5.0) -> FlatAllReport:
         """Pause every strategy, cancel every order, close every position (guarded);
         wait up to ``wait_s`` for the node to be flat; report what is left."""
-        if wait_s < 0:
-            raise ControlError("flat_all: wait_s must be >= 0")
+        if not 0 <= wait_s <= MAX_FLAT_WAIT_S:
+            raise ControlError(f"flat_all: wait_s must be within 0..{MAX_FLAT_WAIT_S:g} s")
         return self.bridge.run(
             lambda: self.flat_all_async(credentials, wait_s), self.bridge.timeout_s + wait_s
         )
@@ -167,7 +175,20 @@ class ControlService:
         deadline = loop.time() + wait_s
         while loop.time() < deadline and not self._flat():
             await asyncio.sleep(0.02)  # fills arrive with the market data on this loop
-        return self._flat_report(credentials.operator, paused, cancelled, refused)
+        report = self._flat_report(credentials.operator, paused, cancelled, refused)
+        left = "flat" if report.flat else f"{len(report.left)} positions, "
+        left += "" if report.flat else f"{len(report.open_orders)} open orders left"
+        self._alert("flat_all", report.operator, f"FLAT ALL: {left}", report.flat)
+        return report
+
+    def _alert(self, name: str, operator: str, message: str, ok: bool = True) -> None:
+        """Tell every operator channel what a person did (one alert per command)."""
+        level = AlertLevel.INFO if name in ("pause", "resume", "cancel_all") else AlertLevel.WARNING
+        level = level if ok else AlertLevel.CRITICAL
+        self._node.bus.publish(ALERTS, Alert(
+            kind=f"control_{name}", level=level, component="control",
+            message=f"{operator}: {message}", ts=self._node.clock.timestamp_ns(),
+        ))  # fmt: skip
 
     # --- on the loop ---
 
@@ -177,6 +198,7 @@ class ControlService:
     ) -> CommandResult:  # fmt: skip
         def run() -> CommandResult:
             message = self._authorized_command(credentials, name, target, reason, act)
+            self._alert(name, credentials.operator, message)
             ts = self._node.clock.timestamp_ns()
             return CommandResult(command=name, operator=credentials.operator, message=message,
                                  ts=ts)  # fmt: skip
@@ -297,11 +319,27 @@ class ControlService:
             fees=totals.fees,
         )
 
+    def _books(self) -> list[BookView]:
+        cache = self._node.cache
+        views = []
+        for instrument in cache.instruments():
+            book = cache.book(instrument)
+            last = cache.latest_price(instrument)
+            views.append(BookView(
+                venue=instrument.venue, symbol=instrument.symbol,
+                valid=book is not None and book.valid,
+                best_bid=book.best_bid() if book is not None else math.nan,
+                best_ask=book.best_ask() if book is not None else math.nan,
+                last_price=math.nan if last is None else last,
+            ))  # fmt: skip
+        return views
+
     def _risk(self) -> RiskView:
         risk = self._node.kernel.risk
         return RiskView(
             halted=risk.halted, halt_reason=risk.halt_reason, paused=dict(risk.paused),
-            accepted=risk.accepted, rejected=risk.rejected, day_high=risk.day_high,
+            accepted=risk.accepted, rejected=risk.rejected,
+            rejected_by_rule=dict(risk.rejected_by_rule), day_high=risk.day_high,
         )  # fmt: skip
 
     def _status(self) -> StatusView:

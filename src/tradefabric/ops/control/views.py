@@ -83,7 +83,19 @@ class RiskView(msgspec.Struct, frozen=True, kw_only=True):
     """Strategy id -> why it was paused."""
     accepted: int
     rejected: int
+    rejected_by_rule: dict[str, int]
     day_high: float
+
+
+class BookView(msgspec.Struct, frozen=True, kw_only=True):
+    """One instrument's top of book and last price (NaN: none seen)."""
+
+    venue: str
+    symbol: str
+    valid: bool
+    best_bid: float
+    best_ask: float
+    last_price: float
 
 
 class StatusView(msgspec.Struct, frozen=True, kw_only=True):
