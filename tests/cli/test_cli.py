@@ -15,7 +15,7 @@ COMMANDS = [
     ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"],
     ["venue", "instruments"], ["feed"],
     ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
-    ["research"], ["research", "sweep"],
+    ["research"], ["research", "sweep"], ["research", "walk-forward"],
 ]  # fmt: skip
 
 

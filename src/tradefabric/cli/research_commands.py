@@ -16,6 +16,7 @@ from tradefabric.cli.output import stderr as err_console
 from tradefabric.core.errors import TradefabricError
 from tradefabric.ops.run_record import json_text
 from tradefabric.research.sweep import run_sweep
+from tradefabric.research.walk_forward import run_walk_forward
 
 app = typer.Typer(
     help="Research: parameter sweeps and walk-forward optimisation.", no_args_is_help=True
@@ -62,3 +63,30 @@ def sweep(config: ConfigOption, json_output: JsonOption = False) -> None:
                 f"trades {m.closing_trades}",
                 highlight=False,
             )
+
+
+@app.command("walk-forward")
+def walk_forward(config: ConfigOption, json_output: JsonOption = False) -> None:
+    """Optimise in-sample, trade the next window; stitched OOS equity, degradation, DSR, PBO."""
+    try:
+        with _bar("walk-forward") as update:
+            outcome = run_walk_forward(config, progress=update)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(outcome) + "\n")
+        return
+    r = outcome.result
+    for w in r.windows:
+        params = w.params.label() if w.params else "(no feasible trial)"
+        stdout.print(
+            f"{w.span.is_start[:10]}..{w.span.is_end[:10]} -> {w.span.oos_end[:10]}: {params}; "
+            f"IS {w.is_score:.4f}, OOS {w.oos_score:.4f}, OOS return {w.oos_return:+.4%}",
+            highlight=False,
+        )
+    stdout.print(
+        f"catalog v{r.catalog_version}: OOS return {r.oos_return:+.4%}, degradation "
+        f"{r.degradation:+.4f}, deflated Sharpe {r.dsr.dsr:.3f}, mean PBO {r.mean_pbo:.3f}; "
+        f"{outcome.json}, {outcome.table}, {outcome.report}",
+        highlight=False,
+    )
