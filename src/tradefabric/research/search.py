@@ -90,6 +90,11 @@ def evaluate(job: TrialJob) -> TrialResult | str:
 class Executor(Protocol):
     """Runs trial jobs and returns their outcomes in job order."""
 
+    @property
+    def parallelism(self) -> int:
+        """Return how many trials run at once (grid and random send this many per batch)."""
+        ...
+
     def map(self, jobs: Sequence[TrialJob]) -> list[TrialResult | str]:
         """Run every job."""
         ...
@@ -97,6 +102,8 @@ class Executor(Protocol):
 
 class SerialExecutor:
     """Run trials one after another in this process."""
+
+    parallelism = 1
 
     def map(self, jobs: Sequence[TrialJob]) -> list[TrialResult | str]:
         """Run every job in order."""
@@ -148,7 +155,8 @@ def run_search(
     else:
         points = random_points(search.params, search.trials, search.seed)
     records: list[TrialRecord] = []
-    step = max(search.batch, 1)
+    # Fixed points: any chunking gives the same trials; chunks keep every worker busy.
+    step = max(search.batch, 2 * run.parallelism)
     for first in range(0, len(points), step):
         batch = jobs(points[first : first + step], first)
         records.extend(_record(search, j, o) for j, o in zip(batch, run.map(batch), strict=True))
