@@ -93,3 +93,10 @@ def test_bad_config_names_file_and_key(research_catalog: Path, tmp_path: Path) -
     path = _write(tmp_path, research_catalog, params={"ema.fast": {"low": 9, "high": 3}})
     with pytest.raises(ConfigError, match=r"sweep.yaml: params.ema.fast: need low <= high"):
         load(path, SweepConfig)
+
+
+def test_a_window_without_candles_fails_the_sweep(research_catalog: Path, tmp_path: Path) -> None:
+    # Only the params' errors are a trial's outcome; an empty window is the sweep's error.
+    path = _write(tmp_path, research_catalog, start="2025-01-01", end="2025-01-02")
+    with pytest.raises(ConfigError, match=r"no candles for binance BTC/USDT 1m from 2025-01-01"):
+        run_sweep(path)

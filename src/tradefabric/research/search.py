@@ -23,7 +23,7 @@ from tradefabric.research.space import (
     grid_points,
     random_points,
 )
-from tradefabric.research.trial import ParamSet, TrialResult, run_trial
+from tradefabric.research.trial import ParamSet, TrialResult, apply_params, run_trial
 
 Progress = Callable[[int, int], None]
 """(trials done, trials in total) -> None."""
@@ -78,13 +78,17 @@ class TrialRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evaluate(job: TrialJob) -> TrialResult | str:
-    """Run one trial; return its result, or the config error its params caused."""
+    """Run one trial; return its result, or why the strategy refused its params.
+
+    Only the params' errors are a trial's outcome: a window or catalog without
+    candles is the search's error and raises.
+    """
     try:
-        return run_trial(
-            job.config, job.catalog, job.version, job.start, job.end, params=job.params
-        )
+        config = apply_params(job.config, job.params)
     except ConfigError as exc:
         return str(exc)
+    result = run_trial(config, job.catalog, job.version, job.start, job.end)
+    return msgspec.structs.replace(result, params=job.params)
 
 
 class Executor(Protocol):
@@ -156,7 +160,7 @@ def run_search(
         points = random_points(search.params, search.trials, search.seed)
     records: list[TrialRecord] = []
     # Fixed points: any chunking gives the same trials; chunks keep every worker busy.
-    step = max(search.batch, 2 * run.parallelism)
+    step = max(search.batch, 8 * run.parallelism)
     for first in range(0, len(points), step):
         batch = jobs(points[first : first + step], first)
         records.extend(_record(search, j, o) for j, o in zip(batch, run.map(batch), strict=True))
