@@ -60,6 +60,21 @@ def test_grid_sweep_cli_writes_table_and_report(research_catalog: Path, tmp_path
     assert html.count("<svg") == 2 and html.count("<polyline") == 3
     assert "mean score: ema.fast (x) by ema.slow (y)" in html
     assert html.count("<rect") == 12  # every grid cell of the heatmap
+    assert "Parameter importance" in html
+
+
+def test_importance_finds_the_parameter_that_matters() -> None:
+    from tradefabric.research.report import importance
+    from tradefabric.research.search import TrialRecord
+    from tradefabric.research.trial import ParamSet
+
+    records = [
+        TrialRecord(index=i, params=ParamSet(("a", "b"), (i % 3, i % 2)), result=None,
+                    score=float(i % 3) * 10 + (i % 2) * 0.1)
+        for i in range(12)
+    ]  # fmt: skip
+    (first, high), (second, low) = importance(records)
+    assert (first, second) == ("a", "b") and high > 0.99 and low < 0.01
 
 
 def test_tpe_and_random_are_seeded(research_catalog: Path, tmp_path: Path) -> None:
