@@ -93,3 +93,24 @@ def test_walk_forward_is_reproducible_bit_for_bit(tmp_path: Path, research_catal
     assert c.result.windows[0].params != r.windows[0].params or (
         c.result.mean_is_score != r.mean_is_score
     )
+
+
+def test_windows_without_a_feasible_trial_are_not_traded(
+    tmp_path: Path, research_catalog: Path
+) -> None:
+    path = _write(tmp_path, research_catalog, "none", constraints={"min_trades": 10**6},
+                  trials=2, end="2024-08-06")  # fmt: skip
+    r = run_walk_forward(path).result
+    assert len(r.windows) == 1 and r.windows[0].params is None and r.windows[0].trials == 2
+    assert r.oos_equity == [] and r.oos_return == 0.0 and r.dsr.trials == 0
+    assert "(no feasible trial)" in (tmp_path / "none" / "out" / "report.html").read_text()
+
+
+def test_cli_bad_config_is_one_error_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tradefabric", "research", "walk-forward",
+         "-c", str(tmp_path / "missing.yaml")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "missing.yaml: cannot read" in proc.stderr
+    assert "Traceback" not in proc.stderr
