@@ -23,6 +23,7 @@ from tradefabric.research.space import (
     grid_points,
     random_points,
 )
+from tradefabric.research.study import StudyConfig
 from tradefabric.research.trial import ParamSet, TrialResult, apply_params, run_trial
 
 Progress = Callable[[int, int], None]
@@ -41,6 +42,9 @@ class SearchConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     seed: int = 0
     objective: Objective = Objective()
     constraints: Constraints = Constraints()
+    study: StudyConfig | None = None
+    """TPE only: keep the Optuna study in a database, shared with other sweeps (give each
+    sharing sweep its own seed: TPE's first trials are seeded random draws)."""
 
     def __post_init__(self) -> None:
         check_space(self.params)
@@ -177,7 +181,7 @@ def _run_tpe(
 ) -> list[TrialRecord]:
     from tradefabric.research.tpe import TpeStudy  # noqa: PLC0415 - optuna: only TPE pays
 
-    study = TpeStudy(search.params, search.seed)
+    study = TpeStudy(search.params, search.seed, search.study)
     records: list[TrialRecord] = []
     while len(records) < search.trials:
         count = min(search.batch, search.trials - len(records))
