@@ -58,7 +58,7 @@ def test_two_sweeps_share_one_study(research_catalog: Path, tmp_path: Path, pg_s
     done = [t for t in study.trials if t.state is optuna.trial.TrialState.COMPLETE]
     assert len(study.trials) == 10
     scores = [r.score for r in first + second if r.feasible]
-    assert sorted(t.value for t in done) == sorted(scores)
+    assert sorted(t.value or 0.0 for t in done) == sorted(s or 0.0 for s in scores)
     assert [r.params for r in second] != [r.params for r in first]
     assert {t.params["ema.fast"] for t in study.trials} == {
         r.params.get("ema.fast") for r in first + second
