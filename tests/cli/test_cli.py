@@ -15,7 +15,7 @@ COMMANDS = [
     ["data", "import"], ["data", "download"], ["venue"], ["venue", "serve"],
     ["venue", "instruments"], ["feed"],
     ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
-    ["research"], ["research", "sweep"],
+    ["research"], ["research", "sweep"], ["research", "walk-forward"],
     ["ctl"], ["ctl", "status"], ["ctl", "pause"], ["ctl", "flatall"], ["ctl", "reset"],
 ]  # fmt: skip
 

@@ -60,6 +60,21 @@ def test_grid_sweep_cli_writes_table_and_report(research_catalog: Path, tmp_path
     assert html.count("<svg") == 2 and html.count("<polyline") == 3
     assert "mean score: ema.fast (x) by ema.slow (y)" in html
     assert html.count("<rect") == 12  # every grid cell of the heatmap
+    assert "Parameter importance" in html
+
+
+def test_importance_finds_the_parameter_that_matters() -> None:
+    from tradefabric.research.report import importance
+    from tradefabric.research.search import TrialRecord
+    from tradefabric.research.trial import ParamSet
+
+    records = [
+        TrialRecord(index=i, params=ParamSet(("a", "b"), (i % 3, i % 2)), result=None,
+                    score=float(i % 3) * 10 + (i % 2) * 0.1)
+        for i in range(12)
+    ]  # fmt: skip
+    (first, high), (second, low) = importance(records)
+    assert (first, second) == ("a", "b") and high > 0.99 and low < 0.01
 
 
 def test_tpe_and_random_are_seeded(research_catalog: Path, tmp_path: Path) -> None:
@@ -93,3 +108,10 @@ def test_bad_config_names_file_and_key(research_catalog: Path, tmp_path: Path) -
     path = _write(tmp_path, research_catalog, params={"ema.fast": {"low": 9, "high": 3}})
     with pytest.raises(ConfigError, match=r"sweep.yaml: params.ema.fast: need low <= high"):
         load(path, SweepConfig)
+
+
+def test_a_window_without_candles_fails_the_sweep(research_catalog: Path, tmp_path: Path) -> None:
+    # Only the params' errors are a trial's outcome; an empty window is the sweep's error.
+    path = _write(tmp_path, research_catalog, start="2025-01-01", end="2025-01-02")
+    with pytest.raises(ConfigError, match=r"no candles for binance BTC/USDT 1m from 2025-01-01"):
+        run_sweep(path)

@@ -15,7 +15,9 @@ from tradefabric.cli.output import fail, stdout
 from tradefabric.cli.output import stderr as err_console
 from tradefabric.core.errors import TradefabricError
 from tradefabric.ops.run_record import json_text
+from tradefabric.research.search import Executor
 from tradefabric.research.sweep import run_sweep
+from tradefabric.research.walk_forward import run_walk_forward
 
 app = typer.Typer(
     help="Research: parameter sweeps and walk-forward optimisation.", no_args_is_help=True
@@ -23,6 +25,26 @@ app = typer.Typer(
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Sweep/walk-forward YAML.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")]
+AddressOption = Annotated[
+    str | None,
+    typer.Option("--address", help="Run the trials on the Ray cluster at this address."),
+]
+WorkersOption = Annotated[
+    int,
+    typer.Option("--workers", help="Run the trials on a local Ray of N CPUs (0: serially)."),
+]
+
+
+@contextmanager
+def _executor(address: str | None, workers: int) -> Iterator[Executor | None]:
+    if address is None and workers == 0:
+        yield None
+        return
+    # Ray is heavy: loaded only when asked for.
+    from tradefabric.research.ray_executor import RayExecutor  # noqa: PLC0415
+
+    with RayExecutor(address, workers or 2) as executor:
+        yield executor
 
 
 @contextmanager
@@ -39,11 +61,16 @@ def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 @app.command("sweep")
-def sweep(config: ConfigOption, json_output: JsonOption = False) -> None:
+def sweep(
+    config: ConfigOption,
+    address: AddressOption = None,
+    workers: WorkersOption = 0,
+    json_output: JsonOption = False,
+) -> None:
     """Run a parameter sweep; write trials.parquet and report.html (heatmap, best curves)."""
     try:
-        with _bar("sweep") as update:
-            outcome = run_sweep(config, progress=update)
+        with _executor(address, workers) as executor, _bar("sweep") as update:
+            outcome = run_sweep(config, executor, progress=update)
     except TradefabricError as exc:
         raise fail(exc) from exc
     if json_output:
@@ -62,3 +89,35 @@ def sweep(config: ConfigOption, json_output: JsonOption = False) -> None:
                 f"trades {m.closing_trades}",
                 highlight=False,
             )
+
+
+@app.command("walk-forward")
+def walk_forward(
+    config: ConfigOption,
+    address: AddressOption = None,
+    workers: WorkersOption = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Optimise in-sample, trade the next window; stitched OOS equity, degradation, DSR, PBO."""
+    try:
+        with _executor(address, workers) as executor, _bar("walk-forward") as update:
+            outcome = run_walk_forward(config, executor, progress=update)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(outcome) + "\n")
+        return
+    r = outcome.result
+    for w in r.windows:
+        params = w.params.label() if w.params else "(no feasible trial)"
+        stdout.print(
+            f"{w.span.is_start[:10]}..{w.span.is_end[:10]} -> {w.span.oos_end[:10]}: {params}; "
+            f"IS {w.is_score:.4f}, OOS {w.oos_score:.4f}, OOS return {w.oos_return:+.4%}",
+            highlight=False,
+        )
+    stdout.print(
+        f"catalog v{r.catalog_version}: OOS return {r.oos_return:+.4%}, degradation "
+        f"{r.degradation:+.4f}, deflated Sharpe {r.dsr.dsr:.3f}, mean PBO {r.mean_pbo:.3f}; "
+        f"{outcome.json}, {outcome.table}, {outcome.report}",
+        highlight=False,
+    )

@@ -18,6 +18,7 @@ Example ``SWEEP.yaml`` (paths relative to the file)::
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -109,7 +110,8 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings")
-    return raw
+    # YAML reads `start: 2024-07-27` as a date; the config keeps UTC strings.
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in raw.items()}
 
 
 def load(path: Path, kind: type[C]) -> C:

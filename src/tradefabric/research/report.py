@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+import numpy as np
+
 from tradefabric.core.errors import ConfigError
 from tradefabric.research.search import TrialRecord, best
 from tradefabric.research.svg import heatmap, line_chart
@@ -45,6 +47,34 @@ def heatmap_svg(records: Sequence[TrialRecord], names: Sequence[str]) -> str:
     return heatmap(xs, ys, cells, f"mean score: {names[0]} (x) by {names[1]} (y)")
 
 
+def importance(records: Sequence[TrialRecord]) -> list[tuple[str, float]]:
+    """Return each parameter's share of the score variance it explains (eta squared:
+    the variance of the mean score per value, or per bin, over the total variance)."""
+    ok = [r for r in records if r.feasible]
+    if len(ok) < 2:
+        return []
+    scores = np.array([r.score or 0.0 for r in ok])
+    total = float(scores.var())
+    out: list[tuple[str, float]] = []
+    for name in ok[0].params.names:
+        _, pos = _axis([r.params.get(name) for r in ok])
+        groups = np.asarray(pos)
+        between = sum(
+            (groups == g).sum() * (scores[groups == g].mean() - scores.mean()) ** 2
+            for g in set(pos)
+        ) / len(scores)
+        out.append((name, float(between) / total if total > 0 else 0.0))
+    return sorted(out, key=lambda item: -item[1])
+
+
+def _importance_html(records: Sequence[TrialRecord]) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(name)}</td><td>{share:.3f}</td></tr>"
+        for name, share in importance(records)
+    )
+    return f"<h2>Parameter importance</h2><table><tr><th>param</th><th>eta²</th></tr>{rows}</table>"
+
+
 def _row(r: TrialRecord) -> str:
     m = r.result.metrics if r.result else None
     if m is None:
@@ -71,7 +101,8 @@ def write_report(
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style>"
         f"</head><body><h1>{escape(title)}</h1>"
         f"<p>{len(records)} trials, {feasible} feasible, {failed} failed.</p>"
-        f"{heat_html}<h2>Best {len(chosen)}</h2><table><tr><th>trial</th><th>params</th>"
+        f"{heat_html}{_importance_html(records)}"
+        f"<h2>Best {len(chosen)}</h2><table><tr><th>trial</th><th>params</th>"
         "<th>score</th><th>sharpe</th><th>return</th><th>max DD</th><th>trades</th></tr>"
         + "".join(_row(r) for r in chosen)
         + "</table>"

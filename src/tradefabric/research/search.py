@@ -23,7 +23,8 @@ from tradefabric.research.space import (
     grid_points,
     random_points,
 )
-from tradefabric.research.trial import ParamSet, TrialResult, run_trial
+from tradefabric.research.study import StudyConfig
+from tradefabric.research.trial import ParamSet, TrialResult, apply_params, run_trial
 
 Progress = Callable[[int, int], None]
 """(trials done, trials in total) -> None."""
@@ -41,6 +42,9 @@ class SearchConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     seed: int = 0
     objective: Objective = Objective()
     constraints: Constraints = Constraints()
+    study: StudyConfig | None = None
+    """TPE only: keep the Optuna study in a database, shared with other sweeps (give each
+    sharing sweep its own seed: TPE's first trials are seeded random draws)."""
 
     def __post_init__(self) -> None:
         check_space(self.params)
@@ -78,17 +82,26 @@ class TrialRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def evaluate(job: TrialJob) -> TrialResult | str:
-    """Run one trial; return its result, or the config error its params caused."""
+    """Run one trial; return its result, or why the strategy refused its params.
+
+    Only the params' errors are a trial's outcome: a window or catalog without
+    candles is the search's error and raises.
+    """
     try:
-        return run_trial(
-            job.config, job.catalog, job.version, job.start, job.end, params=job.params
-        )
+        config = apply_params(job.config, job.params)
     except ConfigError as exc:
         return str(exc)
+    result = run_trial(config, job.catalog, job.version, job.start, job.end)
+    return msgspec.structs.replace(result, params=job.params)
 
 
 class Executor(Protocol):
     """Runs trial jobs and returns their outcomes in job order."""
+
+    @property
+    def parallelism(self) -> int:
+        """Return how many trials run at once (grid and random send this many per batch)."""
+        ...
 
     def map(self, jobs: Sequence[TrialJob]) -> list[TrialResult | str]:
         """Run every job."""
@@ -97,6 +110,8 @@ class Executor(Protocol):
 
 class SerialExecutor:
     """Run trials one after another in this process."""
+
+    parallelism = 1
 
     def map(self, jobs: Sequence[TrialJob]) -> list[TrialResult | str]:
         """Run every job in order."""
@@ -148,7 +163,8 @@ def run_search(
     else:
         points = random_points(search.params, search.trials, search.seed)
     records: list[TrialRecord] = []
-    step = max(search.batch, 1)
+    # Fixed points: any chunking gives the same trials; chunks keep every worker busy.
+    step = max(search.batch, 8 * run.parallelism)
     for first in range(0, len(points), step):
         batch = jobs(points[first : first + step], first)
         records.extend(_record(search, j, o) for j, o in zip(batch, run.map(batch), strict=True))
@@ -165,7 +181,7 @@ def _run_tpe(
 ) -> list[TrialRecord]:
     from tradefabric.research.tpe import TpeStudy  # noqa: PLC0415 - optuna: only TPE pays
 
-    study = TpeStudy(search.params, search.seed)
+    study = TpeStudy(search.params, search.seed, search.study)
     records: list[TrialRecord] = []
     while len(records) < search.trials:
         count = min(search.batch, search.trials - len(records))

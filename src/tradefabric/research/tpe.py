@@ -6,6 +6,7 @@ import msgspec
 import optuna
 
 from tradefabric.research.space import ParamSpec
+from tradefabric.research.study import StudyConfig, storage_url
 from tradefabric.research.trial import ParamSet, ParamValue
 
 
@@ -17,13 +18,25 @@ class Asked(msgspec.Struct, frozen=True):
 
 
 class TpeStudy:
-    """An in-memory Optuna study over a space, maximising the score."""
+    """An Optuna study over a space, maximising the score: in memory, or in a database
+    (``study``) that other sweeps may be adding trials to."""
 
-    def __init__(self, params: dict[str, ParamSpec], seed: int) -> None:
+    def __init__(
+        self, params: dict[str, ParamSpec], seed: int, study: StudyConfig | None = None
+    ) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._space = params
         sampler = optuna.samplers.TPESampler(seed=seed)
-        self._study = optuna.create_study(direction="maximize", sampler=sampler)
+        if study is None:
+            self._study = optuna.create_study(direction="maximize", sampler=sampler)
+        else:
+            self._study = optuna.create_study(
+                direction="maximize",
+                sampler=sampler,
+                storage=storage_url(study.storage),
+                study_name=study.name,
+                load_if_exists=True,
+            )
         self._trials: dict[int, optuna.trial.Trial] = {}
 
     def _suggest(self, trial: optuna.trial.Trial, name: str, spec: ParamSpec) -> ParamValue:
