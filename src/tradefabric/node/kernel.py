@@ -11,7 +11,7 @@ matches first, prices move next, and strategies decide last.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -424,31 +424,27 @@ class TradingKernel:
         prices[trade.symbol] = trade.price
 
     def _route_fill(self, fill: Fill) -> None:
-        strategy = self._by_id.get(fill.strategy_id)
-        if strategy is not None:
-            try:
-                strategy.on_fill(fill)
-            except Exception as exc:
-                owner = strategy_owner(strategy.strategy_id)
-                self.bus.report_fault(exec_topics.FILLS.name, owner, exc)
+        self._route(exec_topics.FILLS.name, fill.strategy_id, lambda s: s.on_fill(fill))
 
     def _route_event(self, event: OrderEvent) -> None:
-        strategy = self._by_id.get(event.strategy_id)
-        if strategy is not None:
-            try:
-                strategy.on_order_event(event)
-            except Exception as exc:
-                owner = strategy_owner(strategy.strategy_id)
-                self.bus.report_fault(exec_topics.ORDER_EVENTS.name, owner, exc)
+        self._route(
+            exec_topics.ORDER_EVENTS.name, event.strategy_id, lambda s: s.on_order_event(event)
+        )
 
     def _route_parent(self, parent: ParentSnapshot) -> None:
-        strategy = self._by_id.get(parent.strategy_id)
-        if strategy is not None:
-            try:
-                strategy.on_parent_event(parent)
-            except Exception as exc:
-                owner = strategy_owner(strategy.strategy_id)
-                self.bus.report_fault(exec_topics.PARENT_EVENTS.name, owner, exc)
+        self._route(
+            exec_topics.PARENT_EVENTS.name, parent.strategy_id, lambda s: s.on_parent_event(parent)
+        )
+
+    def _route(self, topic: str, strategy_id: str, deliver: Callable[[Strategy], None]) -> None:
+        # The kernel dispatches to the strategy itself: a fault there is the strategy's.
+        strategy = self._by_id.get(strategy_id)
+        if strategy is None:
+            return
+        try:
+            deliver(strategy)
+        except Exception as exc:
+            self.bus.report_fault(topic, strategy_owner(strategy.strategy_id), exc)
 
     def mark_to_market(self) -> float:
         """Mark every position at the latest price and return the equity."""
