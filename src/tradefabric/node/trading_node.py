@@ -168,7 +168,9 @@ class TradingNode:
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
-        self.sources = LiveSources(config, live=mode is not RunMode.BACKTEST)
+        self.sources = LiveSources(
+            config, live=mode is not RunMode.BACKTEST, bus=self.bus, clock=clock
+        )
         with self.bus.owned_by("analytics"):
             self.analytics: AnalyticsPipeline | None = build_signal_sources(
                 config, self.bus, clock, macro=self.sources.macro,
