@@ -226,9 +226,10 @@ class TelegramBot:
 
 
 def start_telegram(
-    service: ControlService, config: TelegramConfig, control_token: str
+    service: ControlService, config: TelegramConfig, control_token: str, token: str = ""
 ) -> TelegramBot:
-    """Read the bot token and start the bot of ``service``'s node (call on its loop)."""
-    bot = TelegramBot(service, config, control_token, read_token(config))
+    """Start the bot of ``service``'s node (call on its loop); the bot token is ``token``,
+    or read as ``config`` says when empty."""
+    bot = TelegramBot(service, config, control_token, token or read_token(config))
     bot.start()
     return bot
