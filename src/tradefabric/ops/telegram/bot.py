@@ -195,8 +195,12 @@ class TelegramBot:
                 await asyncio.wait_for(self._woken.wait(), TICK_S)
             self._woken.clear()
             self._wake_asked = False
-            if self.ready.is_set():
+            if not self.ready.is_set():
+                continue
+            try:
                 await self._send_due()
+            except Exception as exc:  # one bad alert must not silence every later one
+                log.error("telegram_alert_failed", error=redact(repr(exc), self._token))
 
     async def _send_due(self) -> None:
         texts: list[str] = []

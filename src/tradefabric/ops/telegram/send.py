@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import structlog
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
 from tradefabric.ops.telegram.secret import redact
 
@@ -26,7 +28,9 @@ MAX_RETRY_AFTER_S = 300.0
 
 def retry_after_s(error: RetryAfter) -> float:
     """Return the wait a 429 asked for, in seconds."""
-    value = error.retry_after
+    with warnings.catch_warnings():  # int today, timedelta in a later major: both read
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
     seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
