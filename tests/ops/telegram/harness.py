@@ -72,7 +72,7 @@ class IdleNode:
             data=DataConfig(recording=self._shared_data / "binance_ws" / RECORDING),
             strategies=(
                 EmaCrossConfig(id="ema", interval="1s", fast=3, slow=12, notional=1_000.0),
-            ),  # fmt: skip
+            ),
         )
         return TradingNode(config, RunMode.BACKTEST, SimClock(), None,
                            audit=AuditLog(self.audit_path))  # fmt: skip

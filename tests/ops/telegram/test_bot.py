@@ -98,9 +98,9 @@ def test_a_chat_not_allow_listed_is_refused_and_audited(fake: FakeBotApi, idle: 
     ]
     assert not any(r.kind == "control" for r in read_audit(idle.audit_path))
     # Nothing the foreign chat did reached the allow-listed chat, and no alert went to it.
-    assert all(
-        c.params["chat_id"] == OTHER_CHAT for c in fake.sent() if c.params["chat_id"] != CHAT
-    )
+    foreign = [c for c in fake.sent() if c.params["chat_id"] != CHAT]
+    assert {c.params["chat_id"] for c in foreign} == {OTHER_CHAT}
+    assert all(c.params["text"].startswith("This chat is not allowed") for c in foreign)
 
 
 def test_an_expired_confirmation_does_nothing(fake: FakeBotApi, idle: IdleNode) -> None:
