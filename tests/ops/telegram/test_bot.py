@@ -65,13 +65,13 @@ def test_pause_and_halt_go_through_the_service_and_are_audited(
     fake: FakeBotApi, idle: IdleNode
 ) -> None:
     idle.start_bot(bot_config(fake))
-    reply = command(fake, "/pause ema news soon", contains="paused")
+    reply = command(fake, "/pause ema news soon", contains="pause: strategy")
     assert reply.params["text"].startswith("pause: strategy ema paused")
     assert idle.on_loop(lambda: dict(idle.node.kernel.risk.paused)) == {"ema": "news soon"}
-    command(fake, "/resume ema", contains="resumed")
+    command(fake, "/resume ema", contains="resume: strategy")
     assert idle.on_loop(lambda: dict(idle.node.kernel.risk.paused)) == {}
     assert "usage: /halt" in command(fake, "/halt").params["text"]
-    command(fake, "/halt fat finger", contains="halted")
+    command(fake, "/halt fat finger", contains="halt: trading halted")
     assert idle.on_loop(lambda: idle.node.kernel.risk.halted)
     # The halt is also an alert to every allow-listed chat (once, from the risk engine).
     fake.reply_to(CHAT, 0, "HALT by telegram:@user4242: fat finger")
@@ -105,7 +105,7 @@ def test_a_chat_not_allow_listed_is_refused_and_audited(fake: FakeBotApi, idle: 
 
 def test_an_expired_confirmation_does_nothing(fake: FakeBotApi, idle: IdleNode) -> None:
     idle.start_bot(bot_config(fake, confirm_timeout_s=0.5))
-    command(fake, "/halt for the reset test", contains="halted")
+    command(fake, "/halt for the reset test", contains="halt: trading halted")
     asked = command(fake, "/reset all checked", contains="Confirm within 0.5 s")
     buttons = asked.params["reply_markup"]["inline_keyboard"][0]
     assert [b["text"] for b in buttons] == ["Confirm", "Cancel"]
@@ -130,7 +130,7 @@ def test_a_foreign_press_does_nothing_the_askers_press_acts(
     fake: FakeBotApi, idle: IdleNode
 ) -> None:
     idle.start_bot(bot_config(fake))
-    command(fake, "/halt before reset", contains="halted")
+    command(fake, "/halt before reset", contains="halt: trading halted")
     asked = command(fake, "/reset checked twice", contains="Confirm within 30 s")
     data = asked.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     mark = fake.mark()
