@@ -3,6 +3,7 @@ real node's control service: allow-list, confirmations, throttling, 429s."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from tests.ops.telegram.harness import (
     wait_until,
 )  # fmt: skip
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
-from tradefabric.ops.telegram.config import ThrottleConfig
+from tradefabric.ops.telegram.config import QuietHours, ThrottleConfig
 from tradefabric.risk.audit import read_audit
 
 
@@ -189,3 +190,20 @@ def test_an_outage_never_blocks_the_node(fake: FakeBotApi, idle: IdleNode) -> No
     assert len(bot.inbox) <= 20
     # The node still answers at once while Telegram fails.
     assert idle.service.status().mode == "backtest"
+
+
+def test_quiet_hours_hold_alerts_but_never_a_halt(fake: FakeBotApi, idle: IdleNode) -> None:
+    night = dt.datetime(2026, 12, 4, 23, 0, tzinfo=dt.UTC).timestamp()
+    clock = [night]
+    quiet = QuietHours(start="22:00", end="07:00")
+    idle.start_bot(bot_config(fake, quiet_hours=quiet), now=lambda: clock[0])
+    mark = fake.mark()
+    idle.on_loop(lambda: [idle.node.bus.publish(ALERTS, _alert("trade_gap", i)) for i in range(4)])
+    command(fake, "/halt night halt", contains="halt: trading halted")
+    fake.reply_to(CHAT, mark, "[critical] HALT by telegram:@user4242: night halt")
+    assert not [t for t in fake.texts(CHAT) if "trade_gap" in t]
+    clock[0] = night + 8.5 * 3600  # 07:30 UTC
+    summary = fake.reply_to(CHAT, mark, "quiet hours over")
+    assert summary.params["text"] == (
+        "quiet hours over: 4 alerts held (4 trade_gap); last: [warning] trade_gap number 3 [test]"
+    )
