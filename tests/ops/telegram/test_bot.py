@@ -207,3 +207,19 @@ def test_quiet_hours_hold_alerts_but_never_a_halt(fake: FakeBotApi, idle: IdleNo
     assert summary.params["text"] == (
         "quiet hours over: 4 alerts held (4 trade_gap); last: [warning] trade_gap number 3 [test]"
     )
+
+
+def test_the_daily_report_goes_out_at_its_time(fake: FakeBotApi, idle: IdleNode) -> None:
+    early = dt.datetime(2026, 12, 4, 6, 59, 30, tzinfo=dt.UTC).timestamp()
+    clock = [early]
+    idle.start_bot(bot_config(fake, daily_report_utc="07:00"), now=lambda: clock[0])
+    mark = fake.mark()
+    assert "report" in command(fake, "/report", contains="report (backtest)").params["text"]
+    assert not [t for t in fake.texts(CHAT) if t.startswith("daily report")]
+    clock[0] = early + 31
+    daily = fake.reply_to(CHAT, mark, "daily report (backtest)")
+    assert "equity 100,000.00" in daily.params["text"]
+    assert "balance binance USDT 100,000.0000" in daily.params["text"]
+    clock[0] += 3600  # an hour later: not again
+    command(fake, "/help")
+    assert len([t for t in fake.texts(CHAT) if t.startswith("daily report")]) == 1

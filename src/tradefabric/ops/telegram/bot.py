@@ -22,10 +22,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Type
 
 from tradefabric.core.errors import RetryableError
 from tradefabric.ops.control.service import ControlService
-from tradefabric.ops.telegram.commands import Commands, commands_menu
-from tradefabric.ops.telegram.config import TelegramConfig
+from tradefabric.ops.telegram.commands import Commands, build_report, commands_menu
+from tradefabric.ops.telegram.config import TelegramConfig, minute_of_day
 from tradefabric.ops.telegram.confirm import Confirmations
-from tradefabric.ops.telegram.gate import AlertGate
+from tradefabric.ops.telegram.gate import AlertGate, Daily
 from tradefabric.ops.telegram.notices import OWNER, Inbox, notice_of, subscribe
 from tradefabric.ops.telegram.secret import read_token, redact, redact_logs
 from tradefabric.ops.telegram.send import Sender, retry_after_s
@@ -51,6 +51,11 @@ class TelegramBot:
         self._control_token = control_token
         self._token = token
         self._gate = AlertGate(config.throttle, config.quiet_hours, now)
+        self._daily = (
+            Daily(minute_of_day(config.daily_report_utc, "daily_report_utc"), now)
+            if config.daily_report_utc
+            else None
+        )
         self.inbox = Inbox(config.queue_size, self._wake)
         self.ready = threading.Event()
         self.sender: Sender | None = None
@@ -68,8 +73,7 @@ class TelegramBot:
     def start(self) -> None:
         """Subscribe to the node's events (call on its loop) and start the bot's thread."""
         self._undo_redaction = redact_logs(self._token)
-        kinds = frozenset(self._config.alert_kinds)
-        self._service.read(lambda node: subscribe(node.bus, self.inbox, kinds))
+        self._service.read(lambda node: subscribe(node.bus, self.inbox))
         self._thread.start()
 
     def stop(self, timeout_s: float = 15.0) -> None:
@@ -204,14 +208,22 @@ class TelegramBot:
 
     async def _send_due(self) -> None:
         texts: list[str] = []
+        kinds = self._config.alert_kinds
         for event in self.inbox.take():
-            texts += self._gate.admit(notice_of(event))
+            notice = notice_of(event)
+            if not kinds or notice.kind in kinds or notice.always:
+                texts += self._gate.admit(notice)
         texts += self._gate.due()
         dropped = self.inbox.dropped
         if dropped > self._dropped_told:
             texts.append(f"{dropped - self._dropped_told} alerts dropped: the Telegram queue "
                          f"({self._config.queue_size}) was full")  # fmt: skip
             self._dropped_told = dropped
+        if self._daily is not None and self._daily.due():
+            try:
+                texts.append("daily " + await asyncio.to_thread(build_report, self._service))
+            except RetryableError as exc:
+                texts.append(f"daily report: the node did not answer: {exc}")
         for message in texts:
             await self._broadcast(message)
 

@@ -128,13 +128,7 @@ class Commands:
 
     async def report(self, update: Update, _context: Context) -> None:
         """Answer the report (money, positions, balances, fills, risk)."""
-        service = self._service
-
-        def report() -> str:
-            status, positions = service.status(), service.positions()
-            return text.report_text(status, positions, service.balances(), service.fills(20))
-
-        await self._answer(update, report)
+        await self._answer(update, lambda: build_report(self._service))
 
     # --- commands ---
 
@@ -251,6 +245,12 @@ class Commands:
         chat = update.effective_chat
         if chat is not None:
             await self._sender.send(chat.id, reply[:MAX_TEXT])
+
+
+def build_report(service: ControlService) -> str:
+    """Return the report message, read through ``service`` (blocks: off the bot's loop)."""
+    status, positions = service.status(), service.positions()
+    return text.report_text(status, positions, service.balances(), service.fills(20))
 
 
 def commands_menu() -> list[tuple[str, str]]:

@@ -25,10 +25,10 @@ def minute_of_day(text: str, field: str) -> int:
     """Return the minutes since midnight of an ``HH:MM`` time (raise ``ConfigError``)."""
     hours, sep, minutes = text.partition(":")
     if not sep or not hours.isdigit() or not minutes.isdigit():
-        raise ConfigError(f"telegram.quiet_hours.{field}: {text!r} is not HH:MM")
+        raise ConfigError(f"telegram.{field}: {text!r} is not HH:MM")
     value = int(hours) * 60 + int(minutes)
     if int(hours) > 23 or int(minutes) > 59:
-        raise ConfigError(f"telegram.quiet_hours.{field}: {text!r} is not a time of day")
+        raise ConfigError(f"telegram.{field}: {text!r} is not a time of day")
     return value
 
 
@@ -54,13 +54,14 @@ class QuietHours(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     end: str
 
     def __post_init__(self) -> None:
-        if minute_of_day(self.start, "start") == minute_of_day(self.end, "end"):
+        start = minute_of_day(self.start, "quiet_hours.start")
+        if start == minute_of_day(self.end, "quiet_hours.end"):
             raise ConfigError("telegram.quiet_hours: start and end must differ")
 
     def contains(self, minute: int) -> bool:
         """Return True when ``minute`` (minutes since UTC midnight) is quiet."""
-        start = minute_of_day(self.start, "start")
-        end = minute_of_day(self.end, "end")
+        start = minute_of_day(self.start, "quiet_hours.start")
+        end = minute_of_day(self.end, "quiet_hours.end")
         if start < end:
             return start <= minute < end
         return minute >= start or minute < end
@@ -83,8 +84,11 @@ class TelegramConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """How long /flatall waits for the node to be flat before it reports."""
     throttle: ThrottleConfig = ThrottleConfig()
     quiet_hours: QuietHours | None = None
+    daily_report_utc: str = ""
+    """``HH:MM`` (UTC) at which /report's message goes to every chat each day ("": never)."""
     alert_kinds: tuple[str, ...] = ()
-    """Only these alert kinds are sent ("" or empty: every kind)."""
+    """Only these kinds are sent (empty: every kind); halts, FLAT ALL and critical alerts
+    always are."""
     queue_size: int = 1000
     """Alerts waiting to be sent; past it the newest are dropped (and counted), the node
     never waits for Telegram."""
@@ -107,5 +111,7 @@ class TelegramConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             raise ConfigError("telegram.flat_wait_s: must be within 0..60")
         if self.queue_size < 1 or self.send_attempts < 1:
             raise ConfigError("telegram.queue_size and send_attempts: must be >= 1")
+        if self.daily_report_utc:
+            minute_of_day(self.daily_report_utc, "daily_report_utc")
         if not self.poll_timeout_s >= 0:
             raise ConfigError("telegram.poll_timeout_s: must be >= 0")

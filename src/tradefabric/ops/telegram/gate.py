@@ -17,6 +17,8 @@ from collections.abc import Callable
 from tradefabric.ops.telegram.config import QuietHours, ThrottleConfig
 from tradefabric.ops.telegram.notices import Notice
 
+SECONDS_PER_DAY = 86_400
+
 
 class _Window:
     def __init__(self, start: float) -> None:
@@ -97,3 +99,24 @@ class AlertGate:
             out.append(f"quiet hours over: {total} alerts held ({counts}); last: {self._last_held}")
             self._held.clear()
         return out
+
+
+class Daily:
+    """Due once a day at ``minute`` (minutes since UTC midnight) of the wall clock ``now``."""
+
+    def __init__(self, minute: int, now: Callable[[], float] = time.time) -> None:
+        """Fall due first at the next ``minute`` after now."""
+        self._now = now
+        start = now()
+        self._next = start - start % SECONDS_PER_DAY + minute * 60
+        if self._next <= start:
+            self._next += SECONDS_PER_DAY
+
+    def due(self) -> bool:
+        """Return True once when the time has come (then wait for the next day)."""
+        now = self._now()
+        if now < self._next:
+            return False
+        while self._next <= now:
+            self._next += SECONDS_PER_DAY
+        return True

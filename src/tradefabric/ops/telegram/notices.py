@@ -15,9 +15,11 @@ from typing import Any
 import msgspec
 
 from tradefabric.core.bus import MessageBus
+from tradefabric.data import topics as data_topics
 from tradefabric.execution import topics as exec_topics
 from tradefabric.integrity import topics as integrity_topics
 from tradefabric.integrity.events import Anomaly, ArbitrageEpisode, StablecoinEvent
+from tradefabric.model.data import OrderBookStatus, TradeGap
 from tradefabric.model.orders import Fill, OrderEvent, OrderStatus
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.risk.engine import RISK_EVENTS, RiskStateEvent
@@ -86,6 +88,22 @@ def _arbitrage(event: ArbitrageEpisode) -> Notice:
     return Notice(kind="arbitrage", level=AlertLevel.INFO, text=text)
 
 
+def _book(event: OrderBookStatus) -> Notice:
+    if event.valid:
+        text = f"{event.venue} {event.symbol} book synced again"
+        return Notice(kind="book_valid", level=AlertLevel.INFO, text=text)
+    text = f"{event.venue} {event.symbol} book invalid: {event.reason}"
+    return Notice(kind="book_invalid", level=AlertLevel.WARNING, text=text)
+
+
+def _gap(event: TradeGap) -> Notice:
+    text = (
+        f"{event.venue} {event.symbol}: trades {event.first_missing}..{event.last_missing} "
+        "missing (backfill asked)"
+    )
+    return Notice(kind="trade_gap", level=AlertLevel.WARNING, text=text)
+
+
 FORMATTERS: dict[type[Any], Callable[[Any], Notice]] = {
     Alert: _alert,
     Fill: _fill,
@@ -94,6 +112,8 @@ FORMATTERS: dict[type[Any], Callable[[Any], Notice]] = {
     Anomaly: _anomaly,
     StablecoinEvent: _depeg,
     ArbitrageEpisode: _arbitrage,
+    OrderBookStatus: _book,
+    TradeGap: _gap,
 }
 
 
@@ -140,24 +160,43 @@ class Inbox:
             return len(self._events)
 
 
-def subscribe(bus: MessageBus, inbox: Inbox, kinds: frozenset[str] = frozenset()) -> None:
-    """Put every alert, fill, rejection, halt and integrity event of ``bus`` into ``inbox``
-    (alerts of ``kinds`` only, when given); call on the bus's loop."""
+class BookWatch:
+    """Pass on a book going invalid (a disconnect, a gap: feed down, resync storms) and
+    its coming back; not the first sync of each book at start."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        """Put what matters into ``inbox``."""
+        self._inbox = inbox
+        self._invalid: set[tuple[str, str]] = set()
+
+    def on_status(self, status: OrderBookStatus) -> None:
+        """Handle one book status (on the node's loop)."""
+        key = (status.venue, status.symbol)
+        if status.valid:
+            if key in self._invalid:
+                self._invalid.discard(key)
+                self._inbox.put(status)
+        elif status.ts_event > 0:  # a book made before any data is a start, not a problem
+            self._invalid.add(key)
+            self._inbox.put(status)
+
+
+def subscribe(bus: MessageBus, inbox: Inbox) -> None:
+    """Put every alert, fill, rejected order, halt/reset, book loss and recovery, trade gap
+    and integrity event of ``bus`` into ``inbox``; call on the bus's loop."""
 
     def on_alert(alert: Alert) -> None:
-        if alert.kind not in SAID_BY_RISK and (not kinds or alert.kind in kinds):
+        if alert.kind not in SAID_BY_RISK:
             inbox.put(alert)
 
     def on_order(event: OrderEvent) -> None:
-        if event.status is OrderStatus.REJECTED and (not kinds or "order_rejected" in kinds):
+        if event.status is OrderStatus.REJECTED:
             inbox.put(event)
 
-    def on_fill(fill: Fill) -> None:
-        if not kinds or "fill" in kinds:
-            inbox.put(fill)
-
     bus.subscribe(ALERTS, on_alert, owner=OWNER)
-    bus.subscribe(exec_topics.FILLS, on_fill, owner=OWNER)
+    bus.subscribe(data_topics.BOOK_STATUS, BookWatch(inbox).on_status, owner=OWNER)
+    bus.subscribe(data_topics.TRADE_GAPS, inbox.put, owner=OWNER)
+    bus.subscribe(exec_topics.FILLS, inbox.put, owner=OWNER)
     bus.subscribe(exec_topics.ORDER_EVENTS, on_order, owner=OWNER)
     bus.subscribe(RISK_EVENTS, inbox.put, owner=OWNER)
     bus.subscribe(integrity_topics.ANOMALIES, inbox.put, owner=OWNER)
