@@ -22,6 +22,7 @@ from tests.ops.telegram.harness import (
     wait_until,
 )  # fmt: skip
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.ops.telegram.bot import TelegramBot
 from tradefabric.ops.telegram.config import QuietHours, ThrottleConfig
 from tradefabric.risk.audit import read_audit
 
@@ -223,3 +224,31 @@ def test_the_daily_report_goes_out_at_its_time(fake: FakeBotApi, idle: IdleNode)
     clock[0] += 3600  # an hour later: not again
     command(fake, "/help")
     assert len([t for t in fake.texts(CHAT) if t.startswith("daily report")]) == 1
+
+
+def test_telegram_down_at_start_is_retried_and_a_wrong_token_gives_up(
+    fake: FakeBotApi, idle: IdleNode
+) -> None:
+    fake.fail_next("getMe", 502, times=2)
+    idle.start_bot(bot_config(fake))  # ready once getMe answers: after 1 s and 2 s of backoff
+    attempts = [c for c in fake.calls if c.method == "getMe"]
+    assert [c.status for c in attempts] == [502, 502, 200]
+    assert attempts[2].at - attempts[0].at >= 3.0
+    assert "equity" in command(fake, "/status", contains="equity").params["text"]
+
+
+def test_a_refused_token_leaves_the_node_running(
+    fake: FakeBotApi, shared_data: Path, tmp_path: Path
+) -> None:
+    node = IdleNode(shared_data, tmp_path / "audit.jsonl")
+    try:
+        bot = TelegramBot(node.service, bot_config(fake), "control-token-for-telegram",
+                          "1:wrong-token")  # fmt: skip
+        node.on_loop(bot.start)
+        wait_until("getMe to be refused", lambda: [c for c in fake.calls if c.status == 401])
+        wait_until("the bot thread to give up", lambda: not bot.alive())
+        assert not bot.ready.is_set()
+        assert node.service.status().mode == "backtest"
+        bot.stop()
+    finally:
+        node.stop()

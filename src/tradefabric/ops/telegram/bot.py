@@ -64,6 +64,7 @@ class TelegramBot:
         self._woken: asyncio.Event | None = None
         self._wake_asked = False
         self._stopping: asyncio.Event | None = None
+        self._stop_asked = threading.Event()
         self._dropped_told = 0
         self._undo_redaction: Callable[[], None] = lambda: None
         self._thread = threading.Thread(target=self._run, name="telegram", daemon=True)
@@ -80,12 +81,17 @@ class TelegramBot:
         """Unsubscribe, send what is queued (briefly), stop polling; call off the node's loop."""
         with contextlib.suppress(RetryableError):  # the node's loop is gone: nothing publishes
             self._service.read(lambda node: node.bus.unsubscribe_owner(OWNER))
+        self._stop_asked.set()  # before reading the loop: a bot still starting sees it
         loop, stopping = self._loop, self._stopping
         if loop is not None and stopping is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the bot's loop ended on its own
                 loop.call_soon_threadsafe(stopping.set)
         self._thread.join(timeout_s)
         self._undo_redaction()
+
+    def alive(self) -> bool:
+        """Return True while the bot's thread runs (it ends on stop or a refused token)."""
+        return self._thread.is_alive()
 
     def _wake(self) -> None:
         # On the node's loop: one cheap wake-up per batch, never a wait.
@@ -106,6 +112,8 @@ class TelegramBot:
         self._loop = asyncio.get_running_loop()
         self._woken = asyncio.Event()
         self._stopping = asyncio.Event()
+        if self._stop_asked.is_set():
+            self._stopping.set()
         app = self._application()
         pump = asyncio.create_task(self._pump())
         try:
