@@ -28,6 +28,8 @@ CONTROL_TOKEN = "control-token-for-telegram"
 CHAT = 4242
 OTHER_CHAT = 9999
 RECORDING = "spot_btcusdt_20240808.gz"
+ALERT_PREFIXES = ("[info] ", "[warning] ", "[critical] ")
+"""How alerts start (``gate.render``); a command's reply never does."""
 
 
 def wait_until(what: str, condition: Callable[[], T | None], timeout_s: float = 20.0) -> T:
@@ -112,7 +114,15 @@ class IdleNode:
 
 def command(fake: FakeBotApi, text: str, *, chat: int = CHAT, contains: str = "",
             user: int | None = None) -> Call:  # fmt: skip
-    """Send ``text`` from ``chat`` and return the bot's reply (containing ``contains``)."""
+    """Send ``text`` from ``chat`` and return the bot's reply (containing ``contains``),
+    not an alert sent meanwhile."""
     mark = fake.mark()
     fake.user_says(chat, text, user_id=user)
-    return fake.reply_to(chat, mark, contains)
+
+    def reply(call: Call) -> bool:
+        said = str(call.params.get("text", ""))
+        return (call.method == "sendMessage" and call.status == 200
+                and call.params.get("chat_id") == chat and contains in said
+                and not said.startswith(ALERT_PREFIXES))  # fmt: skip
+
+    return fake.wait_for(f"the reply to {text!r}", reply, after=mark)

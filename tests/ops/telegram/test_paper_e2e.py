@@ -50,6 +50,7 @@ def running(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    old_structlog = structlog.get_config()
     structlog_file = logs[0].open("w")
     old_stderr, sys.stderr = sys.stderr, structlog_file
     try:
@@ -75,7 +76,7 @@ def running(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         root.removeHandler(handler)
         root.setLevel(old_level)
         handler.close()
-        structlog.reset_defaults()
+        structlog.configure(**old_structlog)
         structlog_file.close()
 
 

@@ -139,6 +139,7 @@ class TelegramBot:
         for name, callback in commands.table().items():
             app.add_handler(CommandHandler(name, callback))
         app.add_handler(CallbackQueryHandler(commands.on_button))
+        app.add_error_handler(commands.on_error)
         return app
 
     async def _connect(self, app: Application) -> bool:  # type: ignore[type-arg]

@@ -224,6 +224,15 @@ class Commands:
             await self._answer(update, lambda: text.command_text(
                 service.reset(creds, pending.argument)))  # fmt: skip
 
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log a handler's unexpected exception (no token in it) and tell the chat it failed."""
+        error = context.error
+        log.error("telegram_handler_failed", error_type=type(error).__name__,
+                  error=self._sender.redact(str(error)))  # fmt: skip
+        if isinstance(update, Update) and update.effective_chat is not None:
+            reply = f"failed: {type(error).__name__} (see the node's log)"
+            await self._sender.send(update.effective_chat.id, reply)
+
     # --- helpers ---
 
     def _credentials(self, update: Update) -> Credentials:

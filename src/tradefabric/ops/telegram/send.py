@@ -47,6 +47,10 @@ class Sender:
         self.retried = 0
         self.failed = 0
 
+    def redact(self, text: str) -> str:
+        """Return ``text`` without the bot token (for logs of library errors)."""
+        return redact(text, self._token)
+
     async def send(
         self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> Message | None:
