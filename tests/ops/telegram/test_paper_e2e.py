@@ -8,6 +8,7 @@ press first), then the logs and the audit once the node has stopped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -119,6 +120,17 @@ def test_pause_makes_the_risk_engine_reject_the_strategys_orders(running: Runnin
     assert api.get("/api/positions"), "the paused strategy closed its position"
 
 
+def test_a_feed_outage_is_told_and_so_is_the_recovery(running: Running) -> None:
+    fake, node = running.fake, running.node
+    assert node.server is not None and node.node is not None and node.node.control is not None
+    loop = node.node.control[0].bridge.loop  # the node's loop, where the fake venue runs too
+    mark = fake.mark()
+    asyncio.run_coroutine_threadsafe(node.server.drop_connections(), loop).result(10)
+    down = fake.reply_to(CHAT, mark, "book invalid: connection lost")
+    assert down.params["text"].startswith("[warning] binance BTC/USDT book invalid")
+    fake.reply_to(CHAT, mark, "[info] binance BTC/USDT book synced again")
+
+
 def test_an_expired_flatall_does_nothing_then_a_confirmed_one_ends_flat(running: Running) -> None:
     api, fake = running.api, running.fake
 
@@ -156,6 +168,10 @@ def test_the_token_is_in_no_log_and_the_audit_verifies(running: Running) -> None
     for path in [*running.logs, *run_dir.rglob("*")]:
         if path.is_file():
             assert BOT_TOKEN.encode() not in path.read_bytes(), f"the bot token is in {path}"
+    texts = running.fake.texts(CHAT)
+    once = ["FLAT ALL: flat [control]", f"strategy {STRATEGY} paused", "book synced again"]
+    for told in once:  # each alert arrived once
+        assert len([t for t in texts if told in t and t.startswith("[")]) == 1, told
     assert verify_audit(run_dir).ok
     records = read_audit(run_dir / "audit.jsonl")
     commands = [msgspec.json.decode(r.data) for r in records if r.kind == "control"]
