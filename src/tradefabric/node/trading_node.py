@@ -56,6 +56,8 @@ from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.ops.control.http import ControlServer, serve_node
 from tradefabric.ops.control.service import ControlService
+from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
+from tradefabric.ops.telegram.secret import read_token
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
@@ -185,6 +187,8 @@ class TradingNode:
         )
         self.control: tuple[ControlService, ControlServer] | None = None
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
+        self.telegram: TelegramBot | None = None
+        """The Telegram bot over the control service while ``run_live`` runs (``telegram:``)."""
 
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
@@ -309,9 +313,7 @@ class TradingNode:
         if engine is None:
             raise ConfigError(f"a {self.mode} node has no live feeds")
         feeds = self.feeds()
-        self.control = (
-            None if self.config.control is None else serve_node(self, self.config.control)
-        )
+        self._serve_operators()
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
         sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
@@ -331,6 +333,8 @@ class TradingNode:
             cancel = getattr(self.clock, "cancel_timers", None)
             if callable(cancel):
                 cancel()
+            if self.telegram is not None:  # off the loop: it sends what is queued, briefly
+                await asyncio.to_thread(self.telegram.stop)
             if self.control is not None:  # off the loop: a request in flight still answers
                 await asyncio.to_thread(self.control[1].stop)
         seconds = time.perf_counter() - started
@@ -339,6 +343,16 @@ class TradingNode:
             for venue, feed in self.config.feeds.items()
         )
         return self.finish(f"live feeds: {sources}", seconds)
+
+    def _serve_operators(self) -> None:
+        """Start the control API and, over its service, the Telegram bot (when configured)."""
+        control, telegram = self.config.control, self.config.telegram
+        if control is None:
+            return
+        bot_token = read_token(telegram) if telegram is not None else ""  # fails before serving
+        self.control = serve_node(self, control)
+        if telegram is not None:
+            self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
 
     def _feed_failed(self, venue: str, error: BaseException) -> None:
         log.error("feed_failed", venue=venue, error=repr(error))
