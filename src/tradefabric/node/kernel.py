@@ -38,6 +38,7 @@ from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
+from tradefabric.node.supervisor import RestartPolicy
 from tradefabric.ops.control.config import ControlConfig
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.ops.telegram.config import TelegramConfig
@@ -132,6 +133,8 @@ class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     queue_size: int = 100_000
     """Frames the socket readers may queue ahead of the data engine; when full, new
     frames are dropped, counted, the venue's books invalidated and an alert raised."""
+    restart: RestartPolicy = RestartPolicy()
+    """How a crashed feed is started again (``node.supervisor``)."""
 
     def __post_init__(self) -> None:
         for interval in self.candle_intervals:

@@ -53,7 +53,8 @@ from tradefabric.node.run import (
     build_sim_venues,
 )
 from tradefabric.node.signal_sources import build_signal_sources
-from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
+from tradefabric.ops.alerts import ALERTS, Alert
 from tradefabric.ops.control.http import ControlServer, serve_node
 from tradefabric.ops.control.service import ControlService
 from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
@@ -149,6 +150,7 @@ class TradingNode:
         self.market_clock = self._market_clock()
         self.alerts: list[Alert] = []
         self.bus.subscribe(ALERTS, self.alerts.append, owner="record")
+        alert_on_breaker_events(self.bus)
         self.markets: dict[str, MarketDataNode] = {}
         self.books: OrderBooks | None = None
         self.engine: DataEngine | None = None
@@ -189,6 +191,8 @@ class TradingNode:
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
         self.telegram: TelegramBot | None = None
         """The Telegram bot over the control service while ``run_live`` runs (``telegram:``)."""
+        self.supervisors: list[Supervisor] = []
+        """One per live feed while ``run_live`` runs: restarts and last errors."""
 
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
@@ -307,12 +311,18 @@ class TradingNode:
     async def run_live(self, stop: asyncio.Event) -> BacktestResult:
         """Run every feed and the data engine until ``stop``; then finish the run.
 
-        A feed that fails is logged and alerted; the other feeds keep running.
+        Each feed runs under a ``Supervisor``: a crash is alerted, counted by that venue's
+        circuit breaker and restarted with backoff; the other feeds keep running.
         """
         engine = self.engine
         if engine is None:
             raise ConfigError(f"a {self.mode} node has no live feeds")
         feeds = self.feeds()
+        restart = self.config.market_data.restart
+        self.supervisors = [
+            Supervisor(f"feed:{f.live.venue}", f.live.venue, self.bus, self.clock, restart)
+            for f in feeds
+        ]
         self._serve_operators()
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
@@ -320,10 +330,8 @@ class TradingNode:
         sources_task = asyncio.create_task(self.sources.run(sources_stop))
         started = time.perf_counter()
         try:
-            results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
-            for feed, result in zip(feeds, results, strict=True):
-                if isinstance(result, BaseException):
-                    self._feed_failed(feed.live.venue, result)
+            jobs = zip(self.supervisors, feeds, strict=True)
+            await asyncio.gather(*(supervisor.run(feed.run, stop) for supervisor, feed in jobs))
         finally:
             engine_stop.set()
             sources_stop.set()
@@ -353,19 +361,6 @@ class TradingNode:
         self.control = serve_node(self, control)
         if telegram is not None:
             self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
-
-    def _feed_failed(self, venue: str, error: BaseException) -> None:
-        log.error("feed_failed", venue=venue, error=repr(error))
-        self.bus.publish(
-            ALERTS,
-            Alert(
-                kind="feed_failed",
-                level=AlertLevel.CRITICAL,
-                component=f"feed:{venue}",
-                message=f"{venue} feed stopped: {type(error).__name__}: {error}",
-                ts=self.clock.timestamp_ns(),
-            ),
-        )
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

@@ -160,6 +160,12 @@ def _command_routes(app: FastAPI, service: ControlService) -> None:
         creds = _credentials(request)
         return _json(await run_in_threadpool(service.resume, creds, strategy_id))
 
+    @app.post("/api/venues/{venue}/rearm")
+    async def rearm(request: Request, venue: str) -> Response:
+        body = await _body(request, ReasonBody)
+        creds = _credentials(request)
+        return _json(await run_in_threadpool(service.rearm, creds, venue, body.reason))
+
     @app.post("/api/cancel_all")
     async def cancel_all(request: Request) -> Response:
         body = await _body(request, CancelBody)

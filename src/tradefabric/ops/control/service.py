@@ -149,6 +149,10 @@ class ControlService:
         """Cancel every open order (of one strategy when given)."""
         return self._command(credentials, "cancel_all", strategy_id, "", self._cancel_all)
 
+    def rearm(self, credentials: Credentials, venue: str, reason: str) -> CommandResult:
+        """Re-arm a venue whose circuit breaker tripped: its orders pass the risk engine again."""
+        return self._command(credentials, "rearm", venue, reason, self._rearm)
+
     def halt(self, credentials: Credentials, reason: str) -> CommandResult:
         """Halt trading (the risk engine's halt: open orders cancelled, audited)."""
         return self._command(credentials, "halt", "", reason, self._halt)
@@ -241,6 +245,11 @@ class ControlService:
     def _resume(self, _operator: str, target: str, _reason: str) -> str:
         self._node.kernel.risk.resume(target)
         return f"strategy {target} resumed"
+
+    def _rearm(self, operator: str, target: str, reason: str) -> str:
+        if self._node.kernel.risk.breakers.rearm(target, operator, reason or "re-armed"):
+            return f"venue {target} re-armed: its orders pass the risk engine again"
+        return f"venue {target}: its breaker was not tripped, nothing to re-arm"
 
     def _cancel_all(self, _operator: str, target: str, _reason: str) -> str:
         execution = self._node.kernel.execution
@@ -340,6 +349,7 @@ class ControlService:
             halted=risk.halted, halt_reason=risk.halt_reason, paused=dict(risk.paused),
             accepted=risk.accepted, rejected=risk.rejected,
             rejected_by_rule=dict(risk.rejected_by_rule), day_high=risk.day_high,
+            tripped=risk.breakers.open_venues(),
         )  # fmt: skip
 
     def _status(self) -> StatusView:

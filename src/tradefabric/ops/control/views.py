@@ -85,6 +85,8 @@ class RiskView(msgspec.Struct, frozen=True, kw_only=True):
     rejected: int
     rejected_by_rule: dict[str, int]
     day_high: float
+    tripped: dict[str, str] = {}
+    """Venue -> why its circuit breaker stopped its trading (``risk.venue_breaker``)."""
 
 
 class BookView(msgspec.Struct, frozen=True, kw_only=True):
