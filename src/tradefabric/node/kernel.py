@@ -39,6 +39,7 @@ from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
 from tradefabric.ops.control.config import ControlConfig
+from tradefabric.ops.dashboard.config import DashboardConfig
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
@@ -212,6 +213,9 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     control: ControlConfig | None = None
     """The control API and ``/metrics`` a paper/live node serves (``ops.control.http``:
     ``control: {host: 127.0.0.1, port: 8780, token: ...}``); None: not served."""
+    dashboard: DashboardConfig | None = None
+    """The web dashboard a paper/live node serves (``ops.dashboard``:
+    ``dashboard: {port: 8781, token_env: TF_DASHBOARD_TOKEN}``); None: not served."""
 
     def __post_init__(self) -> None:
         interval_to_ns(self.equity_interval)

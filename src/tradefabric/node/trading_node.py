@@ -56,6 +56,7 @@ from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.ops.control.http import ControlServer, serve_node
 from tradefabric.ops.control.service import ControlService
+from tradefabric.ops.dashboard.server import DashboardServer, serve_dashboard
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
@@ -183,6 +184,8 @@ class TradingNode:
         )
         self.control: tuple[ControlService, ControlServer] | None = None
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
+        self.dashboard: DashboardServer | None = None
+        """The web dashboard while ``run_live`` runs (``dashboard:``)."""
 
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
@@ -310,6 +313,13 @@ class TradingNode:
         self.control = (
             None if self.config.control is None else serve_node(self, self.config.control)
         )
+        if self.config.dashboard is not None:
+            try:
+                self.dashboard = serve_dashboard(self, self.config.dashboard, self.config.control)
+            except BaseException:  # no token, port in use: stop the control API started above
+                if self.control is not None:
+                    await asyncio.to_thread(self.control[1].stop)
+                raise
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
         sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
@@ -331,6 +341,8 @@ class TradingNode:
                 cancel()
             if self.control is not None:  # off the loop: a request in flight still answers
                 await asyncio.to_thread(self.control[1].stop)
+            if self.dashboard is not None:
+                await asyncio.to_thread(self.dashboard.stop)
         seconds = time.perf_counter() - started
         sources = ", ".join(
             f"{venue} {feed.ws_url or '(venue default)'}"
