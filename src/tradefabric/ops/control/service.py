@@ -339,9 +339,10 @@ class ControlService:
         curve = self._node.kernel.equity_curve
         start = max(len(curve.ts) - max(limit, 0), 0)
         equity = self._node.kernel.mark_to_market()
+        # The curve is sampled in market time (a replay's is not the wall clock's).
+        now = self._node.status().last_market_ts or self._node.clock.timestamp_ns()
         return EquityCurveView(ts=list(curve.ts[start:]), equity=list(curve.equity[start:]),
-                               now_ts=self._node.clock.timestamp_ns(),
-                               now_equity=equity)  # fmt: skip
+                               now_ts=now, now_equity=equity)  # fmt: skip
 
     def _positions(self) -> list[PositionSnapshot]:
         self._node.kernel.mark_to_market()

@@ -163,6 +163,7 @@ class EquityCurveView(msgspec.Struct, frozen=True, kw_only=True):
     ts: list[int]
     equity: list[float]
     now_ts: int
+    """The latest market event's time (the clock's before any), the curve's time base."""
     now_equity: float
 
 

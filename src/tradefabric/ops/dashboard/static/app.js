@@ -3,7 +3,7 @@
 // sends commands as JSON POSTs with that header.
 "use strict";
 
-const state = { auth: "token", token: "", snapshot: null, retryMs: 2000, controller: null };
+const state = { auth: "token", token: "", snapshot: null, retryMs: 2000, live: [] };
 const $ = (id) => document.getElementById(id);
 
 // --- formatting (the tests format the control service's numbers the same way) ---
@@ -239,8 +239,16 @@ function renderAlerts(alerts, faults) {
 function sign(v) { return v < 0 ? "neg" : v > 0 ? "pos" : ""; }
 
 function renderEquity(curve) {
-  const ts = curve.ts.concat([curve.now_ts]);
-  const eq = curve.equity.concat([curve.now_equity]);
+  // The node samples its curve every equity_interval; between samples the page draws
+  // the equity of each snapshot it received, so the chart moves live.
+  const lastSample = curve.ts.length ? curve.ts[curve.ts.length - 1] : -Infinity;
+  state.live = state.live.filter((p) => p[0] > lastSample);
+  const tail = state.live[state.live.length - 1];
+  if (!tail || tail[0] < curve.now_ts) state.live.push([curve.now_ts, curve.now_equity]);
+  else tail[1] = curve.now_equity;
+  if (state.live.length > 3000) state.live.shift();
+  const ts = curve.ts.concat(state.live.map((p) => p[0]));
+  const eq = curve.equity.concat(state.live.map((p) => p[1]));
   const svg = $("equity-chart");
   svg.replaceChildren();
   const ns = "http://www.w3.org/2000/svg";
