@@ -89,17 +89,19 @@ def test_requests_without_token_or_from_another_origin_are_refused(running: Runn
     status, doc = _post(url + "/api/halt", {"reason": "no token"},
                         {"Content-Type": "application/json", "Origin": url})  # fmt: skip
     assert status == 403 and "no token" in doc["error"], doc
-    status, doc = _post(url + "/api/halt", {"reason": "csrf"}, {**auth, "Origin": "http://evil.test"})
+    status, doc = _post(
+        url + "/api/halt", {"reason": "csrf"}, {**auth, "Origin": "http://evil.test"}
+    )
     assert status == 403 and "cross-origin" in doc["error"], doc
-    status, doc = _post(url + "/api/halt", {"reason": "wrong"},
-                        {**auth, "Authorization": "Bearer not-the-token", "Origin": url})  # fmt: skip
+    wrong = {**auth, "Authorization": "Bearer not-the-token", "Origin": url}
+    status, doc = _post(url + "/api/halt", {"reason": "wrong"}, wrong)
     assert status == 403 and "wrong token" in doc["error"], doc
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url + "/api/snapshot", timeout=30)
     assert refused.value.code == 403
     # The control API's token is not the dashboard's (it has its own, from an owner-only file).
-    status, _ = _post(url + "/api/halt", {"reason": "x"},
-                      {**auth, "Authorization": "Bearer test-control-token", "Origin": url})  # fmt: skip
+    control = {**auth, "Authorization": "Bearer test-control-token", "Origin": url}
+    status, _ = _post(url + "/api/halt", {"reason": "x"}, control)
     assert status == 403
     assert running.service.risk().halted is False
 
@@ -121,9 +123,12 @@ def test_the_page_shows_the_nodes_numbers(running: Running, tmp_path: Path) -> N
     balances = {b.currency: b.amount for b in service.balances()}
     shown = page.eval_on_selector_all("#balances tr", "rows => rows.map(r => r.innerText)")
     assert any("USDT" in row and qty(balances["USDT"]) in row for row in shown), shown
+
     # The top of book moves every trade: compare a moment where page and service agree.
     def book_agrees() -> bool:
-        cells = page.eval_on_selector_all("#books tr:first-child td", "c => c.map(x => x.innerText)")
+        cells = page.eval_on_selector_all(
+            "#books tr:first-child td", "c => c.map(x => x.innerText)"
+        )
         btc = next(b for b in service.books() if b.symbol == "BTC/USDT")
         return cells[:3] == ["binance", "BTC/USDT", "valid"] and cells[3] == money(btc.best_bid)
 
@@ -137,18 +142,21 @@ def test_the_page_shows_the_nodes_numbers(running: Running, tmp_path: Path) -> N
 
 def test_the_page_updates_live_as_fills_arrive(running: Running, tmp_path: Path) -> None:
     page, service = running.page, running.service
-    fill = wait_for("the strategy's first fill", lambda: service.fills(), timeout_s=60)[-1]
+    fill = wait_for("the strategy's first fill", service.fills, timeout_s=60)[-1]
     row = page.wait_for_selector(f"[data-fill-id='{fill.fill_id}']", timeout=15_000)
     assert row is not None
-    cells = page.eval_on_selector_all(
-        "#fills tr:first-child td", "c => c.map(x => x.innerText)"
-    )
+    cells = page.eval_on_selector_all("#fills tr:first-child td", "c => c.map(x => x.innerText)")
     assert cells[1:5] == [fill.strategy_id, fill.venue, fill.symbol, str(fill.side)]
     assert cells[5:7] == [money(fill.price), qty(fill.quantity)]
     wait_for("the fill count shown to be the service's", lambda: _text(
         page, "[data-field=fills]") == str(service.status().fills))  # fmt: skip
-    wait_for("the position to show", lambda: service.positions() and _text(
-        page, "#positions tr:first-child td:nth-child(3)") == qty(service.positions()[0].quantity))  # fmt: skip
+
+    def position_shown() -> bool:
+        held = service.positions()
+        shown = _text(page, "#positions tr:first-child td:nth-child(3)")
+        return bool(held) and shown == qty(held[0].quantity)
+
+    wait_for("the position to show", position_shown)
     _shot(page, tmp_path, "dashboard_fill")
 
 
@@ -196,11 +204,12 @@ def test_flat_all_needs_the_confirmation_then_the_node_is_flat(
     page.wait_for_selector("#positions td.empty")
     assert _text(page, "#positions") == "flat: no open positions"
     status = service.status()
-    wait_for("the page's money to be the service's", lambda: [
-        _text(page, f"[data-field={f}]") for f in ("equity", "pnl-total", "pnl-realized", "pnl-fees")
-    ] == [money(v) for v in (status.equity, status.pnl.total, status.pnl.realized,
-                             status.pnl.fees)])  # fmt: skip
-    assert _text(page, f"#fills tr:first-child td:nth-child(2)") == "control"
+    expected = [money(v) for v in (status.equity, status.pnl.total, status.pnl.realized,
+                                   status.pnl.fees)]  # fmt: skip
+    fields = ("equity", "pnl-total", "pnl-realized", "pnl-fees")
+    wait_for("the page's money to be the service's",
+             lambda: [_text(page, f"[data-field={f}]") for f in fields] == expected)  # fmt: skip
+    assert _text(page, "#fills tr:first-child td:nth-child(2)") == "control"
     _shot(page, tmp_path, "dashboard_flat")
 
 
