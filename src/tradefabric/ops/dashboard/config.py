@@ -62,7 +62,9 @@ def resolve_token(config: DashboardConfig, control_token: str | None) -> str | N
             raise ConfigError(f"dashboard.token_env: ${config.token_env} is not set")
         return _long_enough(token, f"${config.token_env}")
     if config.token_file:
-        return _long_enough(_read_owner_only(Path(config.token_file)), config.token_file)
+        return _long_enough(
+            _read_owner_only(Path(config.token_file).expanduser()), config.token_file
+        )
     if config.token:
         return config.token
     if control_token:
