@@ -179,6 +179,7 @@ class TradingNode:
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
                 self.integrity = Triangulator(self.bus, config.integrity)
+                self.integrity.attach()  # it consumes the bus's candles and quotes
         self.cache = NodeCache(
             self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )

@@ -43,17 +43,19 @@ class Guard:
         return self._token_refusal(headers)
 
     def command_refusal(self, headers: Mapping[str, str]) -> str:
-        """Return why a command is refused ("" when allowed)."""
-        refusal = self.read_refusal(headers)
-        if refusal:
-            return refusal
+        """Return why a command is refused ("" when allowed).
+
+        The Origin is checked before the token, so a forged request is named as such.
+        """
+        if headers.get("host", "") not in self._hosts:
+            return f"unknown Host {headers.get('host', '')!r}"
         origin = headers.get("origin", "")
         allowed = {f"http://{h}" for h in self._hosts} | self._extra_origins
         if origin.rstrip("/") not in allowed:
             return f"cross-origin or missing Origin {origin!r}"
         if not headers.get("content-type", "").startswith("application/json"):
             return "commands need a JSON body (Content-Type: application/json)"
-        return ""
+        return self._token_refusal(headers)
 
     def _token_refusal(self, headers: Mapping[str, str]) -> str:
         if self._token is None:
