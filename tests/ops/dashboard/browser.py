@@ -3,7 +3,6 @@ numbers (the tests format the control service's values the same way to compare).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,7 @@ CHROMIUM_ARGS = [
 @contextmanager
 def chromium() -> Iterator[Browser]:
     """Yield a headless Chromium; fail (never skip) when the Debian package is missing."""
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+    if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install the Debian package `chromium` "
             "(apt-get update && apt-get install -y chromium); .ci/run does this"

@@ -8,11 +8,14 @@ log once the node has stopped. Screenshots are written under each test's tmp_pat
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import msgspec
@@ -54,7 +57,7 @@ def running(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     node.start()
     dashboard = wait_for("the dashboard to listen", lambda: node.node and node.node.dashboard)
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         try:
             yield Running(node=node, url=dashboard.url, service=dashboard.service, page=page)
         finally:
@@ -140,6 +143,47 @@ def test_the_page_shows_the_nodes_numbers(running: Running, tmp_path: Path) -> N
     _shot(page, tmp_path, "dashboard_first")
 
 
+FOREIGN_PAGE = """<!doctype html><title>waiting</title><script>
+const dashboard = "DASHBOARD";
+const post = (path, body, headers) => fetch(dashboard + path, {method: "POST", mode: "no-cors",
+  headers, body}).then(() => "sent", () => "blocked");
+(async () => {
+  const halt = await post("/api/halt", JSON.stringify({reason: "csrf"}), {});
+  const flat = await post("/api/flat_all", '{"confirm": "FLAT ALL"}',
+    {"Content-Type": "text/plain"});
+  // A JSON body needs a CORS preflight the dashboard never grants: never sent at all.
+  const json = await fetch(dashboard + "/api/halt", {method: "POST", body: "{}",
+    headers: {"Content-Type": "application/json"}}).then(() => "sent", () => "blocked");
+  document.title = [halt, flat, json].join(" ");
+})();
+</script>"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_foreign_page_in_the_browser_cannot_command(running: Running, tmp_path: Path) -> None:
+    (tmp_path / "foreign.html").write_text(FOREIGN_PAGE.replace("DASHBOARD", running.url))
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 functools.partial(_Quiet, directory=str(tmp_path)))  # fmt: skip
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # Another origin (another port) in the same browser the operator is signed in with.
+        page = running.page.context.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/foreign.html")
+        page.wait_for_function("document.title !== 'waiting'")
+        assert page.title() == "sent sent blocked"
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert running.service.risk().halted is False
+    assert running.service.risk().paused == {}
+
+
 def test_the_page_updates_live_as_fills_arrive(running: Running, tmp_path: Path) -> None:
     page, service = running.page, running.service
     fill = wait_for("the strategy's first fill", service.fills, timeout_s=60)[-1]
@@ -157,6 +201,9 @@ def test_the_page_updates_live_as_fills_arrive(running: Running, tmp_path: Path)
         return bool(held) and shown == qty(held[0].quantity)
 
     wait_for("the position to show", position_shown)
+    points = int(page.get_attribute("#equity-chart", "data-points") or "0")
+    wait_for("the equity chart to grow", lambda: int(
+        page.get_attribute("#equity-chart", "data-points") or "0") > points)  # fmt: skip
     _shot(page, tmp_path, "dashboard_fill")
 
 
@@ -226,4 +273,6 @@ def test_the_audit_log_holds_the_clicks_and_the_refusals(running: Running) -> No
     denied = [msgspec.json.decode(r.data) for r in records if r.kind == "control_denied"]
     assert [(d["command"], d["reason"].split(" ")[1]) for d in denied] == [
         ("halt", "no"), ("halt", "cross-origin"), ("halt", "wrong"), ("halt", "wrong"),
+        ("halt", "cross-origin"), ("flat_all", "cross-origin"),  # the foreign page's
     ]  # fmt: skip
+    assert "'http://127.0.0.1:" in denied[-1]["reason"]

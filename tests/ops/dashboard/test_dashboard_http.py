@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.ops.dashboard import browser
 from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import ConfigError
 from tradefabric.integrity import topics as integrity_topics
@@ -206,3 +207,12 @@ def test_the_service_keeps_the_latest_consensus_and_equity(
         node.kernel.audit.close()
 
     asyncio.run(main())
+
+
+def test_a_missing_chromium_fails_naming_the_debian_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser, "CHROMIUM", str(tmp_path / "no-chromium"))
+    failed = pytest.raises(pytest.fail.Exception, match="install the Debian package `chromium`")
+    with failed, browser.chromium():
+        pass

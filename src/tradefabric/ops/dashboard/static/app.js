@@ -54,12 +54,12 @@ function fillRows(tbody, rows, empty, columns) {
     body.append(tr);
   }
 }
-function setField(name, text, value) {
+function setField(name, text, value, signed) {
   for (const el of document.querySelectorAll(`[data-field="${name}"]`)) {
     el.textContent = text;
     if (value !== undefined) el.dataset.value = String(value);
-    el.classList.toggle("neg", typeof value === "number" && value < 0);
-    el.classList.toggle("pos", typeof value === "number" && value > 0);
+    el.classList.toggle("neg", Boolean(signed) && value < 0);
+    el.classList.toggle("pos", Boolean(signed) && value > 0);
   }
 }
 function logLine(list, text, cls) {
@@ -97,10 +97,10 @@ function render(s) {
 
 function renderMoney(st) {
   setField("equity", money(st.equity), st.equity);
-  setField("pnl-total", money(st.pnl.total), st.pnl.total);
-  setField("pnl-day", money(st.pnl.day), st.pnl.day);
-  setField("pnl-realized", money(st.pnl.realized), st.pnl.realized);
-  setField("pnl-unrealized", money(st.pnl.unrealized), st.pnl.unrealized);
+  setField("pnl-total", money(st.pnl.total), st.pnl.total, true);
+  setField("pnl-day", money(st.pnl.day), st.pnl.day, true);
+  setField("pnl-realized", money(st.pnl.realized), st.pnl.realized, true);
+  setField("pnl-unrealized", money(st.pnl.unrealized), st.pnl.unrealized, true);
   setField("pnl-fees", money(st.pnl.fees), st.pnl.fees);
   setField("trades", count(st.trades), st.trades);
   setField("fills", count(st.fills), st.fills);
@@ -189,7 +189,7 @@ function renderBooks(books) {
     return [
       cell(b.venue), cell(b.symbol), cell(b.valid ? "valid" : "invalid", b.valid ? "good-text" : "neg"),
       cell(money(b.best_bid), "n", b.best_bid), cell(money(b.best_ask), "n", b.best_ask),
-      cell(num(spread, 2), "n", spread), cell(money(b.last_price), "n", b.last_price),
+      cell(num(spread, 3), "n", spread), cell(money(b.last_price), "n", b.last_price),
     ];
   }), "no instruments", 7);
 }
@@ -288,7 +288,8 @@ async function command(path, body, what) {
       logLine("command-log", `${what}: refused (${res.status}) ${doc.error}`, "neg");
       return null;
     }
-    const text = doc.message || (doc.flat !== undefined ? (doc.flat ? "FLAT ALL: flat" : `FLAT ALL: ${doc.left.length} positions, ${doc.open_orders.length} orders left`) : "done");
+    const flatText = (r) => (r.flat ? "flat" : `${r.left.length} positions, ${r.open_orders.length} orders left`);
+    const text = doc.message || (doc.flat !== undefined ? flatText(doc) : "done");
     logLine("command-log", `${what}: ${text}`, "ok");
     return doc;
   } catch (err) {
