@@ -39,6 +39,8 @@ class Running(msgspec.Struct):
     url: str
     service: ControlService
     page: Page
+    clicks: list[str] = msgspec.field(default_factory=list)
+    """The commands clicked, in order (the audit log must hold exactly these)."""
 
 
 @pytest.fixture(scope="module")
@@ -207,18 +209,46 @@ def test_the_page_updates_live_as_fills_arrive(running: Running, tmp_path: Path)
     _shot(page, tmp_path, "dashboard_fill")
 
 
+def _click(running: Running, selector: str, command: str) -> None:
+    running.page.click(selector)
+    running.clicks.append(command)
+
+
+def _pause_while_holding(running: Running) -> int:
+    """Click pause while the strategy holds a position; return the rejections before.
+
+    The strategy may close its position just before the pause lands (its order was
+    already accepted): then resume and try again on its next position.
+    """
+    page, service = running.page, running.service
+    pause = f"button[data-strategy={STRATEGY}][data-action=pause]"
+    resume = f"button[data-strategy={STRATEGY}][data-action=resume]"
+    for _ in range(4):
+        wait_for("an open position", service.positions, timeout_s=40)
+        rejected = service.risk().rejected
+        _click(running, pause, "pause")
+        wait_for("the node to pause", lambda: service.risk().paused.get(STRATEGY))
+        wait_for("no order in flight", lambda: not service.open_orders())
+        if service.positions():
+            return rejected
+        page.wait_for_selector(resume)
+        _click(running, resume, "resume")
+        wait_for("the node to resume", lambda: STRATEGY not in service.risk().paused)
+        page.wait_for_selector(pause)
+    raise AssertionError("the strategy closed every position before the pause landed")
+
+
 def test_a_click_on_pause_pauses_the_strategy(running: Running, tmp_path: Path) -> None:
     page, service = running.page, running.service
-    wait_for("an open position", service.positions, timeout_s=40)
     page.fill("#reason", "paused in the browser")
-    page.click(f"button[data-strategy={STRATEGY}][data-action=pause]")
-    wait_for("the node to pause", lambda: service.risk().paused.get(STRATEGY))
+    rejected = _pause_while_holding(running)
     assert service.risk().paused == {STRATEGY: "paused in the browser"}
     page.wait_for_selector(f"button[data-strategy={STRATEGY}][data-action=resume]")
     assert _text(page, f"[data-strategy-state={STRATEGY}]") == "paused: paused in the browser"
     assert "pause ema_btc_1s: strategy ema_btc_1s paused" in _text(page, "#command-log")
     # Its next order (the cross that would close the position) is rejected by the pause.
-    wait_for("a paused order to be rejected", lambda: service.risk().rejected > 0, timeout_s=45)
+    wait_for("a paused order to be rejected", lambda: service.risk().rejected > rejected,
+             timeout_s=45)  # fmt: skip
     assert set(service.risk().rejected_by_rule) == {"strategy_paused"}
     wait_for("the page's rejected count to be the service's", lambda: _text(
         page, "[data-field=risk-rejected]") == str(service.risk().rejected))  # fmt: skip
@@ -244,7 +274,7 @@ def test_flat_all_needs_the_confirmation_then_the_node_is_flat(
     assert [p.quantity for p in service.positions()] == [p.quantity for p in held]
     page.click("#flat-all")
     page.fill("#flat-confirm", "FLAT ALL")
-    page.click("#flat-go")
+    _click(running, "#flat-go", "flat_all")
     wait_for("FLAT ALL's answer", lambda: "FLAT ALL: flat" in _text(page, "#command-log"),
              timeout_s=30)  # fmt: skip
     assert service.positions() == [] and service.open_orders() == []
@@ -267,9 +297,9 @@ def test_the_audit_log_holds_the_clicks_and_the_refusals(running: Running) -> No
     records = read_audit(run_dir / "audit.jsonl")
     commands = [msgspec.json.decode(r.data) for r in records if r.kind == "control"]
     assert [(c["command"], c["operator"]) for c in commands] == [
-        ("pause", "web:tester"),
-        ("flat_all", "web:tester"),
+        (click, "web:tester") for click in running.clicks
     ]
+    assert running.clicks[-2:] == ["pause", "flat_all"]
     denied = [msgspec.json.decode(r.data) for r in records if r.kind == "control_denied"]
     assert [(d["command"], d["reason"].split(" ")[1]) for d in denied] == [
         ("halt", "no"), ("halt", "cross-origin"), ("halt", "wrong"), ("halt", "wrong"),
