@@ -231,6 +231,7 @@ def _pause_while_holding(running: Running) -> int:
         wait_for("no order in flight", lambda: not service.open_orders())
         if service.positions():
             return rejected
+        print("the strategy's close landed before the pause: resume, try its next position")
         page.wait_for_selector(resume)
         _click(running, resume, "resume")
         wait_for("the node to resume", lambda: STRATEGY not in service.risk().paused)

@@ -110,6 +110,14 @@ def test_auth_none_on_loopback_still_guards_commands(shared_data: Path, tmp_path
         assert status == 200 and server.service.risk().halted
         status, _, body = _request(url, "POST", "/api/reset", {"reason": "done"}, **own)
         assert status == 200 and not server.service.risk().halted
+        status, _, body = _request(url, "POST", "/api/strategies/ema/pause", {"reason": "r"}, **own)
+        assert status == 200 and server.service.risk().paused == {"ema": "r"}
+        status, _, body = _request(url, "POST", "/api/strategies/ema/resume", {}, **own)
+        assert status == 200 and server.service.risk().paused == {}
+        status, _, body = _request(url, "POST", "/api/strategies/nope/pause", {}, **own)
+        assert status == 400 and b"no strategy 'nope'" in body
+        status, _, body = _request(url, "POST", "/api/cancel_all", {}, **own)
+        assert status == 200 and json.loads(body)["message"] == "cancel asked for 0 open orders"
         status, _, body = _request(url, "POST", "/api/flat_all",
                                    {"confirm": "FLAT ALL", "wait_s": 0}, **own)  # fmt: skip
         assert status == 200 and json.loads(body)["flat"] is True
@@ -120,7 +128,10 @@ def test_auth_none_on_loopback_still_guards_commands(shared_data: Path, tmp_path
     assert [(d["command"], d["operator"]) for d in denied] == [("halt", "web")] * 2
     assert "missing Origin" in denied[0]["reason"] and "JSON body" in denied[1]["reason"]
     commands = [(d["command"], d["operator"]) for kind, d in records if kind == "control"]
-    assert commands == [("halt", "web:ana"), ("reset", "web"), ("flat_all", "web")]
+    assert commands == [
+        ("halt", "web:ana"), ("reset", "web"), ("pause", "web"), ("resume", "web"),
+        ("cancel_all", "web"), ("flat_all", "web"),
+    ]  # fmt: skip
 
 
 def test_the_stream_sends_snapshots_with_the_token_only(shared_data: Path, tmp_path: Path) -> None:
