@@ -27,6 +27,7 @@ from tradefabric.ops.control.bridge import LoopBridge
 from tradefabric.ops.control.config import ControlConfig
 from tradefabric.ops.control.service import ControlService
 from tradefabric.ops.dashboard.config import DashboardConfig, resolve_token
+from tradefabric.ops.dashboard.guard import Guard
 from tradefabric.ops.dashboard.server import DashboardServer, serve_dashboard
 from tradefabric.ops.dashboard.views import Snapshot
 from tradefabric.risk.audit import AuditLog, read_audit
@@ -227,3 +228,22 @@ def test_a_missing_chromium_fails_naming_the_debian_package(
     failed = pytest.raises(pytest.fail.Exception, match="install the Debian package `chromium`")
     with failed, browser.chromium():
         pass
+
+
+def test_the_guard_knows_its_hosts_and_origins() -> None:
+    local = Guard("a-long-token")
+    local.bind("127.0.0.1", 8781)
+    token = {"authorization": "Bearer a-long-token", "content-type": "application/json"}
+    for name in ("127.0.0.1:8781", "localhost:8781"):
+        assert local.read_refusal({"host": name, **token}) == ""
+        assert local.command_refusal({"host": name, "origin": f"http://{name}", **token}) == ""
+    assert local.read_refusal({"host": "attacker.test:8781", **token}).startswith("unknown Host")
+    # Bound to every interface: any Host is read with the token; commands need their own origin.
+    anywhere = Guard("a-long-token", allowed_origins=("https://ops.example/",))
+    anywhere.bind("0.0.0.0", 8781)
+    lan = {"host": "10.0.0.5:8781", **token}
+    assert anywhere.read_refusal(lan) == ""
+    assert anywhere.read_refusal({**lan, "authorization": ""}) == "no token"
+    assert anywhere.command_refusal({**lan, "origin": "http://10.0.0.5:8781"}) == ""
+    assert anywhere.command_refusal({**lan, "origin": "https://ops.example"}) == ""
+    assert "cross-origin" in anywhere.command_refusal({**lan, "origin": "http://10.0.0.6:8781"})
