@@ -115,6 +115,9 @@ def test_the_page_shows_the_nodes_numbers(running: Running, tmp_path: Path) -> N
     page, service = running.page, running.service
     page.goto(running.url + "/")
     page.wait_for_selector("#login:not([hidden])")
+    page.fill("#token", "not-the-token")
+    page.click("#login-form button[type=submit]")
+    wait_for("the refusal", lambda: _text(page, "#login-error") == "refused (403)")
     page.fill("#token", DASHBOARD_TOKEN)
     page.click("#login-form button[type=submit]")
     page.wait_for_selector("#login", state="hidden")
@@ -291,6 +294,28 @@ def test_flat_all_needs_the_confirmation_then_the_node_is_flat(
     _shot(page, tmp_path, "dashboard_flat")
 
 
+def test_halt_reset_and_resume_clicks_change_the_node(running: Running, tmp_path: Path) -> None:
+    page, service = running.page, running.service
+    page.fill("#reason", "")
+    _click(running, "#halt", "halt_refused")  # no reason: the service refuses, nothing audited
+    running.clicks.pop()
+    wait_for("the refusal shown", lambda: "halt: refused (400)" in _text(page, "#command-log"))
+    assert service.risk().halted is False
+    page.fill("#reason", "browser drill")
+    _click(running, "#halt", "halt")
+    wait_for("the node to halt", lambda: service.risk().halted)
+    assert service.risk().halt_reason.endswith("browser drill")
+    wait_for("the page to show the halt", lambda: _text(page, "#trading") == "HALTED")
+    _shot(page, tmp_path, "dashboard_halted")
+    _click(running, "#reset", "reset")
+    wait_for("the halt to be reset", lambda: not service.risk().halted)
+    wait_for("the page to show trading", lambda: _text(page, "#trading") == "trading")
+    _click(running, f"button[data-strategy={STRATEGY}][data-action=resume]", "resume")
+    wait_for("the strategy to resume", lambda: service.risk().paused == {})
+    wait_for("the page to show it active",
+             lambda: _text(page, f"[data-strategy-state={STRATEGY}]") == "active")  # fmt: skip
+
+
 def test_the_audit_log_holds_the_clicks_and_the_refusals(running: Running) -> None:
     running.node.stop()
     run_dir = running.node.run_dir
@@ -300,7 +325,7 @@ def test_the_audit_log_holds_the_clicks_and_the_refusals(running: Running) -> No
     assert [(c["command"], c["operator"]) for c in commands] == [
         (click, "web:tester") for click in running.clicks
     ]
-    assert running.clicks[-2:] == ["pause", "flat_all"]
+    assert running.clicks[-5:] == ["pause", "flat_all", "halt", "reset", "resume"]
     denied = [msgspec.json.decode(r.data) for r in records if r.kind == "control_denied"]
     assert [(d["command"], d["reason"].split(" ")[1]) for d in denied] == [
         ("halt", "no"), ("halt", "cross-origin"), ("halt", "wrong"), ("halt", "wrong"),

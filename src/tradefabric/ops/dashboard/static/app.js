@@ -240,15 +240,18 @@ function sign(v) { return v < 0 ? "neg" : v > 0 ? "pos" : ""; }
 
 function renderEquity(curve) {
   // The node samples its curve every equity_interval; between samples the page draws
-  // the equity of each snapshot it received, so the chart moves live.
-  const lastSample = curve.ts.length ? curve.ts[curve.ts.length - 1] : -Infinity;
-  state.live = state.live.filter((p) => p[0] > lastSample);
+  // the equity of each snapshot it received (kept while the page is open), so the
+  // chart moves live.
   const tail = state.live[state.live.length - 1];
   if (!tail || tail[0] < curve.now_ts) state.live.push([curve.now_ts, curve.now_equity]);
-  else tail[1] = curve.now_equity;
+  else if (tail[0] === curve.now_ts) tail[1] = curve.now_equity;
   if (state.live.length > 3000) state.live.shift();
-  const ts = curve.ts.concat(state.live.map((p) => p[0]));
-  const eq = curve.equity.concat(state.live.map((p) => p[1]));
+  const sampled = new Set(curve.ts);
+  const points = curve.ts.map((t, i) => [t, curve.equity[i]])
+    .concat(state.live.filter((p) => !sampled.has(p[0])))
+    .sort((a, b) => a[0] - b[0]);
+  const ts = points.map((p) => p[0]);
+  const eq = points.map((p) => p[1]);
   const svg = $("equity-chart");
   svg.replaceChildren();
   const ns = "http://www.w3.org/2000/svg";
