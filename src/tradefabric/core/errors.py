@@ -81,3 +81,23 @@ class AuditWriteError(FatalError):
     Never a ``RetryableError``: a node that cannot record what it does must stop
     doing it, not reconnect and carry on.
     """
+
+
+class OrderStatusUnknownError(TradefabricError):
+    """A request reached the venue, but whether it acted is unknown (timeout, -1006/-1007).
+
+    Neither retryable nor fatal: the order stays submitted until a query by its
+    client order id settles it. Resubmitting blindly could send it twice.
+    """
+
+
+class AuthenticationError(FatalError):
+    """A venue refused our credentials or signature (bad key, clock skew past recvWindow)."""
+
+
+class OrderRejectedError(RequestRejectedError):
+    """A venue refused an order; ``code`` is the venue's own error code ("" when none)."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code

@@ -57,6 +57,8 @@ from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.ops.control.http import ControlServer, serve_node
 from tradefabric.ops.control.service import ControlService
 from tradefabric.ops.dashboard.server import DashboardServer, serve_dashboard
+from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
+from tradefabric.ops.telegram.secret import read_token
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
@@ -169,7 +171,9 @@ class TradingNode:
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
-        self.sources = LiveSources(config, live=mode is not RunMode.BACKTEST)
+        self.sources = LiveSources(
+            config, live=mode is not RunMode.BACKTEST, bus=self.bus, clock=clock
+        )
         with self.bus.owned_by("analytics"):
             self.analytics: AnalyticsPipeline | None = build_signal_sources(
                 config, self.bus, clock, macro=self.sources.macro,
@@ -185,6 +189,8 @@ class TradingNode:
         )
         self.control: tuple[ControlService, ControlServer] | None = None
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
+        self.telegram: TelegramBot | None = None
+        """The Telegram bot over the control service while ``run_live`` runs (``telegram:``)."""
         self.dashboard: DashboardServer | None = None
         """The web dashboard while ``run_live`` runs (``dashboard:``)."""
 
@@ -311,16 +317,7 @@ class TradingNode:
         if engine is None:
             raise ConfigError(f"a {self.mode} node has no live feeds")
         feeds = self.feeds()
-        self.control = (
-            None if self.config.control is None else serve_node(self, self.config.control)
-        )
-        if self.config.dashboard is not None:
-            try:
-                self.dashboard = serve_dashboard(self, self.config.dashboard, self.config.control)
-            except BaseException:  # no token, port in use: stop the control API started above
-                if self.control is not None:
-                    await asyncio.to_thread(self.control[1].stop)
-                raise
+        self._serve_operators()
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
         sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
@@ -340,6 +337,8 @@ class TradingNode:
             cancel = getattr(self.clock, "cancel_timers", None)
             if callable(cancel):
                 cancel()
+            if self.telegram is not None:  # off the loop: it sends what is queued, briefly
+                await asyncio.to_thread(self.telegram.stop)
             if self.control is not None:  # off the loop: a request in flight still answers
                 await asyncio.to_thread(self.control[1].stop)
             if self.dashboard is not None:
@@ -350,6 +349,28 @@ class TradingNode:
             for venue, feed in self.config.feeds.items()
         )
         return self.finish(f"live feeds: {sources}", seconds)
+
+    def _serve_operators(self) -> None:
+        """Start the dashboard, the control API and, over its service, the Telegram bot
+        (each when configured)."""
+        control = self.config.control
+        if self.config.dashboard is not None:  # first: a missing token fails before any serves
+            self.dashboard = serve_dashboard(self, self.config.dashboard, control)
+        try:
+            self._serve_control()
+        except BaseException:  # a bad bot token, a port in use: stop what listens already
+            if self.dashboard is not None:
+                self.dashboard.stop()
+            raise
+
+    def _serve_control(self) -> None:
+        control, telegram = self.config.control, self.config.telegram
+        if control is None:
+            return
+        bot_token = read_token(telegram) if telegram is not None else ""  # fails before serving
+        self.control = serve_node(self, control)
+        if telegram is not None:
+            self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
 
     def _feed_failed(self, venue: str, error: BaseException) -> None:
         log.error("feed_failed", venue=venue, error=repr(error))
