@@ -57,6 +57,7 @@ from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
 from tradefabric.ops.control.http import ControlServer, serve_node
 from tradefabric.ops.control.service import ControlService
+from tradefabric.ops.dashboard.server import DashboardServer, serve_dashboard
 from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
 from tradefabric.ops.telegram.secret import read_token
 from tradefabric.risk.audit import AuditLog
@@ -184,6 +185,7 @@ class TradingNode:
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
                 self.integrity = Triangulator(self.bus, config.integrity)
+                self.integrity.attach()  # it consumes the bus's candles and quotes
         self.cache = NodeCache(
             self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
@@ -193,6 +195,8 @@ class TradingNode:
         """The Telegram bot over the control service while ``run_live`` runs (``telegram:``)."""
         self.supervisors: list[Supervisor] = []
         """One per live feed while ``run_live`` runs: restarts and last errors."""
+        self.dashboard: DashboardServer | None = None
+        """The web dashboard while ``run_live`` runs (``dashboard:``)."""
 
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
@@ -345,6 +349,8 @@ class TradingNode:
                 await asyncio.to_thread(self.telegram.stop)
             if self.control is not None:  # off the loop: a request in flight still answers
                 await asyncio.to_thread(self.control[1].stop)
+            if self.dashboard is not None:
+                await asyncio.to_thread(self.dashboard.stop)
         seconds = time.perf_counter() - started
         sources = ", ".join(
             f"{venue} {feed.ws_url or '(venue default)'}"
@@ -353,7 +359,19 @@ class TradingNode:
         return self.finish(f"live feeds: {sources}", seconds)
 
     def _serve_operators(self) -> None:
-        """Start the control API and, over its service, the Telegram bot (when configured)."""
+        """Start the dashboard, the control API and, over its service, the Telegram bot
+        (each when configured)."""
+        control = self.config.control
+        if self.config.dashboard is not None:  # first: a missing token fails before any serves
+            self.dashboard = serve_dashboard(self, self.config.dashboard, control)
+        try:
+            self._serve_control()
+        except BaseException:  # a bad bot token, a port in use: stop what listens already
+            if self.dashboard is not None:
+                self.dashboard.stop()
+            raise
+
+    def _serve_control(self) -> None:
         control, telegram = self.config.control, self.config.telegram
         if control is None:
             return
