@@ -20,6 +20,7 @@ import enum
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
@@ -55,14 +56,15 @@ from tradefabric.node.run import (
 from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
-from tradefabric.ops.control.http import ControlServer, serve_node
-from tradefabric.ops.control.service import ControlService
-from tradefabric.ops.dashboard.server import DashboardServer, serve_dashboard
-from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
-from tradefabric.ops.telegram.secret import read_token
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
+
+if TYPE_CHECKING:  # loaded only when a node serves operators (see _serve_operators)
+    from tradefabric.ops.control.http import ControlServer
+    from tradefabric.ops.control.service import ControlService
+    from tradefabric.ops.dashboard.server import DashboardServer
+    from tradefabric.ops.telegram.bot import TelegramBot
 
 log = structlog.get_logger(__name__)
 
@@ -361,6 +363,10 @@ class TradingNode:
     def _serve_operators(self) -> None:
         """Start the dashboard, the control API and, over its service, the Telegram bot
         (each when configured)."""
+        # FastAPI, uvicorn and python-telegram-bot cost about a second of start-up: a node
+        # that serves no operator (backtests, most tests) never loads them.
+        from tradefabric.ops.dashboard.server import serve_dashboard  # noqa: PLC0415
+
         control = self.config.control
         if self.config.dashboard is not None:  # first: a missing token fails before any serves
             self.dashboard = serve_dashboard(self, self.config.dashboard, control)
@@ -375,6 +381,10 @@ class TradingNode:
         control, telegram = self.config.control, self.config.telegram
         if control is None:
             return
+        from tradefabric.ops.control.http import serve_node  # noqa: PLC0415 (see above)
+        from tradefabric.ops.telegram.bot import start_telegram  # noqa: PLC0415
+        from tradefabric.ops.telegram.secret import read_token  # noqa: PLC0415
+
         bot_token = read_token(telegram) if telegram is not None else ""  # fails before serving
         self.control = serve_node(self, control)
         if telegram is not None:

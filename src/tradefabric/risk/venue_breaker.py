@@ -62,6 +62,14 @@ class BreakerEvent(msgspec.Struct, frozen=True, kw_only=True):
     ts: int
 
 
+class TrippedVenue(msgspec.Struct, frozen=True, kw_only=True):
+    """An open breaker as a restart takes it back."""
+
+    reason: str
+    since: int
+    """When it tripped (ns): the cooldown counts from here, across restarts."""
+
+
 VENUE_FAULTS: Topic[VenueFault] = Topic("risk.venue_faults", VenueFault)
 BREAKER_EVENTS: Topic[BreakerEvent] = Topic("risk.breaker_events", BreakerEvent)
 
@@ -79,8 +87,8 @@ class VenueBreakers:
         self._window_ns = round(config.window_s * NS_PER_SECOND)
         self._cooldown_ns = round(config.cooldown_s * NS_PER_SECOND)
         self._recent: dict[str, deque[int]] = {}
-        self._tripped: dict[str, tuple[str, int]] = {}
-        """venue -> (why, when) while its breaker is open."""
+        self._tripped: dict[str, TrippedVenue] = {}
+        """venue -> why and since when, while its breaker is open."""
         self.trips = 0
         bus.subscribe(VENUE_FAULTS, self.on_fault)
 
@@ -104,34 +112,42 @@ class VenueBreakers:
         state = self._tripped.get(venue)
         if state is None:
             return ""
-        reason, since = state
-        if self._cooldown_ns and self._clock.timestamp_ns() - since >= self._cooldown_ns:
+        if self._cooldown_ns and self._clock.timestamp_ns() - state.since >= self._cooldown_ns:
             self.rearm(venue, "cooldown", f"{self.config.cooldown_s:g} s after the trip")
             return ""
-        return reason
+        return state.reason
 
     def open_venues(self) -> dict[str, str]:
         """Return every venue whose breaker is open, with why."""
         return {venue: reason for venue in list(self._tripped) if (reason := self.tripped(venue))}
 
+    def tripped_venues(self) -> dict[str, TrippedVenue]:
+        """Return every open breaker with its trip time (what a restart restores)."""
+        return dict(self._tripped)
+
+    def restore(self, tripped: dict[str, TrippedVenue]) -> None:
+        """Take back the breakers open before a restart (audited when they tripped)."""
+        self._tripped = dict(tripped)
+
     def rearm(self, venue: str, operator: str, reason: str) -> bool:
         """Close ``venue``'s breaker (audited); return False when it was not open."""
         if venue not in self._tripped:
             return False
-        self._emit(BreakerEvent(venue=venue, tripped=False, reason=reason, operator=operator,
-                                ts=self._clock.timestamp_ns()))  # fmt: skip
+        event = BreakerEvent(venue=venue, tripped=False, reason=reason, operator=operator,
+                             ts=self._clock.timestamp_ns())  # fmt: skip
+        self._audit.write("venue_breaker", event.ts, event)
         del self._tripped[venue]
         self._recent.pop(venue, None)
+        self._bus.publish(BREAKER_EVENTS, event)
         return True
 
     def _trip(self, venue: str, reason: str) -> None:
         now = self._clock.timestamp_ns()
-        self._emit(BreakerEvent(venue=venue, tripped=True, reason=reason, operator="breaker",
-                                ts=now))  # fmt: skip
-        self._tripped[venue] = (reason, now)
+        event = BreakerEvent(venue=venue, tripped=True, reason=reason, operator="breaker",
+                             ts=now)  # fmt: skip
+        # Audited before the state changes (a trip nobody can trace never happened),
+        # published after (the state recorder saves the state as it is then).
+        self._audit.write("venue_breaker", now, event)
+        self._tripped[venue] = TrippedVenue(reason=reason, since=now)
         self.trips += 1
-
-    def _emit(self, event: BreakerEvent) -> None:
-        # Audited before the state changes: a trip or re-arm nobody can trace never happened.
-        self._audit.write("venue_breaker", event.ts, event)
         self._bus.publish(BREAKER_EVENTS, event)
