@@ -27,7 +27,6 @@ from tradefabric.execution.live.binance.signing import HmacSigner
 from tradefabric.execution.live.binance.spot import BinanceSpotClient
 from tradefabric.model.orders import LiquiditySide, OrderSide, OrderStatus
 
-
 Spot = tuple[Venue, BinanceSpotClient, Recorder]
 
 
