@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -162,7 +163,7 @@ async def test_a_rate_limit_s_retry_after_is_honoured(spot: Spot, status: int) -
         await client.query_order("BTC/USDT", "x")
     assert 0 < held.value.retry_after_s <= 0.4
     assert dict(venue.server.rest_requests) == asked  # nothing reached the venue meanwhile
-    await wait_until(lambda: client.rest._blocked_until < __import__("time").monotonic())
+    await wait_until(lambda: client.rest.blocked_for_s() == 0.0)
     assert await client.query_order("BTC/USDT", "x") is None
 
 
@@ -216,3 +217,29 @@ async def test_a_resting_maker_fills_when_replayed_trades_cross_its_price(spot: 
     assert [t.price for t in fills] == pytest.approx([bid] * len(fills))
     ledger = [f for f in venue.exchange.fills if f.client_order_id == "maker-1"]
     assert [str(f.trade_id) for f in ledger] == [t.trade_id for t in fills]
+
+
+async def test_a_rate_limit_on_the_websocket_api_holds_every_request_back(spot: Spot) -> None:
+    venue, client, _recorder = spot
+    bid, _ask = venue.book_touch()
+    await venue.fault("rate_limit", status=429, retry_after=0.5)
+    with pytest.raises(RateLimitedError) as limited:
+        await client.submit(order("rl-1", OrderSide.BUY, 0.001, bid - 300))
+    assert 0.3 < limited.value.retry_after_s <= 0.5
+    assert venue.exchange.placed == 0
+    with pytest.raises(RateLimitedError):  # REST shares the hold: nothing is sent
+        await client.query_order("BTC/USDT", "rl-1")
+    await wait_until(lambda: client.rest.blocked_for_s() == 0.0)
+    await client.submit(order("rl-1", OrderSide.BUY, 0.001, bid - 300))
+    assert venue.exchange.placed == 1
+
+
+async def test_a_delayed_ack_still_returns_the_venue_order_id(spot: Spot) -> None:
+    venue, client, recorder = spot
+    bid, _ask = venue.book_touch()
+    await venue.fault("delay_ack", seconds=0.3)
+    started = time.monotonic()
+    venue_id = await client.submit(order("slow-1", OrderSide.BUY, 0.001, bid - 300))
+    assert time.monotonic() - started >= 0.3
+    assert recorder.statuses("slow-1")[0] is OrderStatus.ACCEPTED  # the stream was first
+    assert venue_id == str(venue.exchange.order("BTCUSDT", "slow-1").venue_order_id)  # type: ignore[union-attr]

@@ -29,6 +29,31 @@ class _ErrorBody(msgspec.Struct, frozen=True):
     msg: str = ""
 
 
+class RetryGate:
+    """Hold every request back until the venue's Retry-After has passed (REST and WebSocket
+    API share it: Binance counts both against the same IP)."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` from now."""
+        self._until = max(self._until, time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        """Return how long requests are still held back (0: not at all)."""
+        return max(0.0, self._until - time.monotonic())
+
+    def check(self) -> None:
+        """Raise ``RateLimitedError`` (with the time left) while requests are held back."""
+        remaining = self.remaining()
+        if remaining > 0:
+            raise RateLimitedError(
+                f"binance: holding off for the venue's Retry-After ({remaining:.2f} s left)",
+                remaining,
+            )
+
+
 class BinanceRest:
     """One Binance REST endpoint (spot or USD-M) with one API key."""
 
@@ -47,7 +72,7 @@ class BinanceRest:
         self.recv_window_ms = recv_window_ms
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
-        self._blocked_until = 0.0
+        self.gate = RetryGate()
         self.clock_offset_ms = 0
         """Venue clock minus ours, added to every timestamp (``sync_time``)."""
         self._error_decoder = msgspec.json.Decoder(_ErrorBody)
@@ -89,7 +114,7 @@ class BinanceRest:
     async def _send(
         self, method: str, path: str, query: str, *, order_entry: bool = False, raw: bool = False
     ) -> Any:
-        self._check_gate()
+        self.gate.check()
         if self._session is None:
             raise VenueUnavailableError("binance REST: the session is not open")
         url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=True)
@@ -109,15 +134,7 @@ class BinanceRest:
 
     def blocked_for_s(self) -> float:
         """Return how long the venue's last Retry-After still holds requests back (0: none)."""
-        return max(0.0, self._blocked_until - time.monotonic())
-
-    def _check_gate(self) -> None:
-        remaining = self.blocked_for_s()
-        if remaining > 0:
-            raise RateLimitedError(
-                f"binance: holding off for the venue's Retry-After ({remaining:.2f} s left)",
-                remaining,
-            )
+        return self.gate.remaining()
 
     def _error(
         self, status: int, body: bytes, retry_after: str | None, order_entry: bool
@@ -128,7 +145,7 @@ class BinanceRest:
             error = _ErrorBody(0, body[:200].decode(errors="replace"))
         wait = _seconds(retry_after)
         if status in (418, 429):
-            self._blocked_until = time.monotonic() + (wait if wait is not None else 1.0)
+            self.gate.hold(wait if wait is not None else 1.0)
         return error_for(status, error.code, error.msg, order_entry=order_entry, retry_after_s=wait)
 
 

@@ -37,7 +37,8 @@ class BinanceSpotClient(BinanceClientBase):
         self.ws = WsApiSession(
             self.endpoints.ws_api_url, credentials.api_key, self.signer,
             on_event=self._on_event, on_reconnect=self.on_stream_reconnected,
-            timestamp_ms=self.rest.timestamp_ms, timeout_s=config.request_timeout_s,
+            timestamp_ms=self.rest.timestamp_ms, gate=self.rest.gate,
+            timeout_s=config.request_timeout_s,
             reconnect_delay_s=config.reconnect_delay_s,
         )  # fmt: skip
         self._by_websocket = config.order_entry == "websocket"

@@ -24,6 +24,7 @@ import structlog
 
 from tradefabric.core.errors import TradefabricError, VenueUnavailableError
 from tradefabric.execution.live.binance.errors import error_for, lost
+from tradefabric.execution.live.binance.rest import RetryGate
 from tradefabric.execution.live.binance.signing import Signer, ws_payload
 from tradefabric.execution.live.binance.wire import WsApiMessage
 
@@ -42,6 +43,7 @@ class WsApiSession:
         on_event: Callable[[bytes], None],
         on_reconnect: Callable[[], None],
         timestamp_ms: Callable[[], int],
+        gate: RetryGate,
         timeout_s: float = 10.0,
         reconnect_delay_s: float = 0.5,
     ) -> None:
@@ -51,6 +53,7 @@ class WsApiSession:
         self._on_event = on_event
         self._on_reconnect = on_reconnect
         self._timestamp_ms = timestamp_ms
+        self._gate = gate
         self._timeout_s = timeout_s
         self._reconnect_delay_s = reconnect_delay_s
         self._ids = itertools.count(1)
@@ -84,6 +87,7 @@ class WsApiSession:
         self, method: str, params: Mapping[str, str], *, order_entry: bool = False
     ) -> bytes:
         """Send one request; return its raw ``result`` or raise by type."""
+        self._gate.check()
         ws = self._ws
         if ws is None or ws.closed:
             raise VenueUnavailableError("binance WebSocket API: not connected")
@@ -175,12 +179,23 @@ class WsApiSession:
             return
         error = frame.error or {}
         code = error.get("code", 0)
+        wait = self._retry_after_s(error) if frame.status in (418, 429) else None
+        if wait is not None:
+            self._gate.hold(wait)
         future.set_exception(
             error_for(
                 frame.status, code if isinstance(code, int) else 0, str(error.get("msg", "")),
-                order_entry=order_entry,
+                order_entry=order_entry, retry_after_s=wait,
             )
         )  # fmt: skip
+
+    def _retry_after_s(self, error: dict[str, object]) -> float:
+        # The WebSocket API says until when (epoch ms), not for how long.
+        data = error.get("data")
+        until = data.get("retryAfter") if isinstance(data, dict) else None
+        if not isinstance(until, int):
+            return 1.0
+        return max(0.0, (until - self._timestamp_ms()) / 1000)
 
     def _fail_pending(self, reason: str) -> None:
         for future, order_entry in list(self._pending.values()):
