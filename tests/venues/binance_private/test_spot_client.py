@@ -209,8 +209,14 @@ async def test_a_venue_restart_keeps_the_orders_and_the_client_comes_back(spot: 
 
 async def test_a_resting_maker_fills_when_replayed_trades_cross_its_price(spot: Spot) -> None:
     venue, client, recorder = spot
-    bid, _ask = venue.book_touch()
-    await client.submit(order("maker-1", OrderSide.BUY, 0.0002, bid, post_only=True))
+    for _attempt in range(5):
+        # Join the bid; the replay may move through it before the order lands (then retry).
+        bid, _ask = venue.book_touch()
+        try:
+            await client.submit(order("maker-1", OrderSide.BUY, 0.0002, bid, post_only=True))
+            break
+        except OrderRejectedError:
+            continue
     await wait_until(lambda: any(t.client_order_id == "maker-1" for t in recorder.trades), 60.0)
     fills = [t for t in recorder.trades if t.client_order_id == "maker-1"]
     assert {t.liquidity for t in fills} == {LiquiditySide.MAKER}
