@@ -17,7 +17,7 @@ Ccxt = tuple[Venue, CcxtExecutionClient, Recorder]
 
 def _binance(venue: Venue) -> ccxt.binance:
     exchange = ccxt.binance({
-        "apiKey": HMAC.api_key, "secret": HMAC.secret,
+        "apiKey": HMAC.api_key, "secret": HMAC.api_secret,
         "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
                     "fetchMargins": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
     })  # fmt: skip

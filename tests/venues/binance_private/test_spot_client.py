@@ -48,7 +48,7 @@ async def spot(spot_venue: Venue) -> AsyncIterator[Spot]:
 
 
 async def test_a_signature_is_checked_and_a_stale_timestamp_refused(spot_venue: Venue) -> None:
-    good = BinanceRest(spot_venue.server.http_url, HMAC_KEY, HmacSigner(HMAC.secret))
+    good = BinanceRest(spot_venue.server.http_url, HMAC_KEY, HmacSigner(HMAC.api_secret))
     wrong = BinanceRest(spot_venue.server.http_url, HMAC_KEY, HmacSigner("not-the-secret"))
     for rest in (good, wrong):
         await rest.open()

@@ -15,7 +15,7 @@ import msgspec
 import structlog
 
 from tradefabric.core.errors import ConfigError, OrderRejectedError, TradefabricError
-from tradefabric.execution.live.binance.config import BinanceClientConfig, Credentials
+from tradefabric.execution.live.binance.config import BinanceClientConfig, KeyPair
 from tradefabric.execution.live.binance.errors import NOT_FOUND, UNKNOWN_ORDER
 from tradefabric.execution.live.binance.orders import OrderEncoding, order_params
 from tradefabric.execution.live.binance.parse import BinanceParser
@@ -56,12 +56,12 @@ class BinanceClientBase:
     encoding: OrderEncoding
     cancel_all_path = ""
 
-    def __init__(self, config: BinanceClientConfig, credentials: Credentials) -> None:
+    def __init__(self, config: BinanceClientConfig, credentials: KeyPair) -> None:
         self.name = config.venue
         self.config = config
         self._market = market(config.venue)
         self.endpoints = config.endpoints()
-        self.signer = signer_for(credentials.secret)
+        self.signer = signer_for(credentials.api_secret)
         self.api_key = credentials.api_key
         self.rest = BinanceRest(
             self.endpoints.rest_url, credentials.api_key, self.signer,

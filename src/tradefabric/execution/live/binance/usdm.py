@@ -14,7 +14,7 @@ import msgspec
 from tradefabric.core.errors import MalformedMessageError
 from tradefabric.execution.live.binance import wire
 from tradefabric.execution.live.binance.client import BinanceClientBase
-from tradefabric.execution.live.binance.config import BinanceClientConfig, Credentials
+from tradefabric.execution.live.binance.config import BinanceClientConfig, KeyPair
 from tradefabric.execution.live.binance.listen_stream import ListenKeyStream
 from tradefabric.execution.live.binance.orders import USDM_ENCODING
 from tradefabric.execution.live.protocol import LiveReports
@@ -37,7 +37,7 @@ class BinanceUsdmClient(BinanceClientBase):
     trades_path = "/fapi/v1/userTrades"
     supports_cancel_after = True
 
-    def __init__(self, config: BinanceClientConfig, credentials: Credentials) -> None:
+    def __init__(self, config: BinanceClientConfig, credentials: KeyPair) -> None:
         super().__init__(config, credentials)
         self.stream = ListenKeyStream(
             self.rest, self.endpoints.stream_url, on_event=self._on_event,
