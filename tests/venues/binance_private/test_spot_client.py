@@ -249,3 +249,14 @@ async def test_a_delayed_ack_still_returns_the_venue_order_id(spot: Spot) -> Non
     assert time.monotonic() - started >= 0.3
     assert recorder.statuses("slow-1")[0] is OrderStatus.ACCEPTED  # the stream was first
     assert venue_id == str(venue.exchange.order("BTCUSDT", "slow-1").venue_order_id)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("credentials", [Credentials("nobody", "x"), Credentials(HMAC_KEY, "bad")])
+async def test_refused_keys_fail_connect_by_type(
+    spot_venue: Venue, credentials: Credentials
+) -> None:
+    client = BinanceSpotClient(spot_venue.config("binance"), credentials)
+    with pytest.raises(AuthenticationError):
+        await client.connect(Recorder())
+    await client.rest.close()
+    assert spot_venue.exchange.events.listeners == 0

@@ -86,3 +86,23 @@ async def test_a_lost_answer_is_unknown_and_the_query_finds_the_order(usdm: Usdm
     found = await client.query_order(SYMBOL, "lost-1")
     assert found is not None and found.status is OrderStatus.ACCEPTED
     assert venue.exchange.placed == 1
+
+
+async def test_a_dropped_user_stream_reconnects_and_the_key_is_kept_alive(
+    usdm_venue: Venue,
+) -> None:
+    config = usdm_venue.config("binance-usdm", keepalive_s=0.1)
+    client = BinanceUsdmClient(config, HMAC)
+    recorder = Recorder()
+    await client.connect(recorder)
+    try:
+        requests = usdm_venue.server.rest_requests
+        await wait_until(lambda: requests["/fapi/v1/listenKey"] >= 3)  # POST, then PUTs
+        key = client.stream.listen_key
+        await usdm_venue.fault("drop_user_stream")
+        await wait_until(lambda: recorder.reconnects == ["binance-usdm"])
+        assert client.stream.listen_key == key  # still alive: the venue hands the same key back
+        await client.submit(_order("back-1", OrderSide.SELL, 0.002))
+        await wait_until(lambda: OrderStatus.FILLED in recorder.statuses("back-1"))
+    finally:
+        await client.close()
