@@ -199,8 +199,11 @@ async def test_a_venue_restart_keeps_the_orders_and_the_client_comes_back(spot: 
     venue, client, recorder = spot
     bid, _ask = venue.book_touch()
     await client.submit(order("keep-1", OrderSide.BUY, 0.001, bid - 800))
+    public_before = venue.server.status().connections_total
     await venue.fault("restart")
     await wait_until(lambda: recorder.reconnects == ["binance"])
+    await wait_until(lambda: venue.server.status().connections == 0)  # market data dropped too
+    assert venue.server.status().connections_total == public_before
     found = await client.query_order("BTC/USDT", "keep-1")
     assert found is not None and found.status is OrderStatus.ACCEPTED
     await client.cancel("BTC/USDT", "keep-1")
