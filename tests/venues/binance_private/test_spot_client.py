@@ -22,6 +22,7 @@ from tradefabric.core.errors import (
     OrderStatusUnknownError,
     RateLimitedError,
 )
+from tradefabric.execution.live.binance import client as client_module
 from tradefabric.execution.live.binance.config import Credentials
 from tradefabric.execution.live.binance.rest import BinanceRest
 from tradefabric.execution.live.binance.signing import HmacSigner
@@ -263,3 +264,23 @@ async def test_refused_keys_fail_connect_by_type(
         await client.connect(Recorder())
     await client.rest.close()
     assert spot_venue.exchange.events.listeners == 0
+
+
+async def test_trades_are_asked_window_by_window_and_paged_by_id(
+    spot: Spot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venue, client, _recorder = spot
+    for n in range(3):
+        await client.submit(order(f"walk-{n}", OrderSide.BUY, 0.004))
+    fills = venue.exchange.fills
+    assert len(fills) >= 3
+    monkeypatch.setattr(client_module, "_TRADES_PAGE", 2)  # pages of 2: paging by id is used
+    asked = venue.server.rest_requests["/api/v3/myTrades"]
+    three_days_ago = time.time_ns() - 3 * 86_400 * 1_000_000_000
+    trades = await client.trades("BTC/USDT", three_days_ago)
+    assert [t.trade_id for t in trades] == [str(f.trade_id) for f in fills]
+    # Two empty 24 h windows, the one with the fills (a full page), then by id from there.
+    assert venue.server.rest_requests["/api/v3/myTrades"] - asked >= 4
+    assert [t.trade_id for t in await client.trades("BTC/USDT", 0)] == [
+        str(f.trade_id) for f in fills
+    ]

@@ -4,7 +4,8 @@
   GTX being post-only; MARKET; ``reduceOnly``), ``GET /fapi/v1/openOrders``,
   ``DELETE /fapi/v1/allOpenOrders``, ``GET /fapi/v1/userTrades``,
   ``GET /fapi/v2/account`` and ``/fapi/v3/account``, ``GET /fapi/v2/positionRisk``
-  and ``/fapi/v3/positionRisk``, ``POST /fapi/v1/countdownCancelAll`` (the dead
+  and ``/fapi/v3/positionRisk``, ``GET /fapi/v1/leverageBracket``,
+  ``POST /fapi/v1/countdownCancelAll`` (the dead
   man's switch: ``countdownTime`` ms, 0 disarms).
 - ``POST/PUT/DELETE /fapi/v1/listenKey`` (API key header, no signature): a key
   lives 60 minutes from its last keep-alive; the stream is ``/ws/<listenKey>``
@@ -72,6 +73,7 @@ USDM_CODES: Final[RejectCodes] = {
 """The ledger's refusals as USD-M's codes (post-only would take: -5022)."""
 
 LISTEN_KEY_TTL_S: Final = 3600.0
+USDM_TRADES_WINDOW_MS: Final = 7 * 24 * 3_600_000
 _NO_KEY = BinanceApiError(400, -1125, "This listenKey does not exist.")
 
 
@@ -98,6 +100,7 @@ class UsdmApi:
             r("DELETE", f"{p}/v1/allOpenOrders", self.cancel_all),
             r("GET", f"{p}/v1/userTrades", self.trades),
             r("POST", f"{p}/v1/countdownCancelAll", self.countdown),
+            r("GET", f"{p}/v1/leverageBracket", self.leverage_brackets),
         ]
         for version in ("v2", "v3"):
             routes += [
@@ -149,7 +152,7 @@ class UsdmApi:
 
     def trades(self, params: Mapping[str, str]) -> Answer:
         """Return the account's trades of ``symbol``, oldest first."""
-        return [usdm_trade(f) for f in select_trades(self.exchange, params)]
+        return [usdm_trade(f) for f in select_trades(self.exchange, params, USDM_TRADES_WINDOW_MS)]
 
     def countdown(self, params: Mapping[str, str]) -> Answer:
         """Arm (or with 0 disarm) the symbol's cancel-all countdown."""
@@ -157,6 +160,17 @@ class UsdmApi:
         countdown = int(required(params, "countdownTime"))
         self.exchange.arm_countdown(symbol, countdown)
         return {"symbol": symbol, "countdownTime": str(countdown)}
+
+    def leverage_brackets(self, params: Mapping[str, str]) -> Answer:
+        """Return each symbol's notional brackets (one: 125x up to 50,000, as BTCUSDT's first)."""
+        symbol = params.get("symbol")
+        bracket = {"bracket": 1, "initialLeverage": 125, "notionalCap": 50_000,
+                   "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}  # fmt: skip
+        return [
+            {"symbol": s, "brackets": [bracket]}
+            for s in sorted(self.exchange.rules)
+            if symbol in (None, "", s)
+        ]
 
     def account(self, _params: Mapping[str, str]) -> Answer:
         """Return the margin account: wallet balances and positions."""

@@ -35,6 +35,7 @@ class BinanceUsdmClient(BinanceClientBase):
     encoding = USDM_ENCODING
     cancel_all_path = "/fapi/v1/allOpenOrders"
     trades_path = "/fapi/v1/userTrades"
+    trades_window_ms = 7 * 24 * 3_600_000
     supports_cancel_after = True
 
     def __init__(self, config: BinanceClientConfig, credentials: KeyPair) -> None:
