@@ -7,6 +7,7 @@ import pytest
 from tests.venues.binance_private.conftest import HMAC, Recorder, Venue, order, wait_until
 from tradefabric.core.errors import ConfigError
 from tradefabric.execution.live.binance.factory import TESTNET_URLS, VENUES, build_client
+from tradefabric.execution.precision import Increment
 from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import OrderSide, OrderStatus
@@ -17,6 +18,9 @@ PERP = Instrument(
     min_size="0.001", min_notional="100",
 )  # fmt: skip
 
+TICK = Increment("0.10")
+"""USD-M BTCUSDT's tick: the test computes the wire price the way the client must."""
+
 
 async def test_the_registry_signature_builds_a_working_usdm_client(usdm_venue: Venue) -> None:
     client = build_client(
@@ -24,7 +28,7 @@ async def test_the_registry_signature_builds_a_working_usdm_client(usdm_venue: V
         rest_url=usdm_venue.server.http_url, ws_url=f"{usdm_venue.server.ws_url}/ws",
     )  # fmt: skip
     assert (client.name, client.supports_cancel_after, client.supports_modify) == (
-        "binance-usdm", True, False,
+        "binance-usdm", True, True,
     )  # fmt: skip
     recorder = Recorder()
     await client.connect(recorder)
@@ -38,7 +42,7 @@ async def test_the_registry_signature_builds_a_working_usdm_client(usdm_venue: V
         placed = usdm_venue.exchange.order("BTCUSDT", "f-1")
         assert placed is not None
         # Printed from the 0.10 tick with integers: a buy rounds down.
-        assert placed.price == pytest.approx(round((bid - 100.04) // 0.1 * 0.1, 1))
+        assert placed.price == pytest.approx(TICK.floor(bid - 100.04))
     finally:
         await client.close()
 

@@ -1,11 +1,11 @@
 """Binance USD-M futures' private API on the fake venue: signed REST and the listen-key stream.
 
-- ``POST/DELETE/GET /fapi/v1/order`` (LIMIT with timeInForce GTC/IOC/FOK/GTX,
-  GTX being post-only; MARKET; ``reduceOnly``), ``GET /fapi/v1/openOrders``,
-  ``DELETE /fapi/v1/allOpenOrders``, ``GET /fapi/v1/userTrades``,
-  ``GET /fapi/v2/account`` and ``/fapi/v3/account``, ``GET /fapi/v2/positionRisk``
-  and ``/fapi/v3/positionRisk``, ``GET /fapi/v1/leverageBracket``,
-  ``POST /fapi/v1/countdownCancelAll`` (the dead
+- ``POST/PUT/DELETE/GET /fapi/v1/order`` (LIMIT with timeInForce GTC/IOC/FOK/GTX,
+  GTX being post-only; MARKET; ``reduceOnly``; PUT amends a limit's quantity and
+  price in place), ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``,
+  ``GET /fapi/v1/userTrades``, ``GET /fapi/v2/account`` and ``/fapi/v3/account``,
+  ``GET /fapi/v2/positionRisk`` and ``/fapi/v3/positionRisk``,
+  ``GET /fapi/v1/leverageBracket``, ``POST /fapi/v1/countdownCancelAll`` (the dead
   man's switch: ``countdownTime`` ms, 0 disarms).
 - ``POST/PUT/DELETE /fapi/v1/listenKey`` (API key header, no signature): a key
   lives 60 minutes from its last keep-alive; the stream is ``/ws/<listenKey>``
@@ -31,6 +31,7 @@ from tradefabric.venues.fakevenue.binance_private_api import (
     Json,
     RejectCodes,
     SignedApi,
+    number,
     order_id,
     order_params,
     required,
@@ -95,6 +96,7 @@ class UsdmApi:
         routes = [
             r("POST", f"{p}/v1/order", self.new_order, order_entry=True),
             r("DELETE", f"{p}/v1/order", self.cancel),
+            r("PUT", f"{p}/v1/order", self.modify, order_entry=True),
             r("GET", f"{p}/v1/order", self.query),
             r("GET", f"{p}/v1/openOrders", self.open_orders),
             r("DELETE", f"{p}/v1/allOpenOrders", self.cancel_all),
@@ -132,6 +134,20 @@ class UsdmApi:
         """Cancel one order (-2011 when it is not open)."""
         client, venue = order_id(params)
         return usdm_order(self.exchange.cancel(required(params, "symbol"), client, venue))
+
+    def modify(self, params: Mapping[str, str]) -> Answer:
+        """Amend an open limit order's quantity and price in place (-2013 when not open)."""
+        symbol = required(params, "symbol")
+        client, venue = order_id(params)
+        found = self.exchange.order(symbol, client, venue)
+        if found is None or not found.is_open:
+            raise NOT_FOUND
+        if required(params, "side") != found.side.value.upper():
+            raise BinanceApiError(400, -1117, "Invalid side.")
+        amended = self.exchange.amend(
+            symbol, found.client_order_id, number(params, "quantity"), number(params, "price")
+        )
+        return usdm_order(amended)
 
     def query(self, params: Mapping[str, str]) -> Answer:
         """Return one order, open or not (-2013 when the venue never had it)."""

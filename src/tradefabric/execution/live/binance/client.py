@@ -31,7 +31,7 @@ from tradefabric.execution.live.reports import (
 )
 from tradefabric.execution.precision import Precision
 from tradefabric.model.instrument import Instrument
-from tradefabric.model.orders import OrderSnapshot
+from tradefabric.model.orders import OrderSide, OrderSnapshot
 from tradefabric.venues.binance.instruments import parse_exchange_info
 from tradefabric.venues.binance.live import raw_symbol
 from tradefabric.venues.binance.markets import market
@@ -70,6 +70,8 @@ class BinanceClientBase:
         self.parser = BinanceParser(config.venue, lambda raw: unified_symbol(raw, self._market))
         self._instruments: dict[str, Instrument] = {i.symbol: i for i in config.instruments}
         self._precision: dict[str, Precision] = {}
+        self.sides: dict[str, OrderSide] = {}
+        """Client order id -> side, of the orders this client sent (an amend repeats it)."""
         self._client_ids: dict[str, str] = {}
         """Venue order id -> our client order id, from every order report seen."""
         self.symbols: set[str] = set(config.symbols)
@@ -110,6 +112,7 @@ class BinanceClientBase:
     def wire_order(self, order: OrderSnapshot) -> dict[str, str]:
         """Return the wire parameters of ``order`` (rounded and printed from its precision)."""
         self.symbols.add(order.symbol)
+        self.sides[order.client_order_id] = order.side
         raw = raw_symbol(order.symbol)
         return order_params(order, raw, self.precision(order.symbol), self.encoding)
 
