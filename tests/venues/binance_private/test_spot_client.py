@@ -9,6 +9,7 @@ import pytest
 
 from tests.venues.binance_private.conftest import (
     ED25519,
+    ED25519_PRIVATE_PEM,
     HMAC,
     HMAC_KEY,
     Recorder,
@@ -22,6 +23,7 @@ from tradefabric.core.errors import (
     OrderStatusUnknownError,
     RateLimitedError,
 )
+from tradefabric.core.logging import configure_logging
 from tradefabric.execution.live.binance import client as client_module
 from tradefabric.execution.live.binance.config import Credentials
 from tradefabric.execution.live.binance.rest import BinanceRest
@@ -284,3 +286,28 @@ async def test_trades_are_asked_window_by_window_and_paged_by_id(
     assert [t.trade_id for t in await client.trades("BTC/USDT", 0)] == [
         str(f.trade_id) for f in fills
     ]
+
+
+async def test_no_secret_reaches_the_logs_at_debug(
+    spot_venue: Venue, capfd: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("DEBUG", json_logs=True)
+    try:
+        for credentials in (HMAC, ED25519):
+            client, _recorder = await _client(spot_venue, credentials)
+            bid, _ask = spot_venue.book_touch()
+            await spot_venue.fault("lose_response")
+            with pytest.raises(OrderStatusUnknownError):
+                await client.submit(
+                    order(f"log-{credentials.api_key}", OrderSide.BUY, 0.001, bid - 900)
+                )
+            await wait_until(lambda c=client: c.ws.connects == 2)  # type: ignore[misc]
+            with pytest.raises(OrderRejectedError):
+                await client.submit(order("bad", OrderSide.BUY, 0.00001, bid - 900))
+            await client.close()
+    finally:
+        configure_logging("WARNING")
+    out, err = capfd.readouterr()
+    assert "binance_ws_api_reconnected" in out + err  # the logs were captured
+    for secret in (HMAC.api_secret, ED25519_PRIVATE_PEM.splitlines()[1]):
+        assert secret not in out + err
