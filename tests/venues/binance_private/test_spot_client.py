@@ -312,3 +312,20 @@ async def test_no_secret_reaches_the_logs_at_debug(
     assert "binance_ws_api_reconnected" in out + err  # the logs were captured
     for secret in (HMAC.api_secret, ED25519_PRIVATE_PEM.splitlines()[1]):
         assert secret not in out + err
+
+
+async def test_orders_go_over_rest_while_the_websocket_api_reconnects(spot_venue: Venue) -> None:
+    client, recorder = await _client(spot_venue, reconnect_delay_s=1.5)
+    try:
+        await spot_venue.fault("drop_user_stream")
+        await wait_until(lambda: not client.ws.connected)
+        asked = spot_venue.server.rest_requests["/api/v3/order"]
+        bid, _ask = spot_venue.book_touch()
+        await client.submit(order("rest-1", OrderSide.BUY, 0.001, bid - 700))
+        assert spot_venue.server.rest_requests["/api/v3/order"] == asked + 1
+        await wait_until(lambda: recorder.reconnects == ["binance"])
+        await client.cancel("BTC/USDT", "rest-1")  # the session is back: over the WebSocket API
+        assert spot_venue.server.rest_requests["/api/v3/order"] == asked + 1
+        assert spot_venue.exchange.open_orders() == []
+    finally:
+        await client.close()

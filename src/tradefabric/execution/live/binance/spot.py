@@ -1,9 +1,9 @@
 """The Binance spot live client (``binance``): WebSocket API order entry and user stream.
 
 Orders are placed and cancelled on the WebSocket API session (``order.place``,
-``order.cancel``), or over REST with ``order_entry: rest``; queries, cancel-all
-and the mass status use REST. Spot has no cancel-after: ``supports_cancel_after``
-is False and the guard process covers it.
+``order.cancel``), over REST while that session reconnects, or always over REST with
+``order_entry: rest``; queries, cancel-all and the mass status use REST. Spot has no
+cancel-after: ``supports_cancel_after`` is False and the guard process covers it.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class BinanceSpotClient(BinanceClientBase):
     async def submit(self, order: OrderSnapshot) -> str:
         """Place ``order``; return its venue order id once acknowledged."""
         params = self.wire_order(order)
-        if self._by_websocket:
+        if self._by_websocket and self.ws.connected:
             raw = await self.ws.request("order.place", params, order_entry=True)
             report = self.parse_order(msgspec.json.decode(raw))
         else:
@@ -72,7 +72,7 @@ class BinanceSpotClient(BinanceClientBase):
     async def cancel(self, symbol: str, client_order_id: str) -> None:
         """Ask the venue to cancel one order (-2011 when it is not open: ``OrderRejectedError``)."""
         params = {"symbol": raw_symbol(symbol), "origClientOrderId": client_order_id}
-        if self._by_websocket:
+        if self._by_websocket and self.ws.connected:
             await self.ws.request("order.cancel", params)
         else:
             await self.rest.signed("DELETE", "/api/v3/order", params)

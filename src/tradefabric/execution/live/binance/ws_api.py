@@ -87,6 +87,11 @@ class WsApiSession:
         if self._session is not None:
             await self._session.close()
 
+    @property
+    def connected(self) -> bool:
+        """Return True while the socket is up (False while it reconnects)."""
+        return self._ws is not None and not self._ws.closed
+
     async def request(
         self, method: str, params: Mapping[str, str], *, order_entry: bool = False
     ) -> bytes:
