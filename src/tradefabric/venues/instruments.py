@@ -27,7 +27,7 @@ import structlog
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import LiveClock
-from tradefabric.core.errors import ConfigError, MalformedMessageError
+from tradefabric.core.errors import ConfigError, MalformedMessageError, RetryableError
 from tradefabric.core.time import NS_PER_SECOND
 from tradefabric.data.feed.rest import VenueRestClient, WeightLimiter
 from tradefabric.model.identifiers import InstrumentId
@@ -127,11 +127,29 @@ class InstrumentLoader:
             if snapshot is None and self._cache is not None:
                 snapshot = self._fresh(self._cache.latest(venue), venue)
             if snapshot is None:
-                snapshot = await self._fetch(venue)
-                if self._cache is not None:
-                    self._cache.add(snapshot)
+                snapshot = await self._fetch_or_stale(venue)
             self._loaded[venue] = snapshot
             return snapshot
+
+    async def _fetch_or_stale(self, venue: str) -> InstrumentSnapshot:
+        """Fetch the listing; when the venue stays unreachable, take the catalog's last one.
+
+        A node restarting during a venue's REST outage should come up on the listing it
+        traded with (tick and lot change rarely) rather than not at all; a stale one is
+        logged as such, and without any the start fails as before.
+        """
+        try:
+            snapshot = await self._fetch(venue)
+        except RetryableError as exc:
+            stale = self._cache.latest(venue) if self._cache is not None else None
+            if stale is None or stale.url != self.rest_url(venue):
+                raise
+            age_s = (self._now_ns() - stale.fetched_at_ns) / NS_PER_SECOND
+            log.warning("instruments_stale", venue=venue, age_s=round(age_s), error=str(exc))
+            return stale
+        if self._cache is not None:
+            self._cache.add(snapshot)
+        return snapshot
 
     def _fresh(self, snapshot: InstrumentSnapshot | None, venue: str) -> InstrumentSnapshot | None:
         if snapshot is None or snapshot.url != self.rest_url(venue):

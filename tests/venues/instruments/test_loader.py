@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.venues.instruments.fakes import btc_symbol, recording
-from tradefabric.core.errors import ConfigError
+from tradefabric.core.errors import ConfigError, VenueUnavailableError
 from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.node.kernel import InstrumentConfig
@@ -107,6 +107,28 @@ async def test_listing_older_than_the_ttl_is_fetched_again_as_a_new_version(
         await resolve_instruments([btc], loader=loader)
         assert _requests(server, venue) == 2
     assert cache.history(venue) == [1_723_161_240_000_000_000, 1_723_161_301_000_000_000]
+
+
+async def test_an_unreachable_venue_falls_back_to_the_stale_listing_it_traded_with(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    venue, btc = "binance", InstrumentId("binance", "BTC/USDT")
+    now = [1_723_161_240_000_000_000]
+    async with _served(shared_data, venue) as server, aiohttp.ClientSession() as session:
+        url = server.http_url
+        first = InstrumentLoader(session, InstrumentCache(tmp_path), rest_urls={venue: url},
+                                 now_ns=lambda: now[0])  # fmt: skip
+        fresh = await resolve_instruments([btc], loader=first)
+    # The venue is gone now (its server closed) and the cached listing is past its TTL.
+    now[0] += 2 * DEFAULT_TTL_S * 10**9
+    async with aiohttp.ClientSession() as session:
+        loader = InstrumentLoader(session, InstrumentCache(tmp_path), rest_urls={venue: url},
+                                  now_ns=lambda: now[0])  # fmt: skip
+        assert await resolve_instruments([btc], loader=loader) == fresh
+        nothing_cached = InstrumentLoader(session, InstrumentCache(tmp_path / "empty"),
+                                          rest_urls={venue: url})  # fmt: skip
+        with pytest.raises(VenueUnavailableError):
+            await nothing_cached.load(venue)
 
 
 async def test_listing_fetched_elsewhere_is_not_reused_for_another_url(
