@@ -9,6 +9,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from tradefabric.core.errors import ConfigError
 from tradefabric.core.logging import WarningThrottle, configure_logging
 
 NOTICE = "further warnings of this kind are counted, not logged"
@@ -100,3 +101,22 @@ def test_configure_logging_unknown_level_falls_back_to_warning(
     err = capsys.readouterr().err
     assert "hidden" not in err
     assert "boom" in err
+
+
+@pytest.mark.usefixtures("restore_structlog")
+def test_ecs_format_uses_elastic_field_names(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", log_format="ecs")
+    structlog.get_logger("test").warning(
+        "connection_lost", connection="binance", error="ConnectionClosedError: no close frame"
+    )
+    record = json.loads(capsys.readouterr().err.strip())
+    assert record["message"] == "connection_lost" and record["log.level"] == "warning"
+    assert record["@timestamp"].endswith("Z") and record["ecs.version"] == "8.11.0"
+    assert record["error.message"] == "ConnectionClosedError: no close frame"
+    assert record["tradefabric"] == {"connection": "binance"}
+    assert record["service.name"] == "tradefabric"
+
+
+def test_an_unknown_log_format_is_refused_naming_the_choices() -> None:
+    with pytest.raises(ConfigError, match="json, console, ecs"):
+        configure_logging("INFO", log_format="xml")

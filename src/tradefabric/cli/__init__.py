@@ -10,6 +10,7 @@ import typer
 from tradefabric import __version__
 from tradefabric.cli.lazy import LazyGroup
 from tradefabric.cli.output import EXIT_DATA_ERROR, EXIT_INTERRUPTED, os_error_text, stderr
+from tradefabric.core.errors import ConfigError
 from tradefabric.core.logging import configure_logging
 
 app = typer.Typer(
@@ -33,14 +34,18 @@ def _root(
         str, typer.Option("--log-level", help="Log level on stderr: DEBUG, INFO, WARNING, ERROR.")
     ] = "WARNING",
     log_format: Annotated[
-        str, typer.Option("--log-format", help="Log format on stderr: json or console.")
+        str,
+        typer.Option("--log-format", help="Log format on stderr: json, console or ecs (Elastic)."),
     ] = "json",
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    configure_logging(log_level, json_logs=log_format != "console")
+    try:
+        configure_logging(log_level, log_format=log_format)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-format") from None
 
 
 _GLOBAL_OPTIONS = ("--log-level", "--log-format")

@@ -1,28 +1,66 @@
 """Structured logging: JSON lines (or readable console lines) on stderr.
 
 Standard output stays free for command results (tables and ``--json`` output).
+Three formats: ``json`` (our field names), ``console`` (for people) and ``ecs``
+(Elastic Common Schema: ``@timestamp``, ``log.level``, ``message``, ``error.message``,
+our own fields under ``tradefabric``), which Filebeat/Elastic ingest as they are.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any, Final
 
 import structlog
 
+from tradefabric.core.errors import ConfigError
 
-def configure_logging(level: str = "WARNING", json_logs: bool = True) -> None:
-    """Send structlog output to stderr at ``level``, as JSON lines or console text."""
+LOG_FORMATS: Final = ("json", "console", "ecs")
+ECS_VERSION: Final = "8.11.0"
+
+
+def ecs_fields(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Rename one event's fields to ECS (a structlog processor, after level and time)."""
+    out: dict[str, Any] = {
+        "@timestamp": event.pop("timestamp", None),
+        "log.level": event.pop("level", None),
+        "message": event.pop("event", ""),
+        "ecs.version": ECS_VERSION,
+        "service.name": "tradefabric",
+    }
+    if "error" in event:
+        out["error.message"] = str(event.pop("error"))
+    if event:
+        out["tradefabric"] = dict(event)  # custom fields in a namespace of their own (ECS)
+    return out
+
+
+def configure_logging(
+    level: str = "WARNING", json_logs: bool = True, log_format: str | None = None
+) -> None:
+    """Send structlog output to stderr at ``level`` in ``log_format`` (one of ``LOG_FORMATS``;
+    None: JSON lines when ``json_logs``, else console text)."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    chosen = log_format or ("json" if json_logs else "console")
+    if chosen not in LOG_FORMATS:
+        raise ConfigError(f"--log-format {chosen!r}: expected one of {', '.join(LOG_FORMATS)}")
+    processors: list[structlog.typing.Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if chosen == "ecs":
+        processors.append(ecs_fields)
+    processors.append(
+        structlog.dev.ConsoleRenderer()
+        if chosen == "console"
+        else structlog.processors.JSONRenderer()
     )
     structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
