@@ -15,7 +15,7 @@ def wire_decimal(value: float, decimals: int) -> str:
     if not math.isfinite(value):
         raise ValueError(f"cannot send a non-finite number: {value!r}")
     scale = 10**decimals
-    units = int(math.floor(abs(value) * scale + 0.5 + 1e-9))
+    units = math.floor(abs(value) * scale + 0.5 + 1e-9)
     sign = "-" if value < 0 and units else ""
     whole, frac = divmod(units, scale)
     return f"{sign}{whole}.{frac:0{decimals}d}" if decimals > 0 else f"{sign}{whole}"

@@ -200,12 +200,17 @@ def ws_order(e: WsExecution, known: OrderStatusReport | None) -> OrderStatusRepo
 
 
 def ws_trade(e: WsExecution, order: OrderStatusReport) -> TradeReport:
-    """Return the trade of an ``exec_type: trade`` execution (sample: ``ws_order``)."""
+    """Return the trade of an ``exec_type: trade`` execution (sample: ``ws_order``).
+
+    Its id is ``exec_id``, the trade txid ``TradesHistory`` is keyed by, so a trade
+    streamed and the same trade in a mass status deduplicate (``trade_id`` is the
+    pair's public trade number, not ours).
+    """
     fee = sum(f.qty for f in e.fees)
     fee_asset = common_asset(e.fees[0].asset) if e.fees else order.symbol.split("/")[1]
     return TradeReport(
         venue=VENUE, symbol=order.symbol, client_order_id=order.client_order_id,
-        venue_order_id=e.order_id, trade_id=str(e.trade_id if e.trade_id is not None else e.exec_id),
+        venue_order_id=e.order_id, trade_id=e.exec_id or str(e.trade_id),
         side=order.side, price=e.last_price, quantity=e.last_qty, fee=fee,
         fee_currency=fee_asset,
         liquidity=LiquiditySide.MAKER if e.liquidity_ind == "m" else LiquiditySide.TAKER,
@@ -231,9 +236,12 @@ def rest_balances(result: dict[str, RestBalanceEx], ts_event: int) -> tuple[Bala
         total, held = float(entry.balance), float(entry.hold_trade)
         out.append(
             BalanceReport(
-                venue=VENUE, asset=common_asset(code), free=total - held, locked=held,
+                venue=VENUE,
+                asset=common_asset(code),
+                free=total - held,
+                locked=held,
                 ts_event=ts_event,
-            )  # fmt: skip
+            )
         )
     return tuple(out)
 

@@ -9,7 +9,6 @@ An order entry that times out or gets a 5xx may have acted: ``OrderStatusUnknown
 
 from __future__ import annotations
 
-import asyncio
 import time
 import urllib.parse
 
@@ -21,8 +20,8 @@ from tradefabric.core.errors import (
     RateLimitedError,
     VenueUnavailableError,
 )
-from tradefabric.venues.kraken.private.auth import NonceStore, sign
-from tradefabric.venues.kraken.private.errors import as_exception
+from tradefabric.execution.live.kraken.auth import NonceStore, sign
+from tradefabric.execution.live.kraken.errors import as_exception
 
 PRIVATE = "/0/private/"
 
@@ -97,7 +96,7 @@ class KrakenRest:
                         resp.request_info, (), status=resp.status, message=resp.reason or ""
                     )
                 return await resp.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             if order_entry:
                 raise OrderStatusUnknownError(f"kraken {path}: no answer ({exc!r})") from exc
             raise VenueUnavailableError(f"kraken {path}: {exc!r}") from exc

@@ -24,13 +24,9 @@ import msgspec
 
 from tradefabric.core.errors import OrderRejectedError, OrderStatusUnknownError, TradefabricError
 from tradefabric.execution.live.decimals import wire_decimal
-from tradefabric.execution.live.protocol import LiveReports
-from tradefabric.execution.live.reports import BalanceReport, MassStatus, OrderStatusReport, TradeReport
-from tradefabric.model.orders import OrderSnapshot, OrderType, TimeInForce
-from tradefabric.venues.kraken.markets import PAIR_PRECISIONS, PairPrecision
-from tradefabric.venues.kraken.private.auth import NonceStore
-from tradefabric.venues.kraken.private.errors import as_exception
-from tradefabric.venues.kraken.private.parse import (
+from tradefabric.execution.live.kraken.auth import NonceStore
+from tradefabric.execution.live.kraken.errors import as_exception
+from tradefabric.execution.live.kraken.parse import (
     VENUE,
     RestBalanceEx,
     RestOrder,
@@ -43,8 +39,17 @@ from tradefabric.venues.kraken.private.parse import (
     ws_order,
     ws_trade,
 )
-from tradefabric.venues.kraken.private.rest import KrakenRest
-from tradefabric.venues.kraken.private.stream import KrakenPrivateStream, StreamHandlers
+from tradefabric.execution.live.kraken.rest import KrakenRest
+from tradefabric.execution.live.kraken.stream import KrakenPrivateStream, StreamHandlers
+from tradefabric.execution.live.protocol import LiveReports
+from tradefabric.execution.live.reports import (
+    BalanceReport,
+    MassStatus,
+    OrderStatusReport,
+    TradeReport,
+)
+from tradefabric.model.orders import OrderSnapshot, OrderType, TimeInForce
+from tradefabric.venues.kraken.markets import PAIR_PRECISIONS, PairPrecision
 from tradefabric.venues.kraken.symbols import symbol_to_rest_pair
 
 _TIF = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok"}
@@ -112,7 +117,8 @@ class KrakenLiveClient:
     async def connect(self, reports: LiveReports) -> None:
         """Open the authenticated stream; return once its snapshot arrived."""
         self._reports = reports
-        await self.stream.start()
+        # The first token comes from here: refused keys fail connect, not a retry loop.
+        await self.stream.start(await self._fetch_token())
 
     async def close(self) -> None:
         """Close the stream and the REST session."""
@@ -129,16 +135,13 @@ class KrakenLiveClient:
             return await self._submit_rest(order)
         params = self._ws_order(order)
         try:
-            answer = await self.stream.request(
-                "add_order", params, self.config.request_timeout_s
-            )
+            answer = await self.stream.request("add_order", params, self.config.request_timeout_s)
         except (TimeoutError, ConnectionError) as exc:
             raise OrderStatusUnknownError(
                 f"kraken add_order {order.client_order_id}: no answer ({exc!r})"
             ) from exc
         if not answer.success:
             raise as_exception(answer.error or "EGeneral:Internal error", order_entry=True)
-        assert answer.result is not None
         return msgspec.json.decode(answer.result, type=_WsOrderResult).order_id
 
     async def cancel(self, symbol: str, client_order_id: str) -> None:
@@ -243,7 +246,9 @@ class KrakenLiveClient:
 
     async def _balances(self) -> tuple[BalanceReport, ...]:
         raw = await self.rest.call("BalanceEx")
-        return rest_balances(msgspec.json.decode(raw, type=dict[str, RestBalanceEx]), time.time_ns())
+        return rest_balances(
+            msgspec.json.decode(raw, type=dict[str, RestBalanceEx]), time.time_ns()
+        )
 
     # -- stream handlers --------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import hmac
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -33,8 +34,10 @@ class NonceStore:
     high as the last nonce the venue may have seen.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, clock: Callable[[], int] = time.time_ns) -> None:
+        """Keep the high-water mark in ``path``; ``clock`` is the wall clock in ns."""
         self._path = path
+        self._clock = clock
         self._lock = threading.Lock()
         self._last = self._read()
 
@@ -52,7 +55,7 @@ class NonceStore:
     def next(self) -> str:
         """Return a nonce greater than every nonce before it, persisted first."""
         with self._lock:
-            nonce = max(time.time_ns() // 1_000, self._last + 1)
+            nonce = max(self._clock() // 1_000, self._last + 1)
             self._last = nonce
             if self._path is not None:
                 self._persist(nonce)

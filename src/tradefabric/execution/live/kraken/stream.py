@@ -19,11 +19,15 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import msgspec
 
-from tradefabric.venues.kraken.private.parse import WsBalance, WsExecution
+from tradefabric.core.errors import TradefabricError
+from tradefabric.execution.live.kraken.parse import WsBalance, WsExecution
 
 log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], Awaitable[str]]
+
+
+_NULL = msgspec.Raw(b"null")
 
 
 class _Message(msgspec.Struct, frozen=True):
@@ -33,8 +37,8 @@ class _Message(msgspec.Struct, frozen=True):
     req_id: int | None = None
     success: bool | None = None
     error: str | None = None
-    result: msgspec.Raw | None = None
-    data: msgspec.Raw | None = None
+    result: msgspec.Raw = _NULL
+    data: msgspec.Raw = _NULL
 
 
 class StreamHandlers(msgspec.Struct, frozen=True):
@@ -68,8 +72,12 @@ class KrakenPrivateStream:
         self._executions = msgspec.json.Decoder(list[WsExecution])
         self._balances = msgspec.json.Decoder(list[WsBalance])
 
-    async def start(self, timeout_s: float = 10.0) -> None:
-        """Connect, subscribe, and return once the executions snapshot arrived."""
+    async def start(self, token: str, timeout_s: float = 10.0) -> None:
+        """Connect with ``token``, subscribe, and return once the executions snapshot arrived.
+
+        Later connections fetch a fresh token from the token source.
+        """
+        self.token = token
         self._session = aiohttp.ClientSession()
         self._task = asyncio.create_task(self._run())
         await asyncio.wait_for(self._ready.wait(), timeout_s)
@@ -98,7 +106,7 @@ class KrakenPrivateStream:
         self._pending[req_id] = future
         body = {"method": method, "params": {**params, "token": self.token}, "req_id": req_id}
         try:
-            await ws.send_bytes(msgspec.json.encode(body))
+            await ws.send_str(msgspec.json.encode(body).decode())
             return await asyncio.wait_for(future, timeout_s)
         finally:
             self._pending.pop(req_id, None)
@@ -109,8 +117,9 @@ class KrakenPrivateStream:
                 await self._connect_once()
             except (aiohttp.ClientError, OSError, RuntimeError) as exc:
                 log.warning("kraken private stream: %r", exc)
-            except Exception as exc:  # noqa: BLE001 - the token fetch may fail any way; retry
-                log.warning("kraken private stream could not connect: %r", exc)
+            except (TradefabricError, msgspec.DecodeError) as exc:
+                # A token refused or a garbled frame: reconnect (reconciliation follows).
+                log.warning("kraken private stream could not go on: %r", exc)
             self._drop_pending()
             if self._ready.is_set():
                 self._ready.clear()
@@ -119,7 +128,8 @@ class KrakenPrivateStream:
 
     async def _connect_once(self) -> None:
         assert self._session is not None
-        self.token = await self._token_source()
+        if self.connections:
+            self.token = await self._token_source()
         async with self._session.ws_connect(self._url, heartbeat=10.0) as ws:
             self._ws = ws
             self.connections += 1
@@ -135,7 +145,7 @@ class KrakenPrivateStream:
         for channel, extra in (("balances", {}), ("executions", {"snap_trades": False})):
             params = {"channel": channel, "token": self.token, "snap_orders": True, **extra}
             body = {"method": "subscribe", "params": params, "req_id": next(self._ids)}
-            await ws.send_bytes(msgspec.json.encode(body))
+            await ws.send_str(msgspec.json.encode(body).decode())
 
     def _drop_pending(self) -> None:
         for future in self._pending.values():
@@ -153,7 +163,7 @@ class KrakenPrivateStream:
         if message.method == "subscribe" and message.success is False:
             log.error("kraken private subscribe refused: %s", message.error)
             return
-        if message.data is None:
+        if message.data == _NULL:
             return
         if message.channel == "executions":
             self._on_executions(message)
@@ -161,7 +171,6 @@ class KrakenPrivateStream:
             self._handlers.on_balances(self._balances.decode(message.data))
 
     def _on_executions(self, message: _Message) -> None:
-        assert message.data is not None
         snapshot = message.type == "snapshot"
         self._handlers.on_executions(self._executions.decode(message.data), snapshot)
         if snapshot:
