@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Mapping
 
 import msgspec
@@ -247,10 +248,13 @@ def _wire(value: object) -> str:
 
 def _reply(request_id: int | str | None, answer: Answer | BinanceApiError) -> str:
     if isinstance(answer, BinanceApiError):
-        body: dict[str, object] = {
-            "id": request_id, "status": answer.status,
-            "error": {"code": answer.code, "msg": answer.msg},
-        }  # fmt: skip
+        error: dict[str, object] = {"code": answer.code, "msg": answer.msg}
+        retry_after = answer.headers.get("Retry-After")
+        if retry_after is not None:
+            # The WebSocket API says until when the limit holds, in epoch ms.
+            now = time.time_ns() // 1_000_000
+            error["data"] = {"serverTime": now, "retryAfter": now + int(float(retry_after) * 1000)}
+        body: dict[str, object] = {"id": request_id, "status": answer.status, "error": error}
     else:
         body = {"id": request_id, "status": 200, "result": answer}
     return msgspec.json.encode(body).decode()
