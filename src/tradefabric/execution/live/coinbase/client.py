@@ -126,6 +126,7 @@ class CoinbaseLiveClient:
         self._ids: dict[str, str] = {}
         """Client order id -> venue order id (cancel needs the venue's)."""
         self._client_ids: dict[str, str] = {}
+        self._quantities: dict[str, float] = {}
 
     # -- LiveExecutionClient ----------------------------------------------------------
 
@@ -286,11 +287,19 @@ class CoinbaseLiveClient:
             if self.fills.is_stale(o.order_id, state):
                 self.fills.duplicates += 1
                 continue  # an older state arriving late: already reported
-            status = user_order(o, ts)
+            status = self._with_quantity(user_order(o, ts))
             fill = self._derive(o, state, status)
             if fill is not None:
                 reports.on_trade(fill)
             reports.on_order_status(status)
+
+    def _with_quantity(self, status: OrderStatusReport) -> OrderStatusReport:
+        # A closed order's leaves_quantity is 0: its size is the one seen while open.
+        known = self._quantities.get(status.venue_order_id, 0.0)
+        if status.quantity < known:
+            return msgspec.structs.replace(status, quantity=known)
+        self._quantities[status.venue_order_id] = status.quantity
+        return status
 
     def _derive(
         self, o: UserOrder, state: CumulativeState, status: OrderStatusReport
