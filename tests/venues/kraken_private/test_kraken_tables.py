@@ -11,6 +11,7 @@ import pytest
 
 from tradefabric.core.errors import (
     AuthenticationError,
+    ConfigError,
     OrderRejectedError,
     OrderStatusUnknownError,
     RateLimitedError,
@@ -22,6 +23,8 @@ from tradefabric.execution.live.kraken.errors import as_exception
 from tradefabric.execution.live.kraken.factory import build_client
 from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.instrument import Instrument
+from tradefabric.venues.fakevenue.kraken_private import KrakenPrivateScript
+from tradefabric.venues.fakevenue.scripts import script_for, with_private_api
 from tradefabric.venues.kraken.markets import PairPrecision
 
 
@@ -90,3 +93,20 @@ class Credentials:
     def __init__(self, api_key: str, api_secret: str) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
+
+
+async def test_venue_serve_private_keys_serves_kraken_and_coinbase(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    recording = shared_data / "binance_ws/spot_btcusdt_20240808.gz"
+    kraken_keys = tmp_path / "kraken.json"
+    kraken_keys.write_text('[{"api_key": "k1", "secret": "c2VjcmV0"}]')
+    kraken = with_private_api(script_for("kraken", recording), kraken_keys)
+    assert isinstance(kraken, KrakenPrivateScript)
+    coinbase_keys = tmp_path / "coinbase.json"
+    coinbase_keys.write_text('[{"name": "organizations/o/apiKeys/k", "public_pem": "x"}]')
+    with pytest.raises(ConfigError, match="not an EC public key"):
+        with_private_api(script_for("coinbase", recording), coinbase_keys)
+    kraken_keys.write_text('[{"api_key": "k1"}]')
+    with pytest.raises(ConfigError, match="--private-keys"):
+        with_private_api(script_for("kraken", recording), kraken_keys)

@@ -74,6 +74,10 @@ class CoinbasePrivateScript:
         """Return the trades the public stream sent so far."""
         return self.public.trades_streamed
 
+    @trades_streamed.setter
+    def trades_streamed(self, value: int) -> None:
+        self.public.trades_streamed = value
+
     def _on_trade(self, trade: Trade) -> None:
         self.exchange.on_trade(trade.symbol, trade.price, trade.size)
 
