@@ -245,3 +245,14 @@ async def test_a_resting_order_filled_by_the_replay_is_a_maker_fill_at_its_price
     assert got == [(i, p, "maker") for i, p, _q in want][: len(got)]
     assert all(t.price == price for t in seen.trades)
     await until(lambda: client.stream.heartbeats >= 2, 5.0)  # heartbeats keep it open
+
+
+async def test_a_sequence_gap_asks_for_reconciliation(venue: Venue, connect: ClientFactory) -> None:
+    client, seen = await connect()
+    await venue.fault("user_skip", count="1")
+    await client.submit(order("seq-1", OrderSide.BUY, 0.01, below(venue)))  # its update is lost
+    await until(lambda: client.stream.gaps == 1, 5.0)  # the next heartbeat shows the gap
+    assert seen.reconnects == ["coinbase"]
+    assert seen.last("seq-1") is None
+    found = await client.query_order(SYMBOL, "seq-1")  # what reconciliation does
+    assert found is not None and found.status is OrderStatus.ACCEPTED

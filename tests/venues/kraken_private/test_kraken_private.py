@@ -17,6 +17,7 @@ from tradefabric.core.errors import (
 )
 from tradefabric.execution.live.kraken import KrakenLiveClient
 from tradefabric.execution.live.kraken.auth import NonceStore, sign
+from tradefabric.execution.live.reports import OrderStatusReport
 from tradefabric.model.orders import (
     OrderSide,
     OrderSnapshot,
@@ -262,3 +263,38 @@ class _NoReports:
     def on_balance(self, report: object) -> None: ...
     def on_position(self, report: object) -> None: ...
     def on_stream_reconnected(self, venue: str) -> None: ...
+
+
+async def test_a_sequence_gap_asks_for_reconciliation(venue: Venue, connect: ClientFactory) -> None:
+    client, seen = await connect()
+    await venue.fault("user_skip", count="1")
+    await client.submit(order("seq-1", OrderSide.BUY, 0.01, below(venue)))  # its "new" is lost
+    await client.cancel(SYMBOL, "seq-1")
+    await until(lambda: client.stream.gaps == 1)
+    assert seen.reconnects == ["kraken"]  # reconcile: what the gap hid comes back by REST
+    assert _status(seen.last("seq-1")) is OrderStatus.CANCELLED
+
+
+async def test_a_delayed_ack_still_reports_the_fills_first(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, seen = await connect()
+    await venue.fault("delay_ack", seconds="0.3")
+    task = asyncio.create_task(client.submit(order("slow-1", OrderSide.BUY, 0.01, None)))
+    await until(lambda: len(seen.trades) > 0)
+    assert not task.done()  # the fill arrived on the stream before the answer
+    venue_id = await task
+    assert {t.venue_order_id for t in seen.trades} == {venue_id}
+
+
+async def test_a_fill_refreshes_the_balances(venue: Venue, connect: ClientFactory) -> None:
+    client, seen = await connect()
+    await client.submit(order("bal-1", OrderSide.BUY, 0.01, None))
+    await until(lambda: any(b.asset == "BTC" and b.free > 1.0 for b in seen.balances))
+    btc = [b for b in seen.balances if b.asset == "BTC"][-1]
+    await until(lambda: _status(seen.last("bal-1")) is OrderStatus.FILLED)
+    assert btc.total == pytest.approx(venue.script.exchange.account.balance("BTC").free)
+
+
+def _status(report: OrderStatusReport | None) -> OrderStatus | None:
+    return None if report is None else report.status

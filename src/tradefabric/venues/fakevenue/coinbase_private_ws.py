@@ -10,7 +10,9 @@ counter. Every message has the connection's ``sequence_num``.
 
 Faults: ``drop_user_stream`` / ``restart`` cut every connection;
 ``POST /_fault/user_replay?count=N`` re-sends each connection's last N ``user``
-messages newest first (duplicates, older states after newer ones).
+messages newest first (duplicates, older states after newer ones);
+``POST /_fault/user_skip?count=N`` withholds the next N user updates (their
+``sequence_num`` is used up: the next message, a heartbeat at the latest, shows the gap).
 """
 
 from __future__ import annotations
@@ -66,16 +68,23 @@ class CoinbaseUserWs:
         self.api = api
         self.sessions: list[_Session] = []
         self.replayed = 0
+        self.skip = 0
+        """User updates still to withhold (``POST /_fault/user_skip?count=N``)."""
         self._decoder = msgspec.json.Decoder(_Subscribe)
         api.faults.drop_hooks.append(self.drop_all)
         api.faults.restart_hooks.append(self.drop_all)
 
     def routes(self) -> list[web.RouteDef]:
-        """Return the WebSocket endpoint and the replay fault."""
+        """Return the WebSocket endpoint and its faults (replay, skip)."""
         return [
             web.get(WS_USER_PATH, self._on_connect),
             web.post("/_fault/user_replay", self._replay),
+            web.post("/_fault/user_skip", self._skip),
         ]
+
+    async def _skip(self, request: web.Request) -> web.Response:
+        self.skip += int(request.query.get("count", "1"))
+        return web.json_response({"injected": "user_skip", "count": self.skip})
 
     def drop_all(self) -> None:
         """Cut every user connection."""
@@ -158,6 +167,9 @@ class CoinbaseUserWs:
         }  # fmt: skip
         if channel == "user":
             session.sent_user.append(body)
+            if self.skip > 0 and events and events[0].get("type") == "update":
+                self.skip -= 1  # lost on the way: the next message shows the gap
+                return
         session.outbox.put_nowait(msgspec.json.encode(body).decode())
 
     async def _heartbeats(self, session: _Session) -> None:

@@ -12,7 +12,8 @@ Requests are ``{"method", "params": {..., "token"}, "req_id"}``; answers
 
 An ``add_order``'s answer may be lost (never sent: the connection stays up),
 replaced by ``EService:Unavailable`` or delayed on command; ``drop_user_stream``
-and ``restart`` cut every connection.
+and ``restart`` cut every connection; ``POST /_fault/user_skip?count=N`` withholds
+the next N account updates (their ``sequence`` numbers are used up: a gap).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class _Session:
         self.outbox: asyncio.Queue[str] = asyncio.Queue()
         self.unsubscribe: list[Callable[[], None]] = []
         self.channels: set[str] = set()
-        self.sequence = 0
+        self.sequences: dict[str, int] = {}
 
     def abort(self) -> None:
         if self.request.transport is not None:
@@ -77,13 +78,19 @@ class KrakenPrivateWs:
         self.api = api
         self.sessions: list[_Session] = []
         self.lost_answers = 0
+        self.skip = 0
+        """Account updates still to withhold (``POST /_fault/user_skip?count=N``)."""
         self._decoder = msgspec.json.Decoder(_Request)
         api.faults.drop_hooks.append(self.drop_all)
         api.faults.restart_hooks.append(self.drop_all)
 
     def routes(self) -> list[web.RouteDef]:
         """Return the authenticated WebSocket endpoint."""
-        return [web.get(WS_AUTH_PATH, self._on_connect)]
+        return [web.get(WS_AUTH_PATH, self._on_connect), web.post("/_fault/user_skip", self._skip)]
+
+    async def _skip(self, request: web.Request) -> web.Response:
+        self.skip += int(request.query.get("count", "1"))
+        return web.json_response({"injected": "user_skip", "count": self.skip})
 
     def drop_all(self) -> None:
         """Cut every authenticated connection."""
@@ -167,8 +174,12 @@ class KrakenPrivateWs:
         self._send(session, channel, "snapshot", data)
 
     def _send(self, session: _Session, channel: str, kind: str, data: list[Json]) -> None:
-        session.sequence += 1
-        body = {"channel": channel, "type": kind, "data": data, "sequence": session.sequence}
+        sequence = session.sequences.get(channel, 0) + 1
+        session.sequences[channel] = sequence
+        body = {"channel": channel, "type": kind, "data": data, "sequence": sequence}
+        if kind == "update" and self.skip > 0:
+            self.skip -= 1  # lost on the way: the next message shows the gap
+            return
         session.outbox.put_nowait(msgspec.json.encode(body).decode())
 
     def _deliver(self, session: _Session) -> Callable[[UserEvent], None]:

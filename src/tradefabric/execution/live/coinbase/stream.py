@@ -5,7 +5,8 @@ Messages are ``{"channel": "user", "sequence_num": N, "events": [{"type":
 keep the subscription open (Coinbase closes a quiet channel in 60-90 s). A
 ``subscriptions`` ack, then the snapshot of open orders, mark the stream ready.
 On a drop the stream reconnects and resubscribes; the owner reconciles
-(``on_reconnected``). An ``error`` message (a refused JWT) is logged and retried.
+(``on_reconnected``), as it does on a gap in ``sequence_num``. An ``error``
+message (a refused JWT) is logged and kept in ``errors``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class CoinbaseUserStream:
         self.connections = 0
         self.heartbeats = 0
         self.errors: list[str] = []
+        self.gaps = 0
+        """Messages found missing by ``sequence_num`` (each asks for reconciling)."""
+        self._last_sequence: int | None = None
         self._decoder = msgspec.json.Decoder(_Message)
 
     async def start(self, timeout_s: float = 10.0) -> None:
@@ -100,6 +104,7 @@ class CoinbaseUserStream:
         assert self._session is not None
         async with self._session.ws_connect(self._url, heartbeat=10.0) as ws:
             self.connections += 1
+            self._last_sequence = None
             for channel in ("heartbeats", "user"):
                 body: dict[str, object] = {
                     "type": "subscribe", "channel": channel, "jwt": self._signer.token(),
@@ -111,12 +116,25 @@ class CoinbaseUserStream:
                 if message.type is aiohttp.WSMsgType.TEXT:
                     self._on_text(message.data)
 
+    def _check_sequence(self, sequence: int) -> None:
+        # sequence_num counts every message of the connection (heartbeats too): a
+        # skipped number is a message we never got; a repeat or an older one is ignored.
+        last = self._last_sequence
+        if last is not None and sequence <= last:
+            return
+        self._last_sequence = sequence
+        if last is not None and sequence != last + 1 and self._ready.is_set():
+            self.gaps += 1
+            log.warning("coinbase user stream: sequence %d after %d, reconciling", sequence, last)
+            self._on_reconnected()
+
     def _on_text(self, text: str) -> None:
         message = self._decoder.decode(text)
         if message.type == "error":
             self.errors.append(message.message)
             log.error("coinbase user stream refused: %s", message.message)
             return
+        self._check_sequence(message.sequence_num)
         if message.channel == "heartbeats":
             self.heartbeats += 1
             return

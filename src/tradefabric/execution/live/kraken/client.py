@@ -111,6 +111,7 @@ class KrakenLiveClient:
         self._orders: dict[str, OrderStatusReport] = {}
         """Venue order id -> last status reported (fills what an update leaves out)."""
         self._balance_task: asyncio.Task[None] | None = None
+        self._balances_stale = False
 
     # -- LiveExecutionClient ----------------------------------------------------------
 
@@ -264,17 +265,21 @@ class KrakenLiveClient:
             reports.on_order_status(status)
 
     def _on_balances(self, _balances: list[WsBalance]) -> None:
+        self._balances_stale = True
         if self._balance_task is None or self._balance_task.done():
             self._balance_task = asyncio.create_task(self._refresh_balances())
 
     async def _refresh_balances(self) -> None:
-        try:
-            balances = await self._balances()
-        except TradefabricError:
-            return  # the next change or reconciliation refreshes them
-        if self._reports is not None:
-            for balance in balances:
-                self._reports.on_balance(balance)
+        # One BalanceEx at a time; a change during it asks for one more.
+        while self._balances_stale:
+            self._balances_stale = False
+            try:
+                balances = await self._balances()
+            except TradefabricError:
+                return  # the next change or reconciliation refreshes them
+            if self._reports is not None:
+                for balance in balances:
+                    self._reports.on_balance(balance)
 
     def _on_reconnected(self) -> None:
         if self._reports is not None:

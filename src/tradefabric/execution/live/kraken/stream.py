@@ -5,7 +5,8 @@ One connection carries the account's events (subscribed with a token from
 ``add_order`` / ``cancel_order`` requests, answered by ``req_id``. When the
 connection drops, every request still waiting fails with ``ConnectionError`` (its
 outcome unknown), the stream reconnects with a new token and resubscribes, and
-``on_reconnected`` tells the owner to reconcile what happened meanwhile.
+``on_reconnected`` tells the owner to reconcile what happened meanwhile. So does a
+gap in a channel's ``sequence`` (a message lost while the connection stayed up).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _Message(msgspec.Struct, frozen=True):
     error: str | None = None
     result: msgspec.Raw = _NULL
     data: msgspec.Raw = _NULL
+    sequence: int | None = None
 
 
 class StreamHandlers(msgspec.Struct, frozen=True):
@@ -68,6 +70,9 @@ class KrakenPrivateStream:
         self._reconnect_pending = False
         self.token = ""
         self.connections = 0
+        self.gaps = 0
+        """Channel messages found missing by their ``sequence`` (each asks for reconciling)."""
+        self._sequences: dict[str, int] = {}
         self._decoder = msgspec.json.Decoder(_Message)
         self._executions = msgspec.json.Decoder(list[WsExecution])
         self._balances = msgspec.json.Decoder(list[WsBalance])
@@ -133,6 +138,7 @@ class KrakenPrivateStream:
         async with self._session.ws_connect(self._url, heartbeat=10.0) as ws:
             self._ws = ws
             self.connections += 1
+            self._sequences.clear()
             await self._subscribe(ws)
             async for message in ws:
                 if message.type is aiohttp.WSMsgType.TEXT:
@@ -165,10 +171,25 @@ class KrakenPrivateStream:
             return
         if message.data == _NULL:
             return
+        self._check_sequence(message)
         if message.channel == "executions":
             self._on_executions(message)
         elif message.channel == "balances":
             self._handlers.on_balances(self._balances.decode(message.data))
+
+    def _check_sequence(self, message: _Message) -> None:
+        # Kraken numbers each channel's messages; a skipped number is an event we never got.
+        if message.sequence is None:
+            return
+        last = self._sequences.get(message.channel)
+        self._sequences[message.channel] = message.sequence
+        if last is not None and message.sequence != last + 1:
+            self.gaps += 1
+            log.warning(
+                "kraken %s: sequence %d after %d, reconciling",
+                message.channel, message.sequence, last,
+            )  # fmt: skip
+            self._handlers.on_reconnected()
 
     def _on_executions(self, message: _Message) -> None:
         snapshot = message.type == "snapshot"
