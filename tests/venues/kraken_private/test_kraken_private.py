@@ -298,3 +298,12 @@ async def test_a_fill_refreshes_the_balances(venue: Venue, connect: ClientFactor
 
 def _status(report: OrderStatusReport | None) -> OrderStatus | None:
     return None if report is None else report.status
+
+
+async def test_concurrent_signed_calls_keep_their_nonces_in_order(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, _seen = await connect()
+    answers = await asyncio.gather(*(client.query_order(SYMBOL, f"none-{i}") for i in range(20)))
+    assert answers == [None] * 20
+    assert venue.script.keys.last_nonce["k1"] == client.rest.nonces.last

@@ -91,6 +91,10 @@ class _Orders(msgspec.Struct, frozen=True):
     cursor: str = ""
 
 
+class _OneOrder(msgspec.Struct, frozen=True):
+    order: RestOrder
+
+
 class _Fills(msgspec.Struct, frozen=True):
     fills: tuple[RestFill, ...] = ()
     cursor: str = ""
@@ -184,7 +188,15 @@ class CoinbaseLiveClient:
         raise OrderRejectedError("coinbase client: modify is not supported", code="unsupported")
 
     async def query_order(self, symbol: str, client_order_id: str) -> OrderStatusReport | None:
-        """Return the order with ``client_order_id`` among the product's orders, or None."""
+        """Return the order with ``client_order_id``, or None when Coinbase never had it.
+
+        By its venue id when this client knows it, else among the product's orders
+        (after an unknown outcome the venue id was never seen).
+        """
+        venue_id = self._ids.get(client_order_id)
+        if venue_id is not None:
+            raw = await self.rest.get(f"/orders/historical/{venue_id}")
+            return rest_order(msgspec.json.decode(raw, type=_OneOrder).order)
         params = {"product_ids": product_id(symbol), "limit": "1000"}
         for order in await self._orders(params):
             if order.client_order_id == client_order_id:

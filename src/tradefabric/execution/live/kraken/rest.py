@@ -1,6 +1,7 @@
 """Kraken's signed REST (``/0/private/*``): nonce, ``API-Key``/``API-Sign``, error table.
 
-Every call is a url-encoded POST carrying a fresh nonce; the reply's ``error``
+Every call is a url-encoded POST carrying a fresh nonce, one call at a time (so
+nonces arrive in the order they were taken); the reply's ``error``
 list goes through ``errors.as_exception``. After a rate limit error, requests are
 refused here (without touching the network) until the backoff has passed: the
 venue's limiter counts the attempts too, so hammering it only prolongs the lockout.
@@ -9,6 +10,7 @@ An order entry that times out or gets a 5xx may have acted: ``OrderStatusUnknown
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.parse
 
@@ -50,6 +52,7 @@ class KrakenRest:
         self._session: aiohttp.ClientSession | None = None
         self._blocked_until = 0.0
         self._decoder = msgspec.json.Decoder(_Reply)
+        self._in_order = asyncio.Lock()
         self.sent = 0
         """Requests that left this client (a refused-locally one does not count)."""
 
@@ -67,14 +70,17 @@ class KrakenRest:
         if wait > 0:
             raise RateLimitedError(f"kraken: rate limited, {wait:.2f}s left", wait)
         path = PRIVATE + method
-        nonce = self.nonces.next()
-        body = urllib.parse.urlencode({"nonce": nonce, **(params or {})})
-        headers = {
-            "API-Key": self._key,
-            "API-Sign": sign(self._secret, path, nonce, body),
-            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-        }
-        raw = await self._post(path, body, headers, order_entry)
+        # One signed call at a time: two in flight on two connections may arrive in the
+        # other order, and Kraken refuses the lower nonce ("EAPI:Invalid nonce").
+        async with self._in_order:
+            nonce = self.nonces.next()
+            body = urllib.parse.urlencode({"nonce": nonce, **(params or {})})
+            headers = {
+                "API-Key": self._key,
+                "API-Sign": sign(self._secret, path, nonce, body),
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            }
+            raw = await self._post(path, body, headers, order_entry)
         reply = self._decoder.decode(raw)
         if reply.error:
             error = as_exception(reply.error[0], order_entry=order_entry)
