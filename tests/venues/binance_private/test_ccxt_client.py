@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import ccxt.async_support as ccxt
 import pytest
@@ -15,16 +16,18 @@ from tradefabric.model.orders import OrderSide, OrderStatus
 Ccxt = tuple[Venue, CcxtExecutionClient, Recorder]
 
 
-def _binance(venue: Venue) -> ccxt.binance:
-    exchange = ccxt.binance({
-        "apiKey": HMAC.api_key, "secret": HMAC.secret,
-        "options": {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False,
+def _binance(venue: Venue, cls: type = ccxt.binance, host: str = "https://api.binance.com") -> Any:
+    """Return ccxt's own Binance class with its URLs pointed at the fake venue."""
+    market = "linear" if cls is ccxt.binanceusdm else "spot"
+    exchange = cls({
+        "apiKey": HMAC.api_key, "secret": HMAC.api_secret,
+        "options": {"fetchMarkets": {"types": [market]}, "fetchCurrencies": False,
                     "fetchMargins": False, "warnOnFetchOpenOrdersWithoutSymbol": False},
     })  # fmt: skip
     api = exchange.urls["api"]
     for name, url in list(api.items()):
-        if isinstance(url, str) and url.startswith("https://api.binance.com"):
-            api[name] = url.replace("https://api.binance.com", venue.server.http_url)
+        if isinstance(url, str) and url.startswith(host):
+            api[name] = url.replace(host, venue.server.http_url)
     return exchange
 
 
@@ -69,3 +72,24 @@ async def test_ccxt_errors_become_tradefabric_s_by_type(ccxt_client: Ccxt) -> No
     await venue.fault("rate_limit", status=429, retry_after=0.2, count=50)
     with pytest.raises(RateLimitedError):
         await client.query_order("BTC/USDT", "x")
+
+
+async def test_usdm_positions_through_ccxt_s_binanceusdm(usdm_venue: Venue) -> None:
+    exchange = _binance(usdm_venue, ccxt.binanceusdm, "https://fapi.binance.com")
+    client = CcxtExecutionClient("binance-usdm", exchange, poll_s=0.05)
+    recorder = Recorder()
+    await client.connect(recorder)
+    try:
+        symbol = "BTC/USDT:USDT"
+        await client.submit(
+            order("cu-1", OrderSide.SELL, 0.003, symbol=symbol, venue="binance-usdm")
+        )
+        status = await client.mass_status((symbol,), 0)
+        assert [(p.symbol, p.quantity) for p in status.positions] == [(symbol, -0.003)]
+        held = usdm_venue.exchange.account.position("BTCUSDT")
+        assert status.positions[0].entry_price == pytest.approx(held.entry_price)
+        assert sorted(t.trade_id for t in status.trades) == sorted(
+            str(f.trade_id) for f in usdm_venue.exchange.fills
+        )
+    finally:
+        await client.close()

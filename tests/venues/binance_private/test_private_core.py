@@ -134,3 +134,18 @@ def test_a_margin_account_keeps_a_signed_position_and_realizes_pnl() -> None:
     position = exchange.account.position("BTCUSDT")
     assert position.quantity == 0.0
     assert position.realized_pnl == pytest.approx(-0.5)
+
+
+def test_an_amend_moves_the_lock_and_a_crossing_amend_takes() -> None:
+    exchange, events = _exchange()
+    exchange.place(_order("a1", OrderSide.BUY, 0.1, 99.0))
+    assert exchange.account.balance("USDT").locked == pytest.approx(9.9)
+    exchange.amend("BTCUSDT", "a1", 0.2, 99.5)
+    assert exchange.account.balance("USDT").locked == pytest.approx(19.9)
+    assert [e.kind for e in events if isinstance(e, OrderEvent)][-1] is ExecKind.AMENDMENT
+    view = exchange.amend("BTCUSDT", "a1", 0.2, 101.0)  # now through the 101.0 ask
+    assert view.status is OrderStatus.FILLED
+    assert [(f.price, f.quantity, f.maker) for f in exchange.fills] == [(101.0, 0.2, False)]
+    assert exchange.account.balance("USDT").locked == pytest.approx(0.0)
+    with pytest.raises(OrderRefusedError):
+        exchange.amend("BTCUSDT", "a1", 0.3, 99.0)  # no longer open

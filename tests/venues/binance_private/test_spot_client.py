@@ -9,6 +9,7 @@ import pytest
 
 from tests.venues.binance_private.conftest import (
     ED25519,
+    ED25519_PRIVATE_PEM,
     HMAC,
     HMAC_KEY,
     Recorder,
@@ -22,6 +23,8 @@ from tradefabric.core.errors import (
     OrderStatusUnknownError,
     RateLimitedError,
 )
+from tradefabric.core.logging import configure_logging
+from tradefabric.execution.live.binance import client as client_module
 from tradefabric.execution.live.binance.config import Credentials
 from tradefabric.execution.live.binance.rest import BinanceRest
 from tradefabric.execution.live.binance.signing import HmacSigner
@@ -48,7 +51,7 @@ async def spot(spot_venue: Venue) -> AsyncIterator[Spot]:
 
 
 async def test_a_signature_is_checked_and_a_stale_timestamp_refused(spot_venue: Venue) -> None:
-    good = BinanceRest(spot_venue.server.http_url, HMAC_KEY, HmacSigner(HMAC.secret))
+    good = BinanceRest(spot_venue.server.http_url, HMAC_KEY, HmacSigner(HMAC.api_secret))
     wrong = BinanceRest(spot_venue.server.http_url, HMAC_KEY, HmacSigner("not-the-secret"))
     for rest in (good, wrong):
         await rest.open()
@@ -199,8 +202,11 @@ async def test_a_venue_restart_keeps_the_orders_and_the_client_comes_back(spot: 
     venue, client, recorder = spot
     bid, _ask = venue.book_touch()
     await client.submit(order("keep-1", OrderSide.BUY, 0.001, bid - 800))
+    public_before = venue.server.status().connections_total
     await venue.fault("restart")
     await wait_until(lambda: recorder.reconnects == ["binance"])
+    await wait_until(lambda: venue.server.status().connections == 0)  # market data dropped too
+    assert venue.server.status().connections_total == public_before
     found = await client.query_order("BTC/USDT", "keep-1")
     assert found is not None and found.status is OrderStatus.ACCEPTED
     await client.cancel("BTC/USDT", "keep-1")
@@ -209,8 +215,14 @@ async def test_a_venue_restart_keeps_the_orders_and_the_client_comes_back(spot: 
 
 async def test_a_resting_maker_fills_when_replayed_trades_cross_its_price(spot: Spot) -> None:
     venue, client, recorder = spot
-    bid, _ask = venue.book_touch()
-    await client.submit(order("maker-1", OrderSide.BUY, 0.0002, bid, post_only=True))
+    for _attempt in range(5):
+        # Join the bid; the replay may move through it before the order lands (then retry).
+        bid, _ask = venue.book_touch()
+        try:
+            await client.submit(order("maker-1", OrderSide.BUY, 0.0002, bid, post_only=True))
+            break
+        except OrderRejectedError:
+            continue
     await wait_until(lambda: any(t.client_order_id == "maker-1" for t in recorder.trades), 60.0)
     fills = [t for t in recorder.trades if t.client_order_id == "maker-1"]
     assert {t.liquidity for t in fills} == {LiquiditySide.MAKER}
@@ -243,3 +255,59 @@ async def test_a_delayed_ack_still_returns_the_venue_order_id(spot: Spot) -> Non
     assert time.monotonic() - started >= 0.3
     assert recorder.statuses("slow-1")[0] is OrderStatus.ACCEPTED  # the stream was first
     assert venue_id == str(venue.exchange.order("BTCUSDT", "slow-1").venue_order_id)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("credentials", [Credentials("nobody", "x"), Credentials(HMAC_KEY, "bad")])
+async def test_refused_keys_fail_connect_by_type(
+    spot_venue: Venue, credentials: Credentials
+) -> None:
+    client = BinanceSpotClient(spot_venue.config("binance"), credentials)
+    with pytest.raises(AuthenticationError):
+        await client.connect(Recorder())
+    await client.rest.close()
+    assert spot_venue.exchange.events.listeners == 0
+
+
+async def test_trades_are_asked_window_by_window_and_paged_by_id(
+    spot: Spot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venue, client, _recorder = spot
+    for n in range(3):
+        await client.submit(order(f"walk-{n}", OrderSide.BUY, 0.004))
+    fills = venue.exchange.fills
+    assert len(fills) >= 3
+    monkeypatch.setattr(client_module, "_TRADES_PAGE", 2)  # pages of 2: paging by id is used
+    asked = venue.server.rest_requests["/api/v3/myTrades"]
+    three_days_ago = time.time_ns() - 3 * 86_400 * 1_000_000_000
+    trades = await client.trades("BTC/USDT", three_days_ago)
+    assert [t.trade_id for t in trades] == [str(f.trade_id) for f in fills]
+    # Two empty 24 h windows, the one with the fills (a full page), then by id from there.
+    assert venue.server.rest_requests["/api/v3/myTrades"] - asked >= 4
+    assert [t.trade_id for t in await client.trades("BTC/USDT", 0)] == [
+        str(f.trade_id) for f in fills
+    ]
+
+
+async def test_no_secret_reaches_the_logs_at_debug(
+    spot_venue: Venue, capfd: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("DEBUG", json_logs=True)
+    try:
+        for credentials in (HMAC, ED25519):
+            client, _recorder = await _client(spot_venue, credentials)
+            bid, _ask = spot_venue.book_touch()
+            await spot_venue.fault("lose_response")
+            with pytest.raises(OrderStatusUnknownError):
+                await client.submit(
+                    order(f"log-{credentials.api_key}", OrderSide.BUY, 0.001, bid - 900)
+                )
+            await wait_until(lambda c=client: c.ws.connects == 2)  # type: ignore[misc]
+            with pytest.raises(OrderRejectedError):
+                await client.submit(order("bad", OrderSide.BUY, 0.00001, bid - 900))
+            await client.close()
+    finally:
+        configure_logging("WARNING")
+    out, err = capfd.readouterr()
+    assert "binance_ws_api_reconnected" in out + err  # the logs were captured
+    for secret in (HMAC.api_secret, ED25519_PRIVATE_PEM.splitlines()[1]):
+        assert secret not in out + err

@@ -9,10 +9,14 @@ import pytest
 from tests.venues.binance_private.conftest import HMAC, Recorder, Venue, order, wait_until
 from tradefabric.core.errors import OrderRejectedError, OrderStatusUnknownError
 from tradefabric.execution.live.binance.usdm import BinanceUsdmClient
+from tradefabric.execution.precision import Increment
 from tradefabric.model.orders import OrderSide, OrderSnapshot, OrderStatus
 
 SYMBOL = "BTC/USDT:USDT"
 Usdm = tuple[Venue, BinanceUsdmClient, Recorder]
+
+TICK = Increment("0.10")
+"""USD-M BTCUSDT's tick: the test computes the wire price the way the client must."""
 
 
 @pytest.fixture
@@ -86,3 +90,52 @@ async def test_a_lost_answer_is_unknown_and_the_query_finds_the_order(usdm: Usdm
     found = await client.query_order(SYMBOL, "lost-1")
     assert found is not None and found.status is OrderStatus.ACCEPTED
     assert venue.exchange.placed == 1
+
+
+async def test_a_dropped_user_stream_reconnects_and_the_key_is_kept_alive(
+    usdm_venue: Venue,
+) -> None:
+    config = usdm_venue.config("binance-usdm", keepalive_s=0.1)
+    client = BinanceUsdmClient(config, HMAC)
+    recorder = Recorder()
+    await client.connect(recorder)
+    try:
+        requests = usdm_venue.server.rest_requests
+        await wait_until(lambda: requests["/fapi/v1/listenKey"] >= 3)  # POST, then PUTs
+        key = client.stream.listen_key
+        await usdm_venue.fault("drop_user_stream")
+        await wait_until(lambda: recorder.reconnects == ["binance-usdm"])
+        assert client.stream.listen_key == key  # still alive: the venue hands the same key back
+        await client.submit(_order("back-1", OrderSide.SELL, 0.002))
+        await wait_until(lambda: OrderStatus.FILLED in recorder.statuses("back-1"))
+    finally:
+        await client.close()
+
+
+async def test_a_limit_is_amended_in_place(usdm: Usdm) -> None:
+    venue, client, recorder = usdm
+    assert client.supports_modify
+    bid, _ask = venue.book_touch()
+    venue_id = await client.submit(_order("amend-1", OrderSide.BUY, 0.002, bid - 400.0))
+    await client.modify(SYMBOL, "amend-1", 0.004, bid - 300.04)
+    held = venue.exchange.order("BTCUSDT", "amend-1")
+    assert held is not None
+    assert (str(held.venue_order_id), held.quantity) == (venue_id, 0.004)
+    assert held.price == pytest.approx(TICK.floor(bid - 300.04))  # a buy rounds down
+    await wait_until(
+        lambda: any(r.quantity == 0.004 for r in recorder.orders if r.client_order_id == "amend-1")
+    )
+    with pytest.raises(OrderRejectedError) as missing:
+        await client.modify(SYMBOL, "never-sent", 0.004, bid - 300.0)
+    assert missing.value.code == "-2013"
+
+
+async def test_a_post_only_amended_through_the_book_is_refused(usdm: Usdm) -> None:
+    venue, client, _recorder = usdm
+    bid, ask = venue.book_touch()
+    await client.submit(_order("amend-po", OrderSide.BUY, 0.002, bid - 400.0, post_only=True))
+    with pytest.raises(OrderRejectedError) as refused:
+        await client.modify(SYMBOL, "amend-po", 0.002, ask + 50.0)
+    assert refused.value.code == "-5022"
+    held = venue.exchange.order("BTCUSDT", "amend-po")
+    assert held is not None and held.price == pytest.approx(TICK.floor(bid - 400.0))

@@ -102,6 +102,14 @@ def _ts(updated: Any, o: dict[str, Any]) -> int:
     return int(updated or o.get("timestamp") or 0) * _MS
 
 
+def _position_sign(position: dict[str, Any]) -> int:
+    # ccxt leaves ``side`` None for some one-way positions; the signed notional still says.
+    side = position.get("side")
+    if side is None:
+        return -1 if _f(position.get("notional")) < 0 else 1
+    return -1 if side == "short" else 1
+
+
 def translate(error: Exception, order_entry: bool) -> TradefabricError:
     """Return tradefabric's exception for a ccxt one."""
     for cls, factory in CCXT_ERRORS:
@@ -241,7 +249,10 @@ class CcxtExecutionClient:
             orders += [
                 self.order_report(o) for o in await self._call(False, "fetch_open_orders", symbol)
             ]
-            rows = await self._call(False, "fetch_my_trades", symbol, trades_since_ns // _MS)
+            # 0 means "whatever the venue keeps": ccxt turns a since into a window
+            # (Binance futures: 7 days from it), so none is passed.
+            since = trades_since_ns // _MS or None
+            rows = await self._call(False, "fetch_my_trades", symbol, since)
             trades += [await self._trade_report(row) for row in rows]
         return MassStatus(
             venue=self.name, ts_event=time.time_ns(), orders=tuple(orders), trades=tuple(trades),
@@ -307,7 +318,7 @@ class CcxtExecutionClient:
             PositionReport(
                 venue=self.name,
                 symbol=str(p["symbol"]),
-                quantity=_f(p.get("contracts")) * (-1 if p.get("side") == "short" else 1),
+                quantity=_f(p.get("contracts")) * _position_sign(p),
                 entry_price=_f(p.get("entryPrice")),
                 ts_event=now,
             )

@@ -86,6 +86,15 @@ class BinancePrivateScript:
             spot = SpotApi(self.api, self.exchange)
             self._routes = spot.routes() + WsApi(spot).routes()
         public.bus.subscribe(topics.TRADES, self._on_trade)
+        self._public: list[web.Request] = []
+        self.faults.restart_hooks.append(self._drop_public)
+
+    def _drop_public(self) -> None:
+        # A restart drops the market data connections too (the ledger is kept).
+        for request in self._public:
+            if request.transport is not None:
+                request.transport.abort()
+        self._public.clear()
 
     @property
     def trades_streamed(self) -> int:
@@ -108,7 +117,9 @@ class BinancePrivateScript:
         return self.public.rest_routes() + self._routes + self.faults.routes()
 
     def initial_streams(self, request: web.Request) -> set[str]:
-        """Return the public streams named in the URL."""
+        """Return the public streams named in the URL (and note the connection)."""
+        self._public = [r for r in self._public if r.transport and not r.transport.is_closing()]
+        self._public.append(request)
         return self.public.initial_streams(request)
 
     def on_client_message(self, client: ClientConnection, text: str) -> list[str]:

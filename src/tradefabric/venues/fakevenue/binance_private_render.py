@@ -165,6 +165,7 @@ def usdm_position(position: Position, ts_ms: int) -> Json:
         "symbol": position.symbol, "positionAmt": num(position.quantity),
         "entryPrice": num(position.entry_price), "breakEvenPrice": num(position.entry_price),
         "markPrice": num(position.entry_price), "unRealizedProfit": num(0.0),
+        "notional": num(position.quantity * position.entry_price),
         "liquidationPrice": num(0.0), "leverage": "20", "marginType": "cross",
         "positionSide": "BOTH", "updateTime": ts_ms,
     }  # fmt: skip

@@ -153,15 +153,42 @@ class SpotApi:
         return body
 
 
-def select_trades(exchange: PrivateExchange, params: Mapping[str, str]) -> list[VenueFill]:
-    """Return the trades a ``myTrades``/``userTrades`` request selects."""
+SPOT_TRADES_WINDOW_MS: Final = 24 * 3_600_000
+"""The longest startTime..endTime of one ``myTrades`` request (USD-M: 7 days)."""
+
+
+def select_trades(
+    exchange: PrivateExchange, params: Mapping[str, str], window_ms: int = SPOT_TRADES_WINDOW_MS
+) -> list[VenueFill]:
+    """Return the trades a ``myTrades``/``userTrades`` request selects, oldest first.
+
+    As Binance: ``fromId`` pages by trade id; a time window is at most ``window_ms``
+    (a lone ``startTime`` reaches that far, a longer span is refused with -1127);
+    without either, the newest ``limit`` trades of the last window.
+    """
     symbol = required(params, "symbol")
-    fills = exchange.fills_of(symbol, int(params.get("startTime", "0") or 0))
+    limit = min(int(params.get("limit", _TRADES_DEFAULT) or _TRADES_DEFAULT), _TRADES_MAX)
+    fills = exchange.fills_of(symbol)
     if params.get("orderId"):
         fills = [f for f in fills if f.venue_order_id == int(params["orderId"])]
     if params.get("fromId"):
-        fills = [f for f in fills if f.trade_id >= int(params["fromId"])]
-    if params.get("endTime"):
-        fills = [f for f in fills if f.ts_ms <= int(params["endTime"])]
-    limit = min(int(params.get("limit", _TRADES_DEFAULT) or _TRADES_DEFAULT), _TRADES_MAX)
-    return fills[:limit]
+        return [f for f in fills if f.trade_id >= int(params["fromId"])][:limit]
+    start, end = _window(params, window_ms)
+    fills = [f for f in fills if start <= f.ts_ms <= end]
+    if "startTime" in params or "endTime" in params:
+        return fills[:limit]
+    return fills[-limit:]
+
+
+def _window(params: Mapping[str, str], window_ms: int) -> tuple[int, int]:
+    start, end = params.get("startTime"), params.get("endTime")
+    if start and end:
+        if int(end) - int(start) > window_ms:
+            span = f"{window_ms // 86_400_000} days" if window_ms > 86_400_000 else "24 hours"
+            raise BinanceApiError(400, -1127, f"More than {span} between startTime and endTime.")
+        return int(start), int(end)
+    if start:
+        return int(start), int(start) + window_ms
+    if end:
+        return int(end) - window_ms, int(end)
+    return wall_ms() - window_ms, wall_ms()

@@ -1,10 +1,11 @@
 """Binance USD-M futures' private API on the fake venue: signed REST and the listen-key stream.
 
-- ``POST/DELETE/GET /fapi/v1/order`` (LIMIT with timeInForce GTC/IOC/FOK/GTX,
-  GTX being post-only; MARKET; ``reduceOnly``), ``GET /fapi/v1/openOrders``,
-  ``DELETE /fapi/v1/allOpenOrders``, ``GET /fapi/v1/userTrades``,
-  ``GET /fapi/v2/account`` and ``/fapi/v3/account``, ``GET /fapi/v2/positionRisk``
-  and ``/fapi/v3/positionRisk``, ``POST /fapi/v1/countdownCancelAll`` (the dead
+- ``POST/PUT/DELETE/GET /fapi/v1/order`` (LIMIT with timeInForce GTC/IOC/FOK/GTX,
+  GTX being post-only; MARKET; ``reduceOnly``; PUT amends a limit's quantity and
+  price in place), ``GET /fapi/v1/openOrders``, ``DELETE /fapi/v1/allOpenOrders``,
+  ``GET /fapi/v1/userTrades``, ``GET /fapi/v2/account`` and ``/fapi/v3/account``,
+  ``GET /fapi/v2/positionRisk`` and ``/fapi/v3/positionRisk``,
+  ``GET /fapi/v1/leverageBracket``, ``POST /fapi/v1/countdownCancelAll`` (the dead
   man's switch: ``countdownTime`` ms, 0 disarms).
 - ``POST/PUT/DELETE /fapi/v1/listenKey`` (API key header, no signature): a key
   lives 60 minutes from its last keep-alive; the stream is ``/ws/<listenKey>``
@@ -30,6 +31,7 @@ from tradefabric.venues.fakevenue.binance_private_api import (
     Json,
     RejectCodes,
     SignedApi,
+    number,
     order_id,
     order_params,
     required,
@@ -72,6 +74,7 @@ USDM_CODES: Final[RejectCodes] = {
 """The ledger's refusals as USD-M's codes (post-only would take: -5022)."""
 
 LISTEN_KEY_TTL_S: Final = 3600.0
+USDM_TRADES_WINDOW_MS: Final = 7 * 24 * 3_600_000
 _NO_KEY = BinanceApiError(400, -1125, "This listenKey does not exist.")
 
 
@@ -93,11 +96,13 @@ class UsdmApi:
         routes = [
             r("POST", f"{p}/v1/order", self.new_order, order_entry=True),
             r("DELETE", f"{p}/v1/order", self.cancel),
+            r("PUT", f"{p}/v1/order", self.modify, order_entry=True),
             r("GET", f"{p}/v1/order", self.query),
             r("GET", f"{p}/v1/openOrders", self.open_orders),
             r("DELETE", f"{p}/v1/allOpenOrders", self.cancel_all),
             r("GET", f"{p}/v1/userTrades", self.trades),
             r("POST", f"{p}/v1/countdownCancelAll", self.countdown),
+            r("GET", f"{p}/v1/leverageBracket", self.leverage_brackets),
         ]
         for version in ("v2", "v3"):
             routes += [
@@ -130,6 +135,20 @@ class UsdmApi:
         client, venue = order_id(params)
         return usdm_order(self.exchange.cancel(required(params, "symbol"), client, venue))
 
+    def modify(self, params: Mapping[str, str]) -> Answer:
+        """Amend an open limit order's quantity and price in place (-2013 when not open)."""
+        symbol = required(params, "symbol")
+        client, venue = order_id(params)
+        found = self.exchange.order(symbol, client, venue)
+        if found is None or not found.is_open:
+            raise NOT_FOUND
+        if required(params, "side") != found.side.value.upper():
+            raise BinanceApiError(400, -1117, "Invalid side.")
+        amended = self.exchange.amend(
+            symbol, found.client_order_id, number(params, "quantity"), number(params, "price")
+        )
+        return usdm_order(amended)
+
     def query(self, params: Mapping[str, str]) -> Answer:
         """Return one order, open or not (-2013 when the venue never had it)."""
         client, venue = order_id(params)
@@ -149,7 +168,7 @@ class UsdmApi:
 
     def trades(self, params: Mapping[str, str]) -> Answer:
         """Return the account's trades of ``symbol``, oldest first."""
-        return [usdm_trade(f) for f in select_trades(self.exchange, params)]
+        return [usdm_trade(f) for f in select_trades(self.exchange, params, USDM_TRADES_WINDOW_MS)]
 
     def countdown(self, params: Mapping[str, str]) -> Answer:
         """Arm (or with 0 disarm) the symbol's cancel-all countdown."""
@@ -157,6 +176,17 @@ class UsdmApi:
         countdown = int(required(params, "countdownTime"))
         self.exchange.arm_countdown(symbol, countdown)
         return {"symbol": symbol, "countdownTime": str(countdown)}
+
+    def leverage_brackets(self, params: Mapping[str, str]) -> Answer:
+        """Return each symbol's notional brackets (one: 125x up to 50,000, as BTCUSDT's first)."""
+        symbol = params.get("symbol")
+        bracket = {"bracket": 1, "initialLeverage": 125, "notionalCap": 50_000,
+                   "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}  # fmt: skip
+        return [
+            {"symbol": s, "brackets": [bracket]}
+            for s in sorted(self.exchange.rules)
+            if symbol in (None, "", s)
+        ]
 
     def account(self, _params: Mapping[str, str]) -> Answer:
         """Return the margin account: wallet balances and positions."""

@@ -15,7 +15,7 @@ import msgspec
 import structlog
 
 from tradefabric.core.errors import ConfigError, OrderRejectedError, TradefabricError
-from tradefabric.execution.live.binance.config import BinanceClientConfig, Credentials
+from tradefabric.execution.live.binance.config import BinanceClientConfig, KeyPair
 from tradefabric.execution.live.binance.errors import NOT_FOUND, UNKNOWN_ORDER
 from tradefabric.execution.live.binance.orders import OrderEncoding, order_params
 from tradefabric.execution.live.binance.parse import BinanceParser
@@ -31,7 +31,7 @@ from tradefabric.execution.live.reports import (
 )
 from tradefabric.execution.precision import Precision
 from tradefabric.model.instrument import Instrument
-from tradefabric.model.orders import OrderSnapshot
+from tradefabric.model.orders import OrderSide, OrderSnapshot
 from tradefabric.venues.binance.instruments import parse_exchange_info
 from tradefabric.venues.binance.live import raw_symbol
 from tradefabric.venues.binance.markets import market
@@ -56,12 +56,12 @@ class BinanceClientBase:
     encoding: OrderEncoding
     cancel_all_path = ""
 
-    def __init__(self, config: BinanceClientConfig, credentials: Credentials) -> None:
+    def __init__(self, config: BinanceClientConfig, credentials: KeyPair) -> None:
         self.name = config.venue
         self.config = config
         self._market = market(config.venue)
         self.endpoints = config.endpoints()
-        self.signer = signer_for(credentials.secret)
+        self.signer = signer_for(credentials.api_secret)
         self.api_key = credentials.api_key
         self.rest = BinanceRest(
             self.endpoints.rest_url, credentials.api_key, self.signer,
@@ -70,6 +70,8 @@ class BinanceClientBase:
         self.parser = BinanceParser(config.venue, lambda raw: unified_symbol(raw, self._market))
         self._instruments: dict[str, Instrument] = {i.symbol: i for i in config.instruments}
         self._precision: dict[str, Precision] = {}
+        self.sides: dict[str, OrderSide] = {}
+        """Client order id -> side, of the orders this client sent (an amend repeats it)."""
         self._client_ids: dict[str, str] = {}
         """Venue order id -> our client order id, from every order report seen."""
         self.symbols: set[str] = set(config.symbols)
@@ -110,6 +112,7 @@ class BinanceClientBase:
     def wire_order(self, order: OrderSnapshot) -> dict[str, str]:
         """Return the wire parameters of ``order`` (rounded and printed from its precision)."""
         self.symbols.add(order.symbol)
+        self.sides[order.client_order_id] = order.side
         raw = raw_symbol(order.symbol)
         return order_params(order, raw, self.precision(order.symbol), self.encoding)
 
@@ -169,25 +172,43 @@ class BinanceClientBase:
         )  # fmt: skip
 
     async def trades(self, symbol: str, since_ns: int) -> list[TradeReport]:
-        """Return the account's trades of ``symbol`` since ``since_ns``, paging by trade id."""
+        """Return the account's trades of ``symbol`` since ``since_ns`` (0: the last window).
+
+        Binance answers one time window per request (spot 24 h, USD-M 7 days:
+        ``trades_window_ms``), so a start further back is asked window by window; a
+        full page goes on by trade id (``fromId``), which reaches the newest trade.
+        """
         raw = raw_symbol(symbol)
-        params = {
-            "symbol": raw,
-            "startTime": str(since_ns // 1_000_000),
-            "limit": str(_TRADES_PAGE),
-        }
         out: list[TradeReport] = []
-        while True:
-            rows: list[Any] = await self.rest.signed("GET", self.trades_path, params)
-            for row in rows:
-                out.append(await self._trade_report(symbol, row))
+        for window in self._trade_windows(since_ns // 1_000_000):
+            rows = await self._trade_page({"symbol": raw, **window})
+            out += [await self._trade_report(symbol, row) for row in rows]
             if len(rows) < _TRADES_PAGE:
-                return out
-            params = {
-                "symbol": raw,
-                "fromId": str(int(out[-1].trade_id) + 1),
-                "limit": str(_TRADES_PAGE),
-            }
+                continue
+            while len(rows) == _TRADES_PAGE:  # by id from here: up to the newest trade
+                rows = await self._trade_page(
+                    {"symbol": raw, "fromId": str(int(out[-1].trade_id) + 1)}
+                )
+                out += [await self._trade_report(symbol, row) for row in rows]
+            break
+        return out
+
+    def _trade_windows(self, since_ms: int) -> list[dict[str, str]]:
+        now_ms = self.rest.timestamp_ms()
+        step = self.trades_window_ms
+        if since_ms <= 0:
+            # What the venue keeps by default (its last window), asked so it pages forward.
+            since_ms = now_ms - step + 1
+        return [
+            {"startTime": str(start), "endTime": str(min(start + step - 1, now_ms))}
+            for start in range(since_ms, now_ms + 1, step)
+        ]
+
+    async def _trade_page(self, params: dict[str, str]) -> list[Any]:
+        rows: list[Any] = await self.rest.signed(
+            "GET", self.trades_path, {**params, "limit": str(_TRADES_PAGE)}
+        )
+        return rows
 
     async def _trade_report(self, symbol: str, row: Any) -> TradeReport:
         venue_id = str(row["orderId"])
@@ -225,6 +246,8 @@ class BinanceClientBase:
     # -- what each market says its own way -------------------------------------------------
 
     trades_path = ""
+    trades_window_ms = 24 * 3_600_000
+    """The longest startTime..endTime one trade request may span."""
 
     def parse_order(self, answer: Any) -> OrderStatusReport:
         """Return the report of one order answer (a decoded JSON object)."""

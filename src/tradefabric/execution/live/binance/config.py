@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 
@@ -75,14 +75,26 @@ class BinanceClientConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
         )
 
 
+class KeyPair(Protocol):
+    """An API key and its secret: an HMAC secret, or an Ed25519 private key (PEM).
+
+    The live config's ``Credentials`` is one; so is ``Credentials`` here (tests, tools).
+    """
+
+    api_key: str
+    api_secret: str
+
+
 class Credentials:
-    """An API key and its secret (HMAC secret or Ed25519 private key PEM), never printed."""
+    """An API key and its secret, never printed (``repr`` and ``str`` hide both)."""
 
-    __slots__ = ("api_key", "secret")
+    __slots__ = ("api_key", "api_secret")
 
-    def __init__(self, api_key: str, secret: str) -> None:
+    def __init__(self, api_key: str, api_secret: str) -> None:
         self.api_key = api_key
-        self.secret = secret
+        self.api_secret = api_secret
 
     def __repr__(self) -> str:
-        return "Credentials(<redacted>)"
+        return "Credentials(<hidden>)"
+
+    __str__ = __repr__

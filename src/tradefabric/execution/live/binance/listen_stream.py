@@ -60,7 +60,11 @@ class ListenKeyStream:
     async def start(self) -> None:
         """Take a listen key and connect; then keep both up in the background."""
         self._session = aiohttp.ClientSession()
-        await self._connect()
+        try:
+            await self._connect()
+        except BaseException:
+            await self._session.close()
+            raise
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._keepalive())]
 
     async def stop(self) -> None:

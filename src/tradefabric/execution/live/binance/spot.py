@@ -15,7 +15,7 @@ import msgspec
 from tradefabric.core.errors import MalformedMessageError
 from tradefabric.execution.live.binance import wire
 from tradefabric.execution.live.binance.client import BinanceClientBase
-from tradefabric.execution.live.binance.config import BinanceClientConfig, Credentials
+from tradefabric.execution.live.binance.config import BinanceClientConfig, KeyPair
 from tradefabric.execution.live.binance.orders import SPOT_ENCODING
 from tradefabric.execution.live.binance.ws_api import WsApiSession
 from tradefabric.execution.live.protocol import LiveReports
@@ -32,7 +32,7 @@ class BinanceSpotClient(BinanceClientBase):
     cancel_all_path = "/api/v3/openOrders"
     trades_path = "/api/v3/myTrades"
 
-    def __init__(self, config: BinanceClientConfig, credentials: Credentials) -> None:
+    def __init__(self, config: BinanceClientConfig, credentials: KeyPair) -> None:
         super().__init__(config, credentials)
         self.ws = WsApiSession(
             self.endpoints.ws_api_url, credentials.api_key, self.signer,

@@ -1,6 +1,7 @@
 """The Binance USD-M futures live client (``binance-usdm``): REST and the listen-key stream.
 
-The dead man's switch is ``countdownCancelAll`` per symbol: ``heartbeat`` re-arms
+Limits are amended in place (``modify``: ``PUT /fapi/v1/order``, the order keeps its
+ids). The dead man's switch is ``countdownCancelAll`` per symbol: ``heartbeat`` re-arms
 it for every symbol this client trades, so the venue cancels their orders if
 the heartbeats stop (``supports_cancel_after`` is True).
 """
@@ -11,10 +12,10 @@ from typing import Any
 
 import msgspec
 
-from tradefabric.core.errors import MalformedMessageError
+from tradefabric.core.errors import MalformedMessageError, OrderRejectedError
 from tradefabric.execution.live.binance import wire
 from tradefabric.execution.live.binance.client import BinanceClientBase
-from tradefabric.execution.live.binance.config import BinanceClientConfig, Credentials
+from tradefabric.execution.live.binance.config import BinanceClientConfig, KeyPair
 from tradefabric.execution.live.binance.listen_stream import ListenKeyStream
 from tradefabric.execution.live.binance.orders import USDM_ENCODING
 from tradefabric.execution.live.protocol import LiveReports
@@ -24,7 +25,7 @@ from tradefabric.execution.live.reports import (
     PositionReport,
     TradeReport,
 )
-from tradefabric.model.orders import OrderSnapshot
+from tradefabric.model.orders import OrderSide, OrderSnapshot
 from tradefabric.venues.binance.live import raw_symbol
 
 
@@ -35,9 +36,11 @@ class BinanceUsdmClient(BinanceClientBase):
     encoding = USDM_ENCODING
     cancel_all_path = "/fapi/v1/allOpenOrders"
     trades_path = "/fapi/v1/userTrades"
+    trades_window_ms = 7 * 24 * 3_600_000
     supports_cancel_after = True
+    supports_modify = True
 
-    def __init__(self, config: BinanceClientConfig, credentials: Credentials) -> None:
+    def __init__(self, config: BinanceClientConfig, credentials: KeyPair) -> None:
         super().__init__(config, credentials)
         self.stream = ListenKeyStream(
             self.rest, self.endpoints.stream_url, on_event=self._on_event,
@@ -70,6 +73,29 @@ class BinanceUsdmClient(BinanceClientBase):
         """Ask the venue to cancel one order (-2011 when it is not open: ``OrderRejectedError``)."""
         params = {"symbol": raw_symbol(symbol), "origClientOrderId": client_order_id}
         await self.rest.signed("DELETE", "/fapi/v1/order", params)
+
+    async def modify(
+        self, symbol: str, client_order_id: str, quantity: float, price: float | None
+    ) -> None:
+        """Amend a resting limit's quantity and price in place (``PUT /fapi/v1/order``)."""
+        if price is None:
+            raise OrderRejectedError(f"{client_order_id}: an amend needs the price")
+        side = self.sides.get(client_order_id)
+        if side is None:
+            known = await self.query_order(symbol, client_order_id)
+            if known is None:
+                raise OrderRejectedError(f"{client_order_id}: no such order at the venue", "-2013")
+            side = known.side
+        precision = self.precision(symbol)
+        buy = side is OrderSide.BUY
+        units = precision.tick.floor_units(price) if buy else precision.tick.ceil_units(price)
+        params = {
+            "symbol": raw_symbol(symbol), "origClientOrderId": client_order_id,
+            "side": "BUY" if buy else "SELL", "price": precision.tick.format(units),
+            "quantity": precision.lot.format(precision.lot.floor_units(quantity)),
+        }  # fmt: skip
+        answer = await self.rest.signed("PUT", "/fapi/v1/order", params, order_entry=True)
+        self.remember(self.parse_order(answer))
 
     async def heartbeat(self, timeout_s: float) -> None:
         """Re-arm ``countdownCancelAll`` at ``timeout_s`` for every symbol traded."""

@@ -69,7 +69,11 @@ class WsApiSession:
     async def start(self) -> None:
         """Connect, authenticate and subscribe; then keep the session up in the background."""
         self._session = aiohttp.ClientSession()
-        await self._connect()
+        try:
+            await self._connect()
+        except BaseException:
+            await self._session.close()
+            raise
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:

@@ -150,6 +150,59 @@ class PrivateExchange:
                 cancelled.append(order.view())
         return cancelled
 
+    def amend(self, symbol: str, client_order_id: str, quantity: float, price: float) -> OrderView:
+        """Change an open limit order's quantity and price in place (its ids are kept).
+
+        The new terms pass the same rules as a new order; the lock follows them; a
+        price that now crosses takes what it can at once (a post-only is refused).
+        """
+        order = self._find(symbol, client_order_id, 0)
+        if order is None or order.status not in _OPEN or order.params.price is None:
+            raise OrderRefusedError(RejectReason.UNKNOWN_ORDER, client_order_id)
+        if quantity <= order.filled:
+            raise OrderRefusedError(RejectReason.LOT_SIZE, "below the filled quantity")
+        rules = self.rules[symbol]
+        wanted = msgspec.structs.replace(order.params, quantity=quantity, price=price)
+        book = self._book_of(symbol)
+        self._check(rules, wanted, book)
+        self._relock(rules, order, wanted)
+        order.params = wanted
+        order.updated_ms = wall_ms()
+        self._publish_order(order, ExecKind.AMENDMENT, None)
+        self._take_crossing(rules, order, book)
+        return order.view()
+
+    def _relock(self, rules: SymbolRules, order: _Order, wanted: OrderParams) -> None:
+        assert wanted.price is not None
+        self._release(order)
+        remaining = wanted.quantity - order.filled
+        asset, need = self.account.lock_need(rules, wanted.side, remaining, wanted.price)
+        if not self.account.can_lock(asset, need):
+            old = order.params
+            assert old.price is not None
+            _asset, back = self.account.lock_need(
+                rules, old.side, old.quantity - order.filled, old.price
+            )
+            self.account.lock(asset, back)
+            order.locked = back
+            raise OrderRefusedError(RejectReason.INSUFFICIENT_BALANCE, asset)
+        self.account.lock(asset, need)
+        order.locked = need
+
+    def _take_crossing(self, rules: SymbolRules, order: _Order, book: OrderBook | None) -> None:
+        levels = walk(
+            book, self._taken, order.params.side, order.remaining, limit=order.params.price,
+            lot=rules.lot,
+        )  # fmt: skip
+        if levels and book is not None:
+            commit(book, self._taken, order.params.side, levels)
+            for price, size, _recorded in levels:
+                self._fill(rules, order, price, size, maker=False)
+        if order.status is OrderStatus.FILLED:
+            resting = self._resting.get(order.params.symbol, [])
+            if order in resting:
+                resting.remove(order)
+
     def arm_countdown(self, symbol: str, timeout_ms: int) -> None:
         """Cancel every open order of ``symbol`` unless re-armed within ``timeout_ms`` (0: off)."""
         handle = self._countdowns.pop(symbol, None)

@@ -31,6 +31,8 @@ class ExecKind(enum.StrEnum):
     TRADE = "TRADE"
     CANCELED = "CANCELED"
     EXPIRED = "EXPIRED"
+    AMENDMENT = "AMENDMENT"
+    """Quantity or price changed in place."""
 
 
 class OrderParams(msgspec.Struct, frozen=True, kw_only=True):
