@@ -36,7 +36,7 @@ WS_STATUS = {
 }  # fmt: skip
 EXEC_TYPES = {
     ExecKind.NEW: "new", ExecKind.TRADE: "trade", ExecKind.CANCELED: "canceled",
-    ExecKind.EXPIRED: "expired",
+    ExecKind.EXPIRED: "expired", ExecKind.AMENDMENT: "amended",
 }  # fmt: skip
 TIF_NAMES = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok"}
 
