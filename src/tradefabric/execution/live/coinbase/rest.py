@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
+import structlog
 
 from tradefabric.core.errors import (
     OrderStatusUnknownError,
@@ -24,6 +25,7 @@ from tradefabric.execution.live.coinbase.errors import http_error
 from tradefabric.execution.live.coinbase.jwt import JwtSigner
 
 API = "/api/v3/brokerage"
+log = structlog.get_logger(__name__)
 
 
 class CoinbaseRest:
@@ -78,6 +80,7 @@ class CoinbaseRest:
                 method, self._base + full, params=params, data=data, headers=headers
             ) as resp:
                 raw = await resp.read()
+                log.debug("coinbase_rest", method=method, path=full, status=resp.status)
                 if resp.status >= 300:
                     self._raise(resp, raw, order_entry)
                 return raw

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 
 import aiohttp
 import msgspec
+import structlog
 
 from tradefabric.execution.live.coinbase.jwt import JwtSigner
 from tradefabric.execution.live.coinbase.parse import UserOrder
 from tradefabric.venues.coinbase.timestamps import parse_rfc3339_ns
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class _Event(msgspec.Struct, frozen=True):
@@ -94,7 +94,8 @@ class CoinbaseUserStream:
             try:
                 await self._connect_once()
             except (aiohttp.ClientError, OSError, msgspec.DecodeError) as exc:
-                log.warning("coinbase user stream: %r", exc)
+                log.warning("coinbase_user_stream_error", error=repr(exc))
+            log.info("coinbase_user_stream_reconnecting", connections=self.connections)
             if self._ready.is_set():
                 self._ready.clear()
                 self._was_ready = True
@@ -125,14 +126,14 @@ class CoinbaseUserStream:
         self._last_sequence = sequence
         if last is not None and sequence != last + 1 and self._ready.is_set():
             self.gaps += 1
-            log.warning("coinbase user stream: sequence %d after %d, reconciling", sequence, last)
+            log.warning("coinbase_sequence_gap", sequence=sequence, last=last)
             self._on_reconnected()
 
     def _on_text(self, text: str) -> None:
         message = self._decoder.decode(text)
         if message.type == "error":
             self.errors.append(message.message)
-            log.error("coinbase user stream refused: %s", message.message)
+            log.error("coinbase_user_stream_refused", message=message.message)
             return
         self._check_sequence(message.sequence_num)
         if message.channel == "heartbeats":

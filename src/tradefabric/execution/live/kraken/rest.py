@@ -16,6 +16,7 @@ import urllib.parse
 
 import aiohttp
 import msgspec
+import structlog
 
 from tradefabric.core.errors import (
     OrderStatusUnknownError,
@@ -26,6 +27,7 @@ from tradefabric.execution.live.kraken.auth import NonceStore, sign
 from tradefabric.execution.live.kraken.errors import as_exception
 
 PRIVATE = "/0/private/"
+log = structlog.get_logger(__name__)
 
 
 class _Reply(msgspec.Struct, frozen=True):
@@ -82,6 +84,7 @@ class KrakenRest:
             }
             raw = await self._post(path, body, headers, order_entry)
         reply = self._decoder.decode(raw)
+        log.debug("kraken_rest", method=method, error=list(reply.error))
         if reply.error:
             error = as_exception(reply.error[0], order_entry=order_entry)
             if isinstance(error, RateLimitedError):

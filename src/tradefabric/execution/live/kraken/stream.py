@@ -14,16 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp
 import msgspec
+import structlog
 
 from tradefabric.core.errors import TradefabricError
 from tradefabric.execution.live.kraken.parse import WsBalance, WsExecution
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 TokenSource = Callable[[], Awaitable[str]]
 
@@ -121,11 +121,12 @@ class KrakenPrivateStream:
             try:
                 await self._connect_once()
             except (aiohttp.ClientError, OSError, RuntimeError) as exc:
-                log.warning("kraken private stream: %r", exc)
+                log.warning("kraken_stream_error", error=repr(exc))
             except (TradefabricError, msgspec.DecodeError) as exc:
                 # A token refused or a garbled frame: reconnect (reconciliation follows).
-                log.warning("kraken private stream could not go on: %r", exc)
+                log.warning("kraken_stream_failed", error=repr(exc))
             self._drop_pending()
+            log.info("kraken_stream_reconnecting", connections=self.connections)
             if self._ready.is_set():
                 self._ready.clear()
                 self._reconnect_pending = True
@@ -167,7 +168,7 @@ class KrakenPrivateStream:
                 future.set_result(message)
             return
         if message.method == "subscribe" and message.success is False:
-            log.error("kraken private subscribe refused: %s", message.error)
+            log.error("kraken_subscribe_refused", error=message.error)
             return
         if message.data == _NULL:
             return
@@ -186,8 +187,8 @@ class KrakenPrivateStream:
         if last is not None and message.sequence != last + 1:
             self.gaps += 1
             log.warning(
-                "kraken %s: sequence %d after %d, reconciling",
-                message.channel, message.sequence, last,
+                "kraken_sequence_gap", channel=message.channel, sequence=message.sequence,
+                last=last,
             )  # fmt: skip
             self._handlers.on_reconnected()
 
