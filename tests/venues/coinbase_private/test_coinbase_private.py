@@ -262,3 +262,30 @@ async def test_a_sequence_gap_asks_for_reconciliation(venue: Venue, connect: Cli
     assert seen.last("seq-1") is None
     found = await client.query_order(SYMBOL, "seq-1")  # what reconciliation does
     assert found is not None and found.status is OrderStatus.ACCEPTED
+
+
+async def test_edit_changes_size_and_price_in_place(venue: Venue, connect: ClientFactory) -> None:
+    client, seen = await connect()
+    price = below(venue)
+    venue_id = await client.submit(order("ed-1", OrderSide.BUY, 0.01, price))
+    await client.modify(SYMBOL, "ed-1", 0.02, price - 5)
+    ledger = venue.script.exchange.order(SYMBOL, "ed-1")
+    assert ledger is not None and (ledger.quantity, ledger.price) == (0.02, price - 5)
+    await until(lambda: seen.last("ed-1") is not None and seen.last("ed-1").price == price - 5)  # type: ignore[union-attr]
+    edited = seen.last("ed-1")
+    assert edited is not None and (edited.venue_order_id, edited.quantity) == (venue_id, 0.02)
+    with pytest.raises(OrderRejectedError) as refused:
+        await client.modify(SYMBOL, "ed-1", 500.0, None)
+    assert refused.value.code == "INSUFFICIENT_FUNDS"
+
+
+async def test_a_smaller_edit_then_a_cancel_reports_the_edited_size(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, seen = await connect()
+    price = below(venue)
+    await client.submit(order("ed-2", OrderSide.BUY, 0.03, price))
+    await client.modify(SYMBOL, "ed-2", 0.01, None)
+    await client.cancel(SYMBOL, "ed-2")
+    await until(lambda: _status(seen.last("ed-2")) is OrderStatus.CANCELLED)
+    assert seen.last("ed-2").quantity == 0.01  # type: ignore[union-attr]

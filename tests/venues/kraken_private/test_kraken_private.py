@@ -307,3 +307,22 @@ async def test_concurrent_signed_calls_keep_their_nonces_in_order(
     answers = await asyncio.gather(*(client.query_order(SYMBOL, f"none-{i}") for i in range(20)))
     assert answers == [None] * 20
     assert venue.script.keys.last_nonce["k1"] == client.rest.nonces.last
+
+
+async def test_amend_order_changes_quantity_and_price_in_place(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, seen = await connect()
+    price = below(venue)
+    venue_id = await client.submit(order("am-1", OrderSide.BUY, 0.01, price))
+    await client.modify(SYMBOL, "am-1", 0.02, price - 5)
+    ledger = venue.script.exchange.order(SYMBOL, "am-1")
+    assert ledger is not None and (ledger.quantity, ledger.price) == (0.02, price - 5)
+    await until(lambda: seen.last("am-1") is not None and seen.last("am-1").quantity == 0.02)  # type: ignore[union-attr]
+    amended = seen.last("am-1")
+    assert amended is not None
+    assert (amended.venue_order_id, amended.price) == (venue_id, price - 5)
+    assert venue.script.exchange.account.balance("USDT").locked == pytest.approx(0.02 * (price - 5))
+    with pytest.raises(OrderRejectedError) as refused:
+        await client.modify(SYMBOL, "am-1", 500.0, price)
+    assert refused.value.code == "EOrder:Insufficient funds"

@@ -4,7 +4,7 @@ Every request needs ``Authorization: Bearer <CDP JWT>`` (``coinbase_private_auth
 refused: HTTP 401 ``Unauthorized``). An injected rate limit answers 429 before
 anything is done. Endpoints under ``/api/v3/brokerage``: ``POST orders`` (a
 ``client_order_id`` seen before returns that order, creating nothing, as Coinbase
-does), ``POST orders/batch_cancel``, ``GET orders/historical/batch``,
+does), ``POST orders/batch_cancel``, ``POST orders/edit``, ``GET orders/historical/batch``,
 ``orders/historical/fills``, ``orders/historical/{order_id}``, ``accounts``.
 A refused create is HTTP 200 ``{"success": false, "error_response": {...}}``
 (``REJECT_ERRORS``). An accepted create's answer may be lost, replaced by a 503
@@ -80,6 +80,23 @@ class _Create(msgspec.Struct, frozen=True):
     order_configuration: dict[str, _LimitBody]
 
 
+class _EditBody(msgspec.Struct, frozen=True):
+    order_id: str
+    price: str
+    size: str
+
+
+EDIT_ERRORS: dict[RejectReason, str] = {
+    RejectReason.INSUFFICIENT_BALANCE: "INSUFFICIENT_FUNDS",
+    RejectReason.WOULD_TAKE: "INVALID_EDITED_PRICE_POST_ONLY",
+    RejectReason.LOT_SIZE: "INVALID_EDITED_SIZE",
+    RejectReason.PRICE_TICK: "INVALID_EDITED_PRICE",
+    RejectReason.PRICE_BAND: "INVALID_EDITED_PRICE",
+    RejectReason.MIN_NOTIONAL: "INVALID_EDITED_SIZE",
+}
+"""The ledger's refusals of an amend -> Coinbase's ``edit_failure_reason``."""
+
+
 class _CancelBody(msgspec.Struct, frozen=True):
     order_ids: list[str]
 
@@ -110,6 +127,7 @@ class CoinbasePrivateApi:
         return [
             web.post(API + "/orders", self._guard("create", self.create)),
             web.post(API + "/orders/batch_cancel", self._guard("cancel", self.batch_cancel)),
+            web.post(API + "/orders/edit", self._guard("edit", self.edit)),
             web.get(API + "/orders/historical/batch", self._guard("list", self.list_orders)),
             web.get(API + "/orders/historical/fills", self._guard("fills", self.list_fills)),
             web.get(API + "/orders/historical/{order_id}", self._guard("get", self.get_order)),
@@ -199,6 +217,22 @@ class CoinbasePrivateApi:
             )  # fmt: skip
         return _json({"results": results})
 
+    async def edit(self, request: web.Request) -> web.Response:
+        """``POST /orders/edit``: new ``size`` and ``price`` of an open GTC limit order."""
+        body = msgspec.json.decode(await request.read(), type=_EditBody)
+        view = self.find(body.order_id)
+        if view is None or not view.is_open or view.time_in_force is not TimeInForce.GTC:
+            return _json(_edit_refused("ORDER_NOT_FOUND"))
+        try:
+            self.exchange.amend(
+                view.symbol, view.client_order_id, float(body.size), float(body.price)
+            )
+        except OrderRefusedError as refused:
+            return _json(
+                _edit_refused(EDIT_ERRORS.get(refused.reason, "UNKNOWN_EDIT_ORDER_FAILURE_REASON"))
+            )
+        return _json({"success": True, "errors": []})
+
     # -- queries ------------------------------------------------------------------------
 
     def render(self, view: OrderView) -> Json:
@@ -280,6 +314,13 @@ def _refused(error: str, message: str, body: _Create) -> Json:
         },
         "order_configuration": msgspec.to_builtins(body.order_configuration),
     }  # fmt: skip
+
+
+def _edit_refused(reason: str) -> Json:
+    return {
+        "success": False,
+        "errors": [{"edit_failure_reason": reason, "preview_failure_reason": f"PREVIEW_{reason}"}],
+    }
 
 
 def _json(body: object, status: int = 200) -> web.Response:

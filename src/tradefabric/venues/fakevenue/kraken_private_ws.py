@@ -8,7 +8,8 @@ Requests are ``{"method", "params": {..., "token"}, "req_id"}``; answers
   change and trade as ``update``; ``sequence`` counts the channel's messages) and
   ``balances`` (a snapshot, then changes); a token ``GetWebSocketsToken`` did not
   issue is refused with ``ESession:Invalid session``.
-- ``add_order``, ``cancel_order`` (by ``order_id`` or ``cl_ord_id`` lists), ``ping``.
+- ``add_order``, ``cancel_order`` (by ``order_id`` or ``cl_ord_id`` lists),
+  ``amend_order`` (by ``cl_ord_id``: new ``order_qty`` and ``limit_price``), ``ping``.
 
 An ``add_order``'s answer may be lost (never sent: the connection stays up),
 replaced by ``EService:Unavailable`` or delayed on command; ``drop_user_stream``
@@ -145,7 +146,7 @@ class KrakenPrivateWs:
             raise KrakenError("ESession:Invalid session")
         methods: dict[str, Callable[[_Session, dict[str, object]], Json]] = {
             "subscribe": self._subscribe, "add_order": self._add_order,
-            "cancel_order": self._cancel_order,
+            "cancel_order": self._cancel_order, "amend_order": self._amend_order,
         }  # fmt: skip
         handler = methods.get(call.method)
         if handler is None:
@@ -231,6 +232,21 @@ class KrakenPrivateWs:
         if view.client_order_id:
             result["cl_ord_id"] = view.client_order_id
         return result
+
+    def _amend_order(self, _session: _Session, p: dict[str, object]) -> Json:
+        view = self.api.locate(client_order_id=str(p.get("cl_ord_id", "")))
+        qty, price = p.get("order_qty"), p.get("limit_price", view.price if view else None)
+        if view is None or not view.is_open:
+            raise KrakenError("EOrder:Unknown order")
+        if not isinstance(qty, int | float) or not isinstance(price, int | float):
+            raise KrakenError("EGeneral:Invalid arguments:order_qty")
+        try:
+            amended = self.api.exchange.amend(
+                view.symbol, view.client_order_id, float(qty), float(price)
+            )
+        except OrderRefusedError as error:
+            raise KrakenError(REJECT_ERRORS[error.reason]) from error
+        return {"amend_id": txid("A", amended.updated_ms), "cl_ord_id": view.client_order_id}
 
     async def _answer_fault(self) -> bool:
         """Apply a pending answer fault; return False when the answer is lost."""

@@ -3,7 +3,8 @@
 - ``submit``: ``POST /orders`` with our ``client_order_id``; a timeout or 5xx is an
   unknown outcome (``OrderStatusUnknownError``), settled by ``query_order`` (the
   orders of the product, matched on ``client_order_id``), never by resending.
-- ``cancel`` / ``cancel_all``: ``POST /orders/batch_cancel`` by venue order id.
+- ``cancel`` / ``cancel_all``: ``POST /orders/batch_cancel`` by venue order id;
+  ``modify``: ``POST /orders/edit`` (size and price of a GTC limit, ids kept).
 - Fills are derived from the ``user`` channel's cumulative state (``fills``) and
   keyed ``<order_id>:<cumulative quantity>`` on the stream and in ``mass_status``
   alike, so each fill is reported once however often an update repeats.
@@ -39,11 +40,20 @@ from tradefabric.execution.live.coinbase.stream import CoinbaseUserStream
 from tradefabric.execution.live.decimals import decimals_of, wire_decimal
 from tradefabric.execution.live.protocol import LiveReports
 from tradefabric.execution.live.reports import MassStatus, OrderStatusReport, TradeReport
-from tradefabric.model.orders import LiquiditySide, OrderSnapshot, OrderType, TimeInForce
+from tradefabric.model.orders import (
+    LiquiditySide,
+    OrderSnapshot,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from tradefabric.venues.coinbase.markets import product_id
 from tradefabric.venues.coinbase.timestamps import format_rfc3339_ns
 
 DEFAULT_INCREMENTS = ("0.01", "0.00000001")
+_CLOSED = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+)
 """(price, size) increments of a product the config does not name."""
 
 
@@ -91,6 +101,16 @@ class _Orders(msgspec.Struct, frozen=True):
     cursor: str = ""
 
 
+class _EditError(msgspec.Struct, frozen=True):
+    edit_failure_reason: str = "UNKNOWN_EDIT_ORDER_FAILURE_REASON"
+    preview_failure_reason: str = ""
+
+
+class _Edited(msgspec.Struct, frozen=True):
+    success: bool
+    errors: tuple[_EditError, ...] = ()
+
+
 class _OneOrder(msgspec.Struct, frozen=True):
     order: RestOrder
 
@@ -110,7 +130,7 @@ class CoinbaseLiveClient:
     """``LiveExecutionClient`` for Coinbase Advanced Trade spot."""
 
     name = VENUE
-    supports_modify = False
+    supports_modify = True
     supports_cancel_after = False
 
     def __init__(self, key_name: str, private_pem: str, config: CoinbaseClientConfig) -> None:
@@ -184,8 +204,28 @@ class CoinbaseLiveClient:
     async def modify(
         self, symbol: str, client_order_id: str, quantity: float, price: float | None
     ) -> None:
-        """Refuse: this client does not amend in place (``supports_modify`` is False)."""
-        raise OrderRejectedError("coinbase client: modify is not supported", code="unsupported")
+        """``POST /orders/edit``: new size and limit price of an open GTC limit order.
+
+        Coinbase wants both: a ``price`` of None keeps the order's current one.
+        """
+        current = await self.query_order(symbol, client_order_id)
+        if current is None or current.price is None:
+            raise OrderRejectedError(
+                f"coinbase: no open limit order {client_order_id}", code="ORDER_NOT_FOUND"
+            )
+        price_inc, size_inc = self.config.increments.get(symbol, DEFAULT_INCREMENTS)
+        body = {
+            "order_id": current.venue_order_id,
+            "price": wire_decimal(
+                current.price if price is None else price, decimals_of(float(price_inc))
+            ),
+            "size": wire_decimal(quantity, decimals_of(float(size_inc))),
+        }
+        raw = await self.rest.post("/orders/edit", body, order_entry=True)
+        edited = msgspec.json.decode(raw, type=_Edited)
+        if not edited.success:
+            reason = edited.errors[0].edit_failure_reason if edited.errors else "UNKNOWN"
+            raise OrderRejectedError(f"coinbase edit refused: {reason}", code=reason)
 
     async def query_order(self, symbol: str, client_order_id: str) -> OrderStatusReport | None:
         """Return the order with ``client_order_id``, or None when Coinbase never had it.
@@ -308,9 +348,9 @@ class CoinbaseLiveClient:
     def _with_quantity(self, status: OrderStatusReport) -> OrderStatusReport:
         # A closed order's leaves_quantity is 0: its size is the one seen while open.
         known = self._quantities.get(status.venue_order_id, 0.0)
-        if status.quantity < known:
+        if status.status in _CLOSED and status.quantity < known:
             return msgspec.structs.replace(status, quantity=known)
-        self._quantities[status.venue_order_id] = status.quantity
+        self._quantities[status.venue_order_id] = status.quantity  # an edit may shrink it
         return status
 
     def _derive(

@@ -1,8 +1,9 @@
 """The native Kraken spot live client: WS v2 order entry, executions stream, signed REST.
 
-- ``submit`` / ``cancel`` go over the authenticated WS v2 connection (``add_order``,
-  ``cancel_order``); REST ``AddOrder`` / ``CancelOrder`` when it is down. No answer
-  within ``request_timeout_s``, or the connection dropping while waiting, is an
+- ``submit`` / ``cancel`` / ``modify`` go over the authenticated WS v2 connection
+  (``add_order``, ``cancel_order``, ``amend_order``: quantity and price in place);
+  REST ``AddOrder`` / ``CancelOrder`` when it is down (``modify`` then refuses). No
+  answer within ``request_timeout_s``, or the connection dropping while waiting, is an
   unknown outcome (``OrderStatusUnknownError``): ``query_order`` settles it by
   ``cl_ord_id``, the order is never sent twice.
 - Queries, ``cancel_all``, balances and ``heartbeat`` (``CancelAllOrdersAfter``,
@@ -22,7 +23,12 @@ from pathlib import Path
 
 import msgspec
 
-from tradefabric.core.errors import OrderRejectedError, OrderStatusUnknownError, TradefabricError
+from tradefabric.core.errors import (
+    OrderRejectedError,
+    OrderStatusUnknownError,
+    TradefabricError,
+    VenueUnavailableError,
+)
 from tradefabric.execution.live.decimals import wire_decimal
 from tradefabric.execution.live.kraken.auth import NonceStore
 from tradefabric.execution.live.kraken.errors import as_exception
@@ -96,7 +102,7 @@ class KrakenLiveClient:
     """``LiveExecutionClient`` for Kraken spot."""
 
     name = VENUE
-    supports_modify = False
+    supports_modify = True
     supports_cancel_after = True
 
     def __init__(self, api_key: str, api_secret: str, config: KrakenClientConfig) -> None:
@@ -172,8 +178,20 @@ class KrakenLiveClient:
     async def modify(
         self, symbol: str, client_order_id: str, quantity: float, price: float | None
     ) -> None:
-        """Refuse: this client does not amend in place (``supports_modify`` is False)."""
-        raise OrderRejectedError("kraken client: modify is not supported", code="unsupported")
+        """Send ``amend_order`` over WS v2: new total quantity (and limit price), ids kept."""
+        if not self.stream.connected:
+            raise VenueUnavailableError("kraken amend_order: the private stream is down")
+        params: dict[str, object] = {
+            "cl_ord_id": client_order_id, "order_qty": float(self._qty(symbol, quantity)),
+        }  # fmt: skip
+        if price is not None:
+            params["limit_price"] = float(self._price(symbol, price))
+        try:
+            answer = await self.stream.request("amend_order", params, self.config.request_timeout_s)
+        except (TimeoutError, ConnectionError) as exc:
+            raise OrderStatusUnknownError(f"kraken amend_order: no answer ({exc!r})") from exc
+        if not answer.success:
+            raise as_exception(answer.error or "EGeneral:Internal error", order_entry=True)
 
     async def query_order(self, symbol: str, client_order_id: str) -> OrderStatusReport | None:
         """Return the order with ``cl_ord_id`` (``QueryOrders``), None when Kraken never had it."""
