@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from tests.venues.coinbase_private.conftest import new_key
+from tradefabric.core.errors import ConfigError
+from tradefabric.execution.live.coinbase.factory import build_client
 from tradefabric.execution.live.coinbase.fills import CumulativeState, FillDeriver, cumulative_id
+from tradefabric.model.enums import InstrumentKind
+from tradefabric.model.instrument import Instrument
 
 
 def _state(qty: str, avg: str, fees: str) -> CumulativeState:
@@ -31,3 +38,27 @@ def test_each_increase_is_one_fill_and_repeats_or_older_states_add_none() -> Non
     assert deriver.is_stale("o1", _state("0.3", "100", "0.12"))
     assert deriver.duplicates == 1
     assert cumulative_id("o1", Decimal("0.50000000")) == "o1:0.5"
+
+
+def test_the_registry_factory_takes_the_instruments_and_refuses_a_sandbox_without_ws() -> None:
+    inst = Instrument(
+        venue="coinbase", symbol="BTC/USDT", raw_symbol="BTC-USDT", base="BTC", quote="USDT",
+        kind=InstrumentKind.SPOT, price_increment="0.01", size_increment="0.00000001",
+    )  # fmt: skip
+    private, _public = new_key()
+    keys = _Keys("organizations/o/apiKeys/k", private)
+    client = build_client(
+        "coinbase", keys, {"BTC/USDT": inst}, testnet=False, rest_url="", ws_url=""
+    )
+    assert client.config.rest_url == "https://api.coinbase.com"
+    assert client.config.symbols == ("BTC/USDT",)
+    assert client.config.increments["BTC/USDT"] == ("0.01", "0.00000001")
+    assert "PRIVATE" not in repr(client.stream._signer)
+    with pytest.raises(ConfigError, match="ws_url"):
+        build_client("coinbase", keys, {}, testnet=True, rest_url="", ws_url="")
+
+
+class _Keys:
+    def __init__(self, api_key: str, api_secret: str) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret
