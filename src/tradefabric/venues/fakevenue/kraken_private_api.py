@@ -250,11 +250,12 @@ class KrakenPrivateApi:
         if self.cancel_after is not None:
             self.cancel_after.cancel()
             self.cancel_after = None
-        now = _rfc3339_now()
+        now_ns = time.time_ns()
         if timeout > 0:
             loop = asyncio.get_running_loop()
             self.cancel_after = loop.call_later(timeout, self._fire_cancel_after)
-        return {"currentTime": now, "triggerTime": now if timeout else "0"}
+        trigger = ns_to_rfc3339(now_ns + timeout * 1_000_000_000) if timeout else "0"
+        return {"currentTime": ns_to_rfc3339(now_ns), "triggerTime": trigger}
 
     def _fire_cancel_after(self) -> None:
         self.cancel_after = None
@@ -332,10 +333,6 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError as exc:
         raise KrakenError("EGeneral:Invalid arguments") from exc
-
-
-def _rfc3339_now() -> str:
-    return ns_to_rfc3339(time.time_ns())
 
 
 def _reply(body: object) -> web.Response:

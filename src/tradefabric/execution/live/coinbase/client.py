@@ -245,14 +245,14 @@ class CoinbaseLiveClient:
         return None
 
     async def mass_status(self, symbols: tuple[str, ...], trades_since_ns: int) -> MassStatus:
-        """Return open orders, fills since ``trades_since_ns`` (whole orders) and balances."""
+        """Return open orders, fills since ``trades_since_ns`` and balances, account-wide.
+
+        ``symbols`` is the least the caller needs, not a filter: every product is in.
+        """
         orders = await self._open_orders(None)
         trades = await self._trades_since(trades_since_ns)
         raw = await self.rest.get("/accounts", {"limit": "250"})
         accounts = list(msgspec.json.decode(raw, type=_Accounts).accounts)
-        wanted = set(symbols)
-        if wanted:
-            trades = [t for t in trades if t.symbol in wanted or t.client_order_id]
         return MassStatus(
             venue=VENUE, ts_event=time.time_ns(), orders=tuple(orders), trades=tuple(trades),
             balances=balances(accounts, time.time_ns()),

@@ -204,13 +204,14 @@ class KrakenLiveClient:
         return None
 
     async def mass_status(self, symbols: tuple[str, ...], trades_since_ns: int) -> MassStatus:
-        """Return open orders, trades since ``trades_since_ns`` and balances."""
+        """Return open orders, trades since ``trades_since_ns`` and balances.
+
+        Kraken answers for the whole account, so every symbol is in (``symbols`` is
+        the least the caller needs, not a filter).
+        """
         orders = await self._open_orders()
         trades = await self._trades_since(trades_since_ns)
         balances = await self._balances()
-        wanted = set(symbols)
-        if wanted:
-            trades = [t for t in trades if t.symbol in wanted or t.client_order_id]
         return MassStatus(
             venue=VENUE, ts_event=time.time_ns(), orders=tuple(orders), trades=tuple(trades),
             balances=balances,
