@@ -9,9 +9,16 @@ import pytest
 from tests.venues.coinbase_private.conftest import new_key
 from tradefabric.core.errors import ConfigError
 from tradefabric.execution.live.coinbase.factory import build_client
-from tradefabric.execution.live.coinbase.fills import CumulativeState, FillDeriver, cumulative_id
+from tradefabric.execution.live.coinbase.fills import (
+    CumulativeState,
+    FillDeriver,
+    cumulative_id,
+    merge_to_checkpoints,
+)
+from tradefabric.execution.live.reports import TradeReport
 from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.instrument import Instrument
+from tradefabric.model.orders import LiquiditySide, OrderSide
 
 
 def _state(qty: str, avg: str, fees: str) -> CumulativeState:
@@ -62,3 +69,22 @@ class _Keys:
     def __init__(self, api_key: str, api_secret: str) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
+
+
+def _trade(cum: str, qty: float, price: float, ts: int) -> TradeReport:
+    return TradeReport(
+        venue="coinbase", symbol="BTC/USDT", client_order_id="c", venue_order_id="o",
+        trade_id=f"o:{cum}", side=OrderSide.BUY, price=price, quantity=qty, fee=qty,
+        fee_currency="USDT", liquidity=LiquiditySide.TAKER, ts_event=ts,
+    )  # fmt: skip
+
+
+def test_rest_fills_merge_into_a_coalesced_stream_fill_and_stay_single_after_it() -> None:
+    rest = [_trade("0.3", 0.3, 100.0, 1), _trade("0.5", 0.2, 99.5, 2), _trade("0.6", 0.1, 99.0, 3)]
+    merged = merge_to_checkpoints(rest, {"o": frozenset({Decimal("0.5")})})
+    assert [(t.trade_id, t.quantity, t.fee) for t in merged] == [
+        ("o:0.5", pytest.approx(0.5), pytest.approx(0.5)),
+        ("o:0.6", 0.1, 0.1),
+    ]
+    assert merged[0].price == pytest.approx((0.3 * 100 + 0.2 * 99.5) / 0.5)
+    assert merge_to_checkpoints(rest, {}) == rest

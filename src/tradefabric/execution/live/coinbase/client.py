@@ -22,7 +22,11 @@ import msgspec
 
 from tradefabric.core.errors import OrderRejectedError
 from tradefabric.execution.live.coinbase.errors import create_refused
-from tradefabric.execution.live.coinbase.fills import CumulativeState, FillDeriver
+from tradefabric.execution.live.coinbase.fills import (
+    CumulativeState,
+    FillDeriver,
+    merge_to_checkpoints,
+)
 from tradefabric.execution.live.coinbase.jwt import JwtSigner
 from tradefabric.execution.live.coinbase.parse import (
     VENUE,
@@ -321,7 +325,9 @@ class CoinbaseLiveClient:
             await self.rest.get("/orders/historical/fills", {"order_ids": ",".join(order_ids)}),
             type=_Fills,
         ).fills
-        trades = rest_trades(list(every), self._client_ids)
+        trades = merge_to_checkpoints(
+            rest_trades(list(every), self._client_ids), self.fills.checkpoints
+        )
         return [t for t in trades if t.ts_event >= since_ns]
 
     # -- the user stream --------------------------------------------------------------

@@ -21,8 +21,11 @@ fill. One stream update per execution (how the fake venue, and Coinbase for
 separate matches, report) gives the same ids on both sides, so reconciliation
 does not count a fill twice. Updates that coalesce several executions derive one
 fill whose id matches the REST fill that completes it; the REST fills before it
-carry ids the stream never produced (documented limit: reconciliation's held
-cumulative quantity is what keeps the order's filled total right).
+would carry ids the stream never produced, so ``merge_to_checkpoints`` merges REST
+fills back into the stream's fills at the cumulative quantities the stream derived
+them at (kept by ``FillDeriver``): within one client's life, stream and REST agree
+exactly. After a restart the checkpoints are gone; only a coalesced update from
+before it can then differ from REST (reported as a discrepancy, not hidden).
 
 Liquidity is not in the user channel. A post-only order's fills are maker, a
 market order's taker; a limit order's fill at exactly its limit price is taken
@@ -33,9 +36,12 @@ its limit is mislabelled maker; REST fills carry the venue's own indicator.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import msgspec
+
+from tradefabric.execution.live.reports import TradeReport
 
 
 class CumulativeState(msgspec.Struct, frozen=True):
@@ -67,6 +73,7 @@ class FillDeriver:
 
     def __init__(self) -> None:
         self._seen: dict[str, CumulativeState] = {}
+        self._checkpoints: dict[str, frozenset[Decimal]] = {}
         self.duplicates = 0
         """Updates that derived nothing because their state was not new."""
 
@@ -101,6 +108,9 @@ class FillDeriver:
                 self.duplicates += 1
             return None
         self._seen[order_id] = state
+        self._checkpoints[order_id] = self._checkpoints.get(order_id, frozenset()) | {
+            state.quantity
+        }
         qty = state.quantity - old.quantity
         price = (state.quantity * state.avg_price - old.quantity * old.avg_price) / qty
         if tick is not None and tick > 0:
@@ -110,6 +120,45 @@ class FillDeriver:
             fee=state.fees - old.fees, maker=post_only or (limit is not None and price == limit),
         )  # fmt: skip
 
-    def forget(self, order_id: str) -> None:
-        """Drop a closed order's state."""
-        self._seen.pop(order_id, None)
+    @property
+    def checkpoints(self) -> Mapping[str, frozenset[Decimal]]:
+        """Return, per order, the cumulative quantities a fill was derived at."""
+        return self._checkpoints
+
+
+def merge_to_checkpoints(
+    trades: list[TradeReport], checkpoints: Mapping[str, frozenset[Decimal]]
+) -> list[TradeReport]:
+    """Merge REST fills into the fills the stream derived, where the stream coalesced.
+
+    ``checkpoints`` are the cumulative quantities the stream derived a fill at, per
+    order. REST fills (in trade order, ids ``<order>:<cumulative>``) between two
+    checkpoints become one trade with the later checkpoint's id, size-weighted price
+    and summed fee: the very fill the stream reported. Fills past the last
+    checkpoint (the stream has not seen them) stay one per execution.
+    """
+    out: list[TradeReport] = []
+    pending: dict[str, list[TradeReport]] = {}
+    for trade in trades:
+        seen = checkpoints.get(trade.venue_order_id, frozenset())
+        group = pending.setdefault(trade.venue_order_id, [])
+        group.append(trade)
+        if _cumulative_of(trade.trade_id) in seen:
+            out.append(_merged(group))
+            group.clear()
+    for group in pending.values():
+        out.extend(group)  # beyond what the stream saw: one trade per execution
+    return sorted(out, key=lambda t: (t.ts_event, t.trade_id))
+
+
+def _cumulative_of(trade_id: str) -> Decimal:
+    return Decimal(trade_id.rpartition(":")[2])
+
+
+def _merged(group: list[TradeReport]) -> TradeReport:
+    if len(group) == 1:
+        return group[0]
+    qty = sum(t.quantity for t in group)
+    price = sum(t.price * t.quantity for t in group) / qty
+    last = group[-1]
+    return msgspec.structs.replace(last, quantity=qty, price=price, fee=sum(t.fee for t in group))
