@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.venues.binance_private.conftest import HMAC_KEY, HMAC_SECRET
@@ -29,6 +30,18 @@ async def test_a_keys_file_serves_the_private_api(shared_data: Path, tmp_path: P
             assert account["assets"][0]["asset"] == "USDT"
             with pytest.raises(AuthenticationError, match="-2015"):
                 await other.signed("GET", "/fapi/v2/account", {})
+            await rest.signed("POST", "/fapi/v1/order", {
+                "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                "quantity": "0.002", "price": "50000.0", "newClientOrderId": "seen-1",
+            })  # fmt: skip
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{server.http_url}/_ledger") as answer,
+            ):
+                ledger = await answer.json()
+            assert ledger["placed"] == 1
+            assert [o["client_order_id"] for o in ledger["orders"]] == ["seen-1"]
+            assert ledger["balances"] == [{"asset": "USDT", "free": 100000.0, "locked": 0.0}]
         finally:
             await rest.close()
             await other.close()

@@ -157,21 +157,22 @@ async def test_an_unknown_outcome_is_settled_by_a_query_never_a_resend(
 @pytest.mark.parametrize("status", [429, 418])
 async def test_a_rate_limit_s_retry_after_is_honoured(spot: Spot, status: int) -> None:
     venue, client, _recorder = spot
-    await venue.fault("rate_limit", status=status, retry_after=0.4)
+    await venue.fault("rate_limit", status=status, retry_after=1.0)
     with pytest.raises(RateLimitedError) as limited:
         await client.query_order("BTC/USDT", "x")
-    assert limited.value.retry_after_s == pytest.approx(0.4)
+    assert limited.value.retry_after_s == pytest.approx(1.0)
     asked = dict(venue.server.rest_requests)
     with pytest.raises(RateLimitedError) as held:
         await client.query_order("BTC/USDT", "x")
-    assert 0 < held.value.retry_after_s <= 0.4
+    assert 0 < held.value.retry_after_s <= 1.0
     assert dict(venue.server.rest_requests) == asked  # nothing reached the venue meanwhile
     await wait_until(lambda: client.rest.blocked_for_s() == 0.0)
     assert await client.query_order("BTC/USDT", "x") is None
 
 
 async def test_a_dropped_user_stream_reconnects_and_no_fill_is_lost(spot_venue: Venue) -> None:
-    client, recorder = await _client(spot_venue, order_entry="rest", reconnect_delay_s=0.5)
+    # The session waits 1.5 s before reconnecting: the fill surely lands while nobody listens.
+    client, recorder = await _client(spot_venue, order_entry="rest", reconnect_delay_s=1.5)
     try:
         await spot_venue.fault("drop_user_stream")
         await wait_until(lambda: spot_venue.exchange.events.listeners == 0)
@@ -237,7 +238,7 @@ async def test_a_rate_limit_on_the_websocket_api_holds_every_request_back(spot: 
     await venue.fault("rate_limit", status=429, retry_after=0.5)
     with pytest.raises(RateLimitedError) as limited:
         await client.submit(order("rl-1", OrderSide.BUY, 0.001, bid - 300))
-    assert 0.3 < limited.value.retry_after_s <= 0.5
+    assert 0 < limited.value.retry_after_s <= 0.5  # the venue's "until", less the trip
     assert venue.exchange.placed == 0
     with pytest.raises(RateLimitedError):  # REST shares the hold: nothing is sent
         await client.query_order("BTC/USDT", "rl-1")

@@ -35,6 +35,7 @@ from tradefabric.venues.fakevenue.instrument_listings import LISTINGS
 from tradefabric.venues.fakevenue.private.account import Account, AccountKind
 from tradefabric.venues.fakevenue.private.exchange import PrivateExchange
 from tradefabric.venues.fakevenue.private.faults import PrivateFaults
+from tradefabric.venues.fakevenue.private.ledger_view import ledger_routes
 from tradefabric.venues.fakevenue.private.rules import SymbolRules
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 
@@ -113,8 +114,9 @@ class BinancePrivateScript:
         return self.public.venue_book(symbol)
 
     def rest_routes(self) -> list[web.RouteDef]:
-        """Return the public endpoints, the private ones and the private faults."""
-        return self.public.rest_routes() + self._routes + self.faults.routes()
+        """Return the public endpoints, the private ones, the private faults and ``/_ledger``."""
+        ledger = ledger_routes(self.exchange, self.faults)
+        return self.public.rest_routes() + self._routes + self.faults.routes() + ledger
 
     def initial_streams(self, request: web.Request) -> set[str]:
         """Return the public streams named in the URL (and note the connection)."""

@@ -221,6 +221,10 @@ class PrivateExchange:
         found = self._find(symbol, client_order_id, venue_order_id)
         return None if found is None else found.view()
 
+    def all_orders(self) -> list[OrderView]:
+        """Return every order the venue ever accepted, oldest first."""
+        return [o.view() for o in self._orders.values()]
+
     def open_orders(self, symbol: str | None = None) -> list[OrderView]:
         """Return the open orders of ``symbol`` (or of the account), oldest first."""
         return [
