@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tradefabric.core.errors import (
@@ -23,8 +24,10 @@ from tradefabric.execution.live.kraken.errors import as_exception
 from tradefabric.execution.live.kraken.factory import build_client
 from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.instrument import Instrument
+from tradefabric.venues.fakevenue.kraken import KrakenScript
 from tradefabric.venues.fakevenue.kraken_private import KrakenPrivateScript
 from tradefabric.venues.fakevenue.scripts import script_for, with_private_api
+from tradefabric.venues.fakevenue.server import FakeVenueServer
 from tradefabric.venues.kraken.markets import PairPrecision
 
 
@@ -110,3 +113,16 @@ async def test_venue_serve_private_keys_serves_kraken_and_coinbase(
     kraken_keys.write_text('[{"api_key": "k1"}]')
     with pytest.raises(ConfigError, match="--private-keys"):
         with_private_api(script_for("kraken", recording), kraken_keys)
+
+
+async def test_both_fakes_serve_their_ledger(shared_data: Path) -> None:
+    recording = shared_data / "binance_ws/spot_btcusdt_20240808.gz"
+    kraken = KrakenPrivateScript(KrakenScript(recording), ())
+    async with (
+        FakeVenueServer(kraken) as server,
+        aiohttp.ClientSession() as http,
+        http.get(server.http_url + "/_ledger") as resp,
+    ):
+        ledger = await resp.json()
+    assert ledger["placed"] == 0
+    assert {b["asset"] for b in ledger["balances"]} == {"BTC", "ETH", "USDT"}

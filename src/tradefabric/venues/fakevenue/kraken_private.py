@@ -30,6 +30,7 @@ from tradefabric.venues.fakevenue.kraken_private_ws import KrakenPrivateWs
 from tradefabric.venues.fakevenue.private.account import Account, AccountKind
 from tradefabric.venues.fakevenue.private.exchange import PrivateExchange
 from tradefabric.venues.fakevenue.private.faults import PrivateFaults
+from tradefabric.venues.fakevenue.private.ledger_view import ledger_routes
 from tradefabric.venues.fakevenue.private.rules import SymbolRules
 from tradefabric.venues.fakevenue.server import ClientConnection, VenueFrame
 
@@ -86,9 +87,14 @@ class KrakenPrivateScript:
         return self.public.venue_book(symbol)
 
     def rest_routes(self) -> list[web.RouteDef]:
-        """Return the public endpoints, the private ones, the private WS and its faults."""
+        """Return the public endpoints, the private ones, the private WS, faults, ``/_ledger``."""
+        ledger = ledger_routes(self.exchange, self.faults)
         return (
-            self.public.rest_routes() + self.api.routes() + self.ws.routes() + self.faults.routes()
+            self.public.rest_routes()
+            + self.api.routes()
+            + self.ws.routes()
+            + self.faults.routes()
+            + ledger
         )
 
     def initial_streams(self, request: web.Request) -> set[str]:
