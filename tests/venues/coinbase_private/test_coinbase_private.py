@@ -289,3 +289,16 @@ async def test_a_smaller_edit_then_a_cancel_reports_the_edited_size(
     await client.cancel(SYMBOL, "ed-2")
     await until(lambda: _status(seen.last("ed-2")) is OrderStatus.CANCELLED)
     assert seen.last("ed-2").quantity == 0.01  # type: ignore[union-attr]
+
+
+async def test_a_venue_restart_resubscribes_and_keeps_the_orders(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, seen = await connect()
+    await client.submit(order("rs-1", OrderSide.BUY, 0.01, below(venue)))
+    await venue.fault("restart")
+    await until(lambda: seen.reconnects == ["coinbase"])
+    status = await client.mass_status((SYMBOL,), 0)
+    assert [o.client_order_id for o in status.orders] == ["rs-1"]
+    await client.cancel(SYMBOL, "rs-1")
+    await until(lambda: _status(seen.last("rs-1")) is OrderStatus.CANCELLED)

@@ -326,3 +326,18 @@ async def test_amend_order_changes_quantity_and_price_in_place(
     with pytest.raises(OrderRejectedError) as refused:
         await client.modify(SYMBOL, "am-1", 500.0, price)
     assert refused.value.code == "EOrder:Insufficient funds"
+
+
+async def test_a_venue_restart_reconnects_with_a_fresh_token_and_keeps_the_orders(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, seen = await connect()
+    await client.submit(order("rs-1", OrderSide.BUY, 0.01, below(venue)))
+    token = client.stream.token
+    await venue.fault("restart")
+    await until(lambda: seen.reconnects == ["kraken"])
+    assert client.stream.token != token  # GetWebSocketsToken again for the new connection
+    status = await client.mass_status((SYMBOL,), 0)
+    assert [o.client_order_id for o in status.orders] == ["rs-1"]
+    await client.cancel(SYMBOL, "rs-1")  # over the new connection
+    await until(lambda: _status(seen.last("rs-1")) is OrderStatus.CANCELLED)
