@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import aiohttp
+import msgspec
 import pytest
 
 from tradefabric.core.errors import (
@@ -341,3 +342,15 @@ async def test_a_venue_restart_reconnects_with_a_fresh_token_and_keeps_the_order
     assert [o.client_order_id for o in status.orders] == ["rs-1"]
     await client.cancel(SYMBOL, "rs-1")  # over the new connection
     await until(lambda: _status(seen.last("rs-1")) is OrderStatus.CANCELLED)
+
+
+async def test_fill_or_kill_is_refused_here_kraken_spot_has_none(
+    venue: Venue, connect: ClientFactory
+) -> None:
+    client, _seen = await connect()
+    fok = msgspec.structs.replace(
+        order("fok-1", OrderSide.BUY, 0.01, below(venue)), time_in_force=TimeInForce.FOK
+    )
+    with pytest.raises(OrderRejectedError, match="no fok"):
+        await client.submit(fok)
+    assert venue.script.exchange.placed == 0

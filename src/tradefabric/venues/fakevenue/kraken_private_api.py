@@ -51,7 +51,8 @@ REJECT_ERRORS: dict[RejectReason, str] = {
 }
 """The ledger's neutral refusals -> Kraken's error strings."""
 
-TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC}
+"""Kraken spot's time in force (``GTD`` aside): no fill-or-kill."""
 Params = dict[str, str]
 Result = object
 
@@ -209,7 +210,7 @@ class KrakenPrivateApi:
                 order_type=kind,
                 quantity=_number(p["volume"]),
                 price=_number(p["price"]) if kind is OrderType.LIMIT else None,
-                time_in_force=TIFS.get(p.get("timeinforce", "GTC"), TimeInForce.GTC),
+                time_in_force=_tif(p.get("timeinforce", "GTC")),
                 post_only="post" in p.get("oflags", "").split(","),
             )
         )
@@ -326,6 +327,13 @@ _CODES = {"BTC": "XXBT", "ETH": "XETH", "USD": "ZUSD"}
 
 def _code(asset: str) -> str:
     return _CODES.get(asset, asset)
+
+
+def _tif(name: str) -> TimeInForce:
+    tif = TIFS.get(name)
+    if tif is None:
+        raise KrakenError("EGeneral:Invalid arguments:timeinforce")
+    return tif
 
 
 def _number(text: str) -> float:

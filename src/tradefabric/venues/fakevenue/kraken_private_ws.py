@@ -199,9 +199,11 @@ class KrakenPrivateWs:
         if kind is None or side is None or not isinstance(qty, int | float) or not symbol:
             raise KrakenError("EGeneral:Invalid arguments")
         price = p.get("limit_price")
+        if str(p.get("time_in_force", "gtc")) not in ("gtc", "ioc"):
+            raise KrakenError("EGeneral:Invalid arguments:time_in_force")
         if kind is OrderType.LIMIT and not isinstance(price, int | float):
             raise KrakenError("EGeneral:Invalid arguments:limit_price")
-        tifs = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
+        tifs = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC}
         params = OrderParams(
             symbol=str(symbol), client_order_id=str(p.get("cl_ord_id", "")), side=side,
             order_type=kind, quantity=float(qty),

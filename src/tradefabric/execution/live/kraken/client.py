@@ -58,7 +58,19 @@ from tradefabric.model.orders import OrderSnapshot, OrderType, TimeInForce
 from tradefabric.venues.kraken.markets import PAIR_PRECISIONS, PairPrecision
 from tradefabric.venues.kraken.symbols import symbol_to_rest_pair
 
-_TIF = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok"}
+_TIF = {TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc"}
+"""What Kraken spot takes (``gtc``, ``ioc``, ``gtd``): it has no fill-or-kill."""
+
+
+def _tif(order: OrderSnapshot) -> str:
+    tif = _TIF.get(order.time_in_force)
+    if tif is None:
+        raise OrderRejectedError(
+            f"kraken spot has no {order.time_in_force.value} orders", code="unsupported"
+        )
+    return tif
+
+
 _NS = 1_000_000_000
 
 
@@ -232,7 +244,7 @@ class KrakenLiveClient:
             "ordertype": order.order_type.value, "type": order.side.value,
             "volume": self._qty(order.symbol, order.quantity),
             "pair": symbol_to_rest_pair(order.symbol), "cl_ord_id": order.client_order_id,
-            "timeinforce": _TIF[order.time_in_force].upper(),
+            "timeinforce": _tif(order).upper(),
         }  # fmt: skip
         if order.price is not None and order.order_type is OrderType.LIMIT:
             params["price"] = self._price(order.symbol, order.price)
@@ -320,7 +332,7 @@ class KrakenLiveClient:
             "order_type": order.order_type.value, "side": order.side.value,
             "order_qty": float(self._qty(order.symbol, order.quantity)),
             "symbol": order.symbol, "cl_ord_id": order.client_order_id,
-            "time_in_force": _TIF[order.time_in_force], "post_only": order.post_only,
+            "time_in_force": _tif(order), "post_only": order.post_only,
         }  # fmt: skip
         if order.price is not None and order.order_type is OrderType.LIMIT:
             params["limit_price"] = float(self._price(order.symbol, order.price))
