@@ -200,7 +200,12 @@ def ws_order(e: WsExecution, known: OrderStatusReport | None) -> OrderStatusRepo
 
 
 def ws_trade(e: WsExecution, order: OrderStatusReport) -> TradeReport:
-    """Return the trade of an ``exec_type: trade`` execution (sample: ``ws_order``).
+    """Return the trade of an ``exec_type: trade`` execution.
+
+    ``{"order_id": "OK4GJX-KSTLS-7DZZO5", "exec_type": "trade", "exec_id":
+    "TOKY3T-7FE7K-LXR2SQ", "trade_id": 365573, "last_qty": 0.1, "last_price": 26000.0,
+    "liquidity_ind": "t", "fees": [{"asset": "USDT", "qty": 10.4}],
+    "order_status": "partially_filled", "timestamp": "2023-09-22T10:33:05.709950Z"}``
 
     Its id is ``exec_id``, the trade txid ``TradesHistory`` is keyed by, so a trade
     streamed and the same trade in a mass status deduplicate (``trade_id`` is the
