@@ -53,8 +53,9 @@ def serve(
         Path | None,
         typer.Option(
             "--private-keys",
-            help="Also serve the venue's private API (Binance so far) for the keys in this "
-            'JSON file: [{"api_key", "hmac_secret" | "ed25519_public_pem"}].',
+            help="Also serve the venue's private API (Binance, Kraken, Coinbase) for the keys "
+            'in this JSON file: Binance [{"api_key", "hmac_secret" | "ed25519_public_pem"}], '
+            'Kraken [{"api_key", "secret"}], Coinbase [{"name", "public_pem"}].',
         ),
     ] = None,
 ) -> None:

@@ -50,6 +50,6 @@ async def test_a_keys_file_serves_the_private_api(shared_data: Path, tmp_path: P
 def test_a_venue_without_a_fake_private_api_is_refused(shared_data: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
     keys.write_text("[]")
-    script = script_for("kraken", shared_data / "binance_ws/spot_btcusdt_20240808.gz")
+    script = script_for("bybit-linear", shared_data / "binance_ws/usdm_btcusdt_20240808.gz")
     with pytest.raises(ConfigError, match="no fake private API"):
         with_private_api(script, keys)

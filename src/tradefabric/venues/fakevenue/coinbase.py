@@ -43,6 +43,7 @@ from typing import Literal
 import msgspec
 from aiohttp import web
 
+from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import ConfigError, MalformedMessageError
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
@@ -141,6 +142,14 @@ class CoinbaseScript:
         bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
         bus.subscribe(topics.TRADES, self._on_trade)
         bus.subscribe(topics.QUOTES, self._on_quote)
+
+    @property
+    def bus(self) -> MessageBus:
+        """Return the bus the replay publishes its book, trades and quotes on.
+
+        A private API (``*_private.py``) matches the account's orders on its trades.
+        """
+        return self._source.bus
 
     # -- FakeVenueScript -------------------------------------------------------------------------
 

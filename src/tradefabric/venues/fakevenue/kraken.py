@@ -43,6 +43,7 @@ from pathlib import Path
 import msgspec
 from aiohttp import web
 
+from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import MalformedMessageError
 from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
@@ -200,6 +201,14 @@ class KrakenScript:
         bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
         bus.subscribe(topics.TRADES, self._on_trade)
         bus.subscribe(topics.QUOTES, self._on_quote)
+
+    @property
+    def bus(self) -> MessageBus:
+        """Return the bus the replay publishes its book, trades and quotes on.
+
+        A private API (``*_private.py``) matches the account's orders on its trades.
+        """
+        return self._source.bus
 
     # -- FakeVenueScript -------------------------------------------------------------------------
 

@@ -22,7 +22,11 @@ from tradefabric.venues.fakevenue.binance_private import BinancePrivateScript
 from tradefabric.venues.fakevenue.binance_private_auth import ApiKey
 from tradefabric.venues.fakevenue.bybit import BybitScript
 from tradefabric.venues.fakevenue.coinbase import CoinbaseScript
+from tradefabric.venues.fakevenue.coinbase_private import CoinbasePrivateScript
+from tradefabric.venues.fakevenue.coinbase_private_auth import CdpKey
 from tradefabric.venues.fakevenue.kraken import KrakenScript
+from tradefabric.venues.fakevenue.kraken_private import KrakenPrivateScript
+from tradefabric.venues.fakevenue.kraken_private_api import KrakenKey
 from tradefabric.venues.fakevenue.server import FakeVenueScript
 from tradefabric.venues.kraken import markets as kraken_markets
 
@@ -57,31 +61,58 @@ def script_for(venue: str, recording: Path) -> FakeVenueScript:
     return factory(recording)
 
 
-PrivateFactory = Callable[[FakeVenueScript, tuple[ApiKey, ...]], FakeVenueScript]
+PrivateFactory = Callable[[FakeVenueScript, bytes], FakeVenueScript]
+"""Add a venue's private API to its public script, for the keys of a JSON keys file."""
 
 
-def _binance_private(script: FakeVenueScript, keys: tuple[ApiKey, ...]) -> FakeVenueScript:
+def _binance_private(script: FakeVenueScript, raw: bytes) -> FakeVenueScript:
     if not isinstance(script, BinanceScript):
         raise ConfigError(f"{script.name}: not a Binance script")
-    return BinancePrivateScript(script, keys)
+    return BinancePrivateScript(script, msgspec.json.decode(raw, type=tuple[ApiKey, ...]))
 
 
-PRIVATE: dict[str, PrivateFactory] = {name: _binance_private for name in binance_markets.MARKETS}
+def _kraken_private(script: FakeVenueScript, raw: bytes) -> FakeVenueScript:
+    if not isinstance(script, KrakenScript):
+        raise ConfigError(f"{script.name}: not a Kraken script")
+    return KrakenPrivateScript(script, msgspec.json.decode(raw, type=tuple[KrakenKey, ...]))
+
+
+def _coinbase_private(script: FakeVenueScript, raw: bytes) -> FakeVenueScript:
+    if not isinstance(script, CoinbaseScript):
+        raise ConfigError(f"{script.name}: not a Coinbase script")
+    keys = msgspec.json.decode(raw, type=tuple[CdpKey, ...])
+    try:
+        return CoinbasePrivateScript(script, keys)
+    except ValueError as exc:  # cryptography refuses a key that is not a PEM public key
+        raise ConfigError(f"--private-keys: a public_pem is not an EC public key: {exc}") from exc
+
+
+PRIVATE: dict[str, PrivateFactory] = {
+    **dict.fromkeys(binance_markets.MARKETS, _binance_private),
+    **dict.fromkeys(kraken_markets.MARKETS, _kraken_private),
+    **dict.fromkeys(coinbase_markets.MARKETS, _coinbase_private),
+}
 """Venue -> how its fake venue adds its private API to the public script."""
+
+PRIVATE_KEYS_FORMAT: dict[str, str] = {
+    "binance": '[{"api_key", "hmac_secret" | "ed25519_public_pem"}]',
+    "kraken": '[{"api_key", "secret" (base64)}]',
+    "coinbase": '[{"name" (organizations/.../apiKeys/...), "public_pem" (EC P-256)}]',
+}
+"""Venue family -> the keys file it reads (throwaway keys: the fake venue is a test double)."""
 
 
 def with_private_api(script: FakeVenueScript, keys_file: Path) -> FakeVenueScript:
     """Return ``script`` serving its venue's private API too, for the keys in ``keys_file``.
 
-    ``keys_file`` is JSON: ``[{"api_key": "k1", "hmac_secret": "s1"},
-    {"api_key": "k2", "ed25519_public_pem": "-----BEGIN PUBLIC KEY-----..."}]``
-    (throwaway keys: the fake venue is a test double).
+    ``keys_file`` is JSON in the venue's format (``PRIVATE_KEYS_FORMAT``), e.g. Binance's
+    ``[{"api_key": "k1", "hmac_secret": "s1"}, {"api_key": "k2", "ed25519_public_pem":
+    "-----BEGIN PUBLIC KEY-----..."}]``.
     """
     factory = PRIVATE.get(script.name)
     if factory is None:
         raise ConfigError(f"no fake private API for {script.name!r} yet; have {sorted(PRIVATE)}")
     try:
-        keys = msgspec.json.decode(keys_file.read_bytes(), type=tuple[ApiKey, ...])
+        return factory(script, keys_file.read_bytes())
     except (OSError, msgspec.DecodeError) as exc:
         raise ConfigError(f"--private-keys {keys_file}: {exc}") from exc
-    return factory(script, keys)
