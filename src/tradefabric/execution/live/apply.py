@@ -134,6 +134,9 @@ class ReportApplier:
             self.counts.stale += 1
             return
         if order.status in _PENDING:
+            if status is S.ACCEPTED:
+                self._engine.on_accepted(order.client_order_id, report.ts_event)
+                return
             self._infer_ack(order, report.ts_event)
         self._note_cumulative(order, report)
         if status in _VENUE_ENDED:
