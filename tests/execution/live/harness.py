@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 
+from tests.execution.live.refvenue import RefClient, RefVenue
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.execution.live.config import LiveSettings
@@ -16,8 +17,6 @@ from tradefabric.execution.live.events import LIVE_EVENTS, LiveEvent
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderSnapshot, OrderType
 from tradefabric.node.kernel import ExecutionConfig, InstrumentConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog, AuditRecord
-
-from tests.execution.live.refvenue import RefClient, RefVenue
 
 T0 = 1_722_470_400_000_000_000
 VENUE = "refvenue"

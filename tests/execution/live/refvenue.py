@@ -75,7 +75,10 @@ class RefVenue:
     """The venue's side: orders, trades, ledger, and a script of faults."""
 
     def __init__(
-        self, name: str = "refvenue", balances: dict[str, float] | None = None, fee_rate: float = 0.001
+        self,
+        name: str = "refvenue",
+        balances: dict[str, float] | None = None,
+        fee_rate: float = 0.001,
     ) -> None:
         self.name = name
         self.fee_rate = fee_rate

@@ -9,10 +9,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tests.execution.live.harness import SLOW_QUERY, SYMBOL, VENUE, Live, until
 from tradefabric.execution.live.reports import OrderStatusReport, TradeReport
 from tradefabric.model.orders import LiquiditySide, OrderSide, OrderStatus, OrderType
-
-from tests.execution.live.harness import SLOW_QUERY, SYMBOL, VENUE, Live, until
 
 S = OrderStatus
 

@@ -7,13 +7,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from tests.execution.live.harness import SLOW_QUERY, SYMBOL, VENUE, Live, until
+from tests.execution.live.refvenue import RefVenue
 from tradefabric.execution.live.apply import EXTERNAL_PREFIX, EXTERNAL_STRATEGY
 from tradefabric.execution.live.events import RECONCILED, ReconcileSummary
 from tradefabric.execution.live.reports import PositionReport
 from tradefabric.model.orders import OrderSide, OrderStatus
-
-from tests.execution.live.harness import SLOW_QUERY, SYMBOL, VENUE, Live, until
-from tests.execution.live.refvenue import RefVenue
 
 S = OrderStatus
 
