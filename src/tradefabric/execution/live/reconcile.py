@@ -17,7 +17,9 @@ the truth (the model is Nautilus' live execution engine reconciliation):
 
 Each difference is audited (``reconcile_discrepancy``) and published on
 ``LIVE_EVENTS``; the run ends with a ``reconcile_summary`` (audited, on ``RECONCILED``
-and as an info event). Missing fills are reported once per order, not per trade.
+and as an info event). Missing fills are reported once per order, not per trade;
+past ``ALERTS_PER_RUN`` discrepancies are only audited (the summary counts them all),
+so a node that was down for a day does not page someone ten thousand times.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from tradefabric.model.orders import OrderSnapshot, OrderStatus
 S = OrderStatus
 _OPEN_AT_VENUE = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING, S.SUBMITTED, S.NEW})
 _NS = 1_000_000_000
+ALERTS_PER_RUN = 50
+"""Discrepancies published as alert events per run; every one is audited regardless."""
 
 
 def _close(a: float, b: float) -> bool:
@@ -90,12 +94,14 @@ class Reconciler:
         mass = await self._client.mass_status(tuple(sorted(ours | set(symbols))), since)
         tally = _Tally()
         self._count = 0
-        reported = self._orders(mass, tally)
-        self._trades(mass, tally)
+        with engine.audit.batched():  # venue facts: a crash loses what the next run rewrites
+            reported = self._orders(mass, tally)
+            self._trades(mass, tally)
         await self._missing(reported, tally)
-        self._derive(tally)
-        self._balances(mass, tally)
-        self._positions(mass, tally)
+        with engine.audit.batched():
+            self._derive(tally)
+            self._balances(mass, tally)
+            self._positions(mass, tally)
         now = engine.clock.timestamp_ns()
         tally.discrepancies = self._count
         summary = ReconcileSummary(
@@ -251,9 +257,11 @@ class Reconciler:
             venue=self.venue, kind=kind, key=key, node=node, venue_value=venue_value, ts=now
         )
         engine.audit.write("reconcile_discrepancy", now, record)
+        self._count += 1
+        if self._count > ALERTS_PER_RUN:
+            return  # audited; the summary counts them all
         engine.bus.publish(
             LIVE_EVENTS,
             LiveEvent(kind="reconcile_discrepancy", level="warning", venue=self.venue,
                       message=f"{kind} {key}: node {node}, venue {venue_value}", ts=now),
         )  # fmt: skip
-        self._count += 1
