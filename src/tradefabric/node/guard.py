@@ -14,6 +14,7 @@ heartbeat (a clean stop: the orders were left on purpose) stands it down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -124,10 +125,8 @@ class Guard:
         try:
             while not stop.is_set():
                 await self._check()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll)
-                except TimeoutError:
-                    pass
         finally:
             for client in self.clients.values():
                 await client.close()
