@@ -41,10 +41,11 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
 
 
 @contextmanager
-def venue_server(name: str) -> Iterator[str]:
+def venue_server(name: str, match_every: float = 0.0) -> Iterator[str]:
     """Start the HTTP reference venue; yield its URL; stop it (by its pid)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.execution.live.refvenue_http", "--name", name],
+        [sys.executable, "-m", "tests.execution.live.refvenue_http", "--name", name,
+         "--match-every", str(match_every)],
         env=env(), cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -303,7 +303,10 @@ class ExecutionEngine:
         order = self._orders.get(client_order_id)
         if order is None or order.is_terminal:
             return
-        requested = client_order_id in self._cancel_requested
+        # CANCEL_PENDING is a cancel we asked for, also one asked before a restart.
+        requested = (
+            client_order_id in self._cancel_requested or order.status is OrderStatus.CANCEL_PENDING
+        )
         status = OrderStatus.CANCELLED if requested else OrderStatus.EXPIRED
         self._emit(order.transition(status, ts_event, self._clock.timestamp_ns(), reason))
         self._close(order)

@@ -35,6 +35,7 @@ from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.candles import CandleAggregator
 from tradefabric.execution.client import ExecutionClient
+from tradefabric.execution.live.apply import is_derived
 from tradefabric.execution.live.engine import LiveVenue
 from tradefabric.execution.live.heartbeat import HeartbeatWriter
 from tradefabric.integrity.triangulator import Triangulator
@@ -42,6 +43,7 @@ from tradefabric.model.data import Candle, Trade
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
+from tradefabric.model.orders import Fill
 from tradefabric.node.cache import NodeCache
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.data_engine import DataEngine, DataEngineStats
@@ -252,10 +254,8 @@ class TradingNode:
             risk_interval_ns=interval_to_ns(self.config.risk_interval),
             live_venues=frozenset(self.live_venues),
         )  # fmt: skip
-        for fill in recorder.store.fills():  # reconciliation asks for trades since these
-            venue = self.live_venues.get(fill.venue)
-            if venue is not None:
-                venue.trades_since_ns = max(venue.trades_since_ns, fill.ts_event)
+        if self.live_venues:
+            self._resume_live_venues(recorder.store.fills())
         for strategy in self.kernel.strategies:
             strategy.ctx.set_state_saver(recorder.save_strategy_state)
             saved = recorder.store.strategy_state(strategy.strategy_id)
@@ -266,6 +266,13 @@ class TradingNode:
             except Exception as exc:  # isolated like any handler: that strategy stops
                 self.bus.report_fault("state.restore", owner, exc)
         return recorder
+
+    def _resume_live_venues(self, fills: list[Fill]) -> None:
+        """Tell each live venue the last venue trade it had and what it derived."""
+        for name, venue in self.live_venues.items():
+            venue.applier.restore_derived(fills)
+            known = [f.ts_event for f in fills if f.venue == name and not is_derived(f.fill_id)]
+            venue.trades_since_ns = max(known, default=0)  # reconciliation asks from there
 
     def _market_clock(self) -> Clock | None:
         """Return a clock moved by the market's event times when the node parses raw data.

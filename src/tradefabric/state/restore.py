@@ -129,7 +129,11 @@ def catch_up(store: StateStore, audit_path: Path, initial_balances: Portfolio) -
     """
     stored = {o.client_order_id: o for o in store.orders()}
     state = audit_state(audit_path, stored)
-    stale = tuple(o for k, o in state.orders.items() if stored.get(k) != o)
+    # An order the store holds newer (another run folder's node wrote it) never goes back.
+    stale = tuple(
+        o for k, o in state.orders.items()
+        if k not in stored or (stored[k] != o and o.ts_last > stored[k].ts_last)
+    )  # fmt: skip
     stored_fills = {(f.client_order_id, f.fill_id) for f in store.fills()}
     missing = [f for f in state.fills if (f.client_order_id, f.fill_id) not in stored_fills]
     if not stale and not missing:

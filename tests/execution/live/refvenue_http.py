@@ -10,6 +10,8 @@ Routes (JSON bodies are the msgspec records of ``execution.live.reports``):
 - ``GET /order?client_order_id=`` -> an ``OrderStatusReport`` or 404
 - ``GET /mass_status?since=`` -> a ``MassStatus``
 - ``POST /heartbeat`` ``{"timeout_s": ...}`` (recorded only)
+- with ``--match-every S`` the venue keeps matching (1-2 lots of a random open order
+  of ours every S seconds, at its limit price); ``POST /pause``/``/resume`` control it;
 - test controls, no key: ``POST /external`` ``{"side", "quantity", "price"}`` places an
   order by hand; ``POST /match`` ``{"ref", "quantity", "price"}`` fills one;
   ``GET /state`` -> open orders, submissions per client id, balances, cancel_all calls.
@@ -24,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -42,6 +46,7 @@ from tradefabric.execution.live.reports import MassStatus, OrderStatusReport
 from tradefabric.model.orders import OrderSide, OrderSnapshot
 
 KEY_HEADER = "X-Api-Key"
+_CONTROLS = frozenset({"/external", "/match", "/state", "/pause", "/resume"})
 
 
 def _json(record: Any, status: int = 200) -> web.Response:
@@ -56,10 +61,35 @@ class _Routes:
     def __init__(self, venue: RefVenue, api_key: str) -> None:
         self.venue = venue
         self.api_key = api_key
+        self.attempts: Counter[str] = Counter()
+        """Every POST /order by client id, accepted or not: 1 each, or an order was resent."""
+        self.matching = asyncio.Event()
+
+    async def match_forever(self, every_s: float, seed: int) -> None:
+        """Keep matching: every ``every_s`` fill 1-2 lots of a random open order of ours."""
+        rng = random.Random(seed)
+        while True:
+            await asyncio.sleep(every_s)
+            await self.matching.wait()
+            ours = [o for o in self.venue.open_orders() if o.client_order_id]
+            if not ours:
+                continue
+            order = rng.choice(ours)
+            leaves = round(order.quantity - order.filled, 8)
+            quantity = min(leaves, rng.choice((0.001, 0.002)))
+            self.venue.fill(order.venue_order_id, quantity, order.price or 0.0, stream=False)
+
+    async def pause(self, _request: web.Request) -> web.Response:
+        self.matching.clear()
+        return _json({"ok": True})
+
+    async def resume(self, _request: web.Request) -> web.Response:
+        self.matching.set()
+        return _json({"ok": True})
 
     @web.middleware
     async def auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        private = request.path not in ("/external", "/match", "/state")
+        private = request.path not in _CONTROLS
         if private and request.headers.get(KEY_HEADER) != self.api_key:
             return _json({"error": "invalid api key"}, 401)
         response: web.StreamResponse = await handler(request)
@@ -67,6 +97,7 @@ class _Routes:
 
     async def order(self, request: web.Request) -> web.Response:
         snapshot = msgspec.json.decode(await request.read(), type=OrderSnapshot)
+        self.attempts[snapshot.client_order_id] += 1
         if snapshot.client_order_id in self.venue.by_client:
             return _json({"error": "duplicate client order id", "code": "-2010"}, 400)
         return _json({"venue_order_id": self.venue.place(snapshot).venue_order_id})
@@ -119,6 +150,12 @@ class _Routes:
                     for o in venue.orders.values()
                 },
                 "submissions": dict(venue.submissions),
+                "attempts": dict(self.attempts),
+                "trade_list": [
+                    {"client_order_id": t.client_order_id, "trade_id": t.trade_id,
+                     "quantity": t.quantity, "price": t.price}
+                    for t in venue.trades
+                ],
                 "balances": venue.balances,
                 "cancel_all_calls": len(venue.cancel_all_calls),
                 "trades": len(venue.trades),
@@ -126,9 +163,9 @@ class _Routes:
         )  # fmt: skip
 
 
-def make_app(venue: RefVenue, api_key: str) -> web.Application:
+def make_app(venue: RefVenue, api_key: str, routes: _Routes | None = None) -> web.Application:
     """Return the aiohttp app serving ``venue``."""
-    r = _Routes(venue, api_key)
+    r = routes or _Routes(venue, api_key)
     app = web.Application(middlewares=[r.auth])
     app.add_routes(
         [
@@ -136,7 +173,8 @@ def make_app(venue: RefVenue, api_key: str) -> web.Application:
             web.post("/cancel_all", r.cancel_all), web.get("/order", r.query),
             web.get("/mass_status", r.mass), web.post("/heartbeat", r.heartbeat),
             web.post("/external", r.external), web.post("/match", r.match),
-            web.get("/state", r.state),
+            web.get("/state", r.state), web.post("/pause", r.pause),
+            web.post("/resume", r.resume),
         ]
     )  # fmt: skip
     return app
@@ -224,9 +262,15 @@ def build_http_client(
     return RefHttpClient(venue, rest_url, credentials.api_key, cancel_after=False)
 
 
-async def _serve(name: str, port: int, api_key: str) -> None:
-    runner = web.AppRunner(make_app(RefVenue(name), api_key))
+async def _serve(name: str, port: int, api_key: str, match_every: float, seed: int) -> None:
+    venue = RefVenue(name)
+    routes = _Routes(venue, api_key)
+    runner = web.AppRunner(make_app(venue, api_key, routes))
     await runner.setup()
+    if match_every > 0:
+        routes.matching.set()
+        matcher = asyncio.create_task(routes.match_forever(match_every, seed))
+        matcher.add_done_callback(lambda t: t.cancelled() or t.result())
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     bound = runner.addresses[0][1]
@@ -238,8 +282,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--name", default="ref-http")
+    parser.add_argument("--match-every", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(_serve(args.name, args.port, os.environ["REFVENUE_API_KEY"]))
+    key = os.environ["REFVENUE_API_KEY"]
+    asyncio.run(_serve(args.name, args.port, key, args.match_every, args.seed))
 
 
 if __name__ == "__main__":

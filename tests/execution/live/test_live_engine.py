@@ -4,12 +4,14 @@ duplicates, out-of-order, a cumulative quantity without its trade, impossible re
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import msgspec
 import pytest
 
 from tests.execution.live.harness import SLOW_QUERY, SYMBOL, VENUE, Live, until
+from tradefabric.execution.live.config import LiveSettings
 from tradefabric.execution.live.reports import OrderStatusReport, TradeReport
 from tradefabric.model.orders import LiquiditySide, OrderSide, OrderStatus, OrderType
 
@@ -81,7 +83,7 @@ async def test_rate_limit_is_honoured_then_the_order_is_sent_once(tmp_path: Path
     live = Live(tmp_path)
     await live.start()
     live.ref.fault_next("ratelimit:0.05")
-    loop = __import__("asyncio").get_running_loop()
+    loop = asyncio.get_running_loop()
     started = loop.time()
     order = live.buy()
     await live.live.idle()
@@ -253,3 +255,24 @@ async def test_risk_checks_apply_to_live_orders(tmp_path: Path) -> None:
     await live.live.idle()
     assert huge.status is S.REJECTED
     assert live.ref.submissions[huge.client_order_id] == 0
+
+
+async def test_cancel_after_is_armed_and_re_armed_on_venues_that_have_it(tmp_path: Path) -> None:
+    settings = LiveSettings(cancel_after_s=0.06)
+    live = Live(tmp_path, settings=settings)
+    live.client.supports_cancel_after = True
+    await live.start()
+    assert live.ref.heartbeats == [0.06]  # armed before start returns
+    await until(lambda: len(live.ref.heartbeats) >= 3)  # every third of the timeout
+    await live.live.stop()
+    count = len(live.ref.heartbeats)
+    assert set(live.ref.heartbeats) == {0.06}
+    await asyncio.sleep(0)  # nothing re-arms once stopped
+    assert len(live.ref.heartbeats) == count
+
+
+async def test_no_cancel_after_without_the_capability(tmp_path: Path) -> None:
+    live = Live(tmp_path, settings=LiveSettings(cancel_after_s=0.06))
+    await live.start()
+    await live.live.stop()
+    assert live.ref.heartbeats == []

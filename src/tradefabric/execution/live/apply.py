@@ -25,6 +25,8 @@ cumulative filled quantity whose trade comes later or never. The state machine
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
 import structlog
 
@@ -44,6 +46,8 @@ EXTERNAL_PREFIX = "ext:"
 """Client id given to an adopted order that has none of ours: ``ext:<venue order id>``.
 A client asked to cancel such an id cancels the venue order id after the prefix."""
 INFERRED_ACK = "inferred ack"
+DERIVED_PREFIX = "derived:"
+"""Fill id prefix of a fill derived from a cumulative quantity (no venue trade id)."""
 _EPS = 1e-9
 _PENDING = frozenset({S.NEW, S.SUBMITTED})
 _VENUE_ENDED = frozenset({S.CANCELLED, S.EXPIRED})
@@ -74,8 +78,9 @@ class ReportApplier:
         self.venue = venue
         self._by_venue_id: dict[str, str] = {}
         self._seen: set[tuple[str, str]] = set()
-        self.held: dict[str, tuple[float, float]] = {}
-        """client id -> (cumulative filled, average price) reported ahead of its trades."""
+        self.held: dict[str, tuple[float, float, int]] = {}
+        """client id -> (cumulative filled, average price, report time) reported ahead of
+        its trades."""
         self.derived: dict[str, float] = {}
         """client id -> quantity derived without trades (absorbs the real trades later)."""
         self.orphans: dict[str, list[TradeReport]] = {}
@@ -164,7 +169,11 @@ class ReportApplier:
 
     def _note_cumulative(self, order: Order, report: OrderStatusReport) -> None:
         if report.filled_quantity > order.filled_quantity + _EPS:
-            self.held[order.client_order_id] = (report.filled_quantity, report.avg_price)
+            self.held[order.client_order_id] = (
+                report.filled_quantity,
+                report.avg_price,
+                report.ts_event,
+            )
             self.counts.held += 1
 
     # Trades --------------------------------------------------------------------------------
@@ -270,6 +279,17 @@ class ReportApplier:
 
     # Derived fills -------------------------------------------------------------------------
 
+    def restore_derived(self, fills: Iterable[Fill]) -> None:
+        """Take back the quantity derived before a restart (stored fills ``derived:...``).
+
+        The venue's trades re-reported from the lookback are absorbed by it again, in
+        the same order, so a restart ends where the run before it would have.
+        """
+        for fill in fills:
+            if fill.venue == self.venue and is_derived(fill.fill_id):
+                cid = fill.client_order_id
+                self.derived[cid] = self.derived.get(cid, 0.0) + fill.quantity
+
     def derive(
         self, order: Order, cumulative: float, avg_price: float, ts_event: int
     ) -> Fill | None:
@@ -287,7 +307,8 @@ class ReportApplier:
             self._infer_ack(order, ts_event)
         side = order.side
         fill = Fill(
-            fill_id=f"derived:{order.venue_order_id or order.client_order_id}:{cumulative:.12g}",
+            fill_id=f"{DERIVED_PREFIX}{order.venue_order_id or order.client_order_id}:"
+            f"{cumulative:.12g}",
             client_order_id=order.client_order_id, strategy_id=order.strategy_id,
             venue=self.venue, symbol=order.symbol, side=side, price=price, quantity=missing,
             fee=0.0, fee_currency="", liquidity=LiquiditySide.TAKER, slippage_bps=0.0,
@@ -325,6 +346,11 @@ class ReportApplier:
             LiveEvent(kind="report_rejected", level="warning", venue=self.venue,
                       message=message, ts=now),
         )  # fmt: skip
+
+
+def is_derived(fill_id: str) -> bool:
+    """Return True for a fill derived by reconciliation (not a venue trade)."""
+    return fill_id.startswith(DERIVED_PREFIX)
 
 
 def _impossible_status(order: Order, report: OrderStatusReport) -> str:

@@ -28,6 +28,7 @@ import time
 from collections import Counter
 
 import msgspec
+import structlog
 
 from tradefabric.execution.live.apply import EXTERNAL_PREFIX, EXTERNAL_STRATEGY, ReportApplier
 from tradefabric.execution.live.config import LiveSettings
@@ -45,6 +46,7 @@ from tradefabric.execution.live.reports import MassStatus, OrderStatusReport
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.model.orders import OrderSnapshot, OrderStatus
 
+log = structlog.get_logger(__name__)
 S = OrderStatus
 _OPEN_AT_VENUE = frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING, S.SUBMITTED, S.NEW})
 _NS = 1_000_000_000
@@ -98,6 +100,12 @@ class Reconciler:
             reported = self._orders(mass, tally)
             self._trades(mass, tally)
         await self._missing(reported, tally)
+        if self._applier.held:
+            # A query answered with more filled than the trades listed: the trade may have
+            # happened after the list was taken. Ask again before deriving anything.
+            again = await self._client.mass_status(tuple(sorted(ours | set(symbols))), since)
+            with engine.audit.batched():
+                self._trades(again, tally)
         with engine.audit.batched():
             self._derive(tally)
             self._balances(mass, tally)
@@ -112,6 +120,7 @@ class Reconciler:
             discrepancies=tally.discrepancies, seconds=time.perf_counter() - started, ts=now,
         )  # fmt: skip
         engine.audit.write("reconcile_summary", now, summary)
+        log.info("reconcile_summary", **msgspec.structs.asdict(summary))
         engine.bus.publish(RECONCILED, summary)
         level = "warning" if tally.discrepancies else "info"
         message = (
@@ -209,13 +218,13 @@ class Reconciler:
     def _derive(self, tally: _Tally) -> None:
         applier = self._applier
         engine = self._engine
-        for cid, (cumulative, avg_price) in list(applier.held.items()):
+        for cid, (cumulative, avg_price, ts_event) in list(applier.held.items()):
             order = engine.held_order(cid)
             if order is None:
                 applier.held.pop(cid, None)
                 continue
             before = order.filled_quantity
-            fill = applier.derive(order, cumulative, avg_price, engine.clock.timestamp_ns())
+            fill = applier.derive(order, cumulative, avg_price, ts_event)
             if fill is not None:
                 tally.derived += 1
                 self._discrepancy(
