@@ -5,7 +5,7 @@
 by client id, so a test can tell that no order was ever sent twice. Tests script it:
 ``fill``, ``cancel_at_venue``, ``expire``, ``place_external``, and faults on the next
 request (``fault_next``: ``lost`` = accepted but the answer lost, ``reject:CODE``,
-``ratelimit:SECONDS``, ``unavailable``, ``auth``).
+``ratelimit:SECONDS``, ``unavailable``, ``auth``, ``slow:SECONDS`` = placed late).
 
 ``RefClient`` is its client. Its user stream is a list the test controls: with
 ``hold_stream`` set, reports queue in ``pending`` until ``release`` delivers them
@@ -262,6 +262,8 @@ class RefClient:
             raise VenueUnavailableError("connection refused")
         if kind == "auth":
             raise AuthenticationError("bad signature")
+        if kind == "slow":
+            await asyncio.sleep(float(arg))  # a slow ack: the venue has not the order yet
         placed = self.venue.place(order)
         self.push(self.venue.report(placed))
         if kind == "lost":

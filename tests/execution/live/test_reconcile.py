@@ -122,3 +122,15 @@ async def test_positions_are_set_to_the_venues(tmp_path: Path) -> None:
     position = live.kernel.portfolio.position(VENUE, SYMBOL)
     assert (position.quantity, position.avg_price) == (-0.3, 61_000.0)
     assert ("position", SYMBOL) in discrepancies(live)
+
+
+async def test_an_order_in_flight_is_left_to_its_submit(tmp_path: Path) -> None:
+    live = Live(tmp_path)
+    await live.start()
+    live.ref.fault_next("slow:0.2")
+    cid = live.buy(0.1).client_order_id
+    summary = await live.live.reconcile("periodic")  # the venue does not list it yet
+    assert summary.orders_resolved == 0
+    await live.live.idle()
+    assert live.state(cid).status is S.ACCEPTED
+    assert live.ref.submissions[cid] == 1

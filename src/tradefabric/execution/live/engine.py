@@ -78,6 +78,8 @@ class LiveVenue:
         self._applier: ReportApplier | None = None
         self._reconciler: Reconciler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight: set[str] = set()
+        """Client ids whose submit is being answered or settled (reconciliation skips)."""
         self._loops: list[asyncio.Task[None]] = []
         self._reconciling: asyncio.Lock | None = None
         self.balances: dict[str, BalanceReport] = {}
@@ -98,7 +100,9 @@ class LiveVenue:
             raise ConfigError(f"{self.name}: a live venue reports to the ExecutionEngine")
         self._engine = reports
         self._applier = ReportApplier(reports, self.name)
-        self._reconciler = Reconciler(reports, self._applier, self.client, self.settings)
+        self._reconciler = Reconciler(
+            reports, self._applier, self.client, self.settings, self._inflight
+        )
 
     @property
     def engine(self) -> ExecutionEngine:
@@ -191,6 +195,13 @@ class LiveVenue:
     # Submission --------------------------------------------------------------------------
 
     async def _submit(self, order: OrderSnapshot) -> None:
+        self._inflight.add(order.client_order_id)
+        try:
+            await self._send(order)
+        finally:
+            self._inflight.discard(order.client_order_id)
+
+    async def _send(self, order: OrderSnapshot) -> None:
         cid = order.client_order_id
         for attempt in range(self.settings.submit_retries + 1):
             try:

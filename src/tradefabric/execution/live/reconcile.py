@@ -10,7 +10,8 @@ the truth (the model is Nautilus' live execution engine reconciliation):
    nothing); the trades of an order adopted in step 1 are applied to it;
 3. every order we hold open that the venue did not report is queried by client id:
    the answer is applied; "no such order" finishes it (REJECTED if never acked, else
-   EXPIRED: it is not at the venue);
+   EXPIRED: it is not at the venue). An order whose submit is in flight in this
+   process is left to the submit (the venue may not list it yet);
 4. a cumulative filled quantity still ahead of the trades (a trade the venue did not
    list) becomes a derived fill;
 5. balances and positions are set to the venue's.
@@ -77,7 +78,11 @@ class Reconciler:
         applier: ReportApplier,
         client: LiveExecutionClient,
         settings: LiveSettings,
+        inflight: set[str] | None = None,
     ) -> None:
+        """``inflight``: client ids whose submit is still being answered or settled in
+        this process (left to that: the venue may not list them yet)."""
+        self._inflight = inflight if inflight is not None else set()
         self._engine = engine
         self._applier = applier
         self._client = client
@@ -189,9 +194,11 @@ class Reconciler:
 
     async def _missing(self, reported: set[str], tally: _Tally) -> None:
         engine = self._engine
+        inflight = self._inflight
         missing = [
             o for o in engine.open_orders()
             if o.venue == self.venue and o.client_order_id not in reported
+            and o.client_order_id not in inflight
         ]  # fmt: skip
         for order in missing:
             report = await self._client.query_order(order.symbol, order.client_order_id)
