@@ -120,6 +120,9 @@ class LiveVenue:
 
     def submit(self, order: OrderSnapshot) -> None:
         """Schedule the order's submission (the OMS already risk-checked and audited it)."""
+        # In flight from now, not from when the task first runs: a reconciliation between
+        # the two must not judge the order by a venue that cannot have it yet.
+        self._inflight.add(order.client_order_id)
         self._spawn(self._submit(order), f"submit {order.client_order_id}")
 
     def cancel(self, client_order_id: str) -> None:
@@ -195,7 +198,6 @@ class LiveVenue:
     # Submission --------------------------------------------------------------------------
 
     async def _submit(self, order: OrderSnapshot) -> None:
-        self._inflight.add(order.client_order_id)
         try:
             await self._send(order)
         finally:

@@ -96,6 +96,7 @@ class Reconciler:
         """Fetch the venue's mass status and correct the engine by it; return the summary."""
         started = time.perf_counter()
         engine = self._engine
+        asked_ns = engine.clock.timestamp_ns()
         ours = {o.symbol for o in engine.open_orders() if o.venue == self.venue}
         since = max(0, trades_since_ns - int(self._settings.trades_lookback_s * _NS))
         mass = await self._client.mass_status(tuple(sorted(ours | set(symbols))), since)
@@ -104,7 +105,7 @@ class Reconciler:
         with engine.audit.batched():  # venue facts: a crash loses what the next run rewrites
             reported = self._orders(mass, tally)
             self._trades(mass, tally)
-        await self._missing(reported, tally)
+        await self._missing(reported, tally, asked_ns)
         if self._applier.held:
             # A query answered with more filled than the trades listed: the trade may have
             # happened after the list was taken. Ask again before deriving anything.
@@ -192,13 +193,14 @@ class Reconciler:
                 tally.fills += count
                 self._discrepancy("missing_fill", cid, "not applied", f"{count} venue trades")
 
-    async def _missing(self, reported: set[str], tally: _Tally) -> None:
+    async def _missing(self, reported: set[str], tally: _Tally, asked_ns: int) -> None:
         engine = self._engine
         inflight = self._inflight
+        # Orders created after the mass status was asked for cannot be in it.
         missing = [
             o for o in engine.open_orders()
             if o.venue == self.venue and o.client_order_id not in reported
-            and o.client_order_id not in inflight
+            and o.client_order_id not in inflight and o.ts_init < asked_ns
         ]  # fmt: skip
         for order in missing:
             report = await self._client.query_order(order.symbol, order.client_order_id)
