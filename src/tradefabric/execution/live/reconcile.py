@@ -200,7 +200,7 @@ class Reconciler:
         missing = [
             o for o in engine.open_orders()
             if o.venue == self.venue and o.client_order_id not in reported
-            and o.client_order_id not in inflight and o.ts_init < asked_ns
+            and o.client_order_id not in inflight and o.ts_init <= asked_ns
         ]  # fmt: skip
         for order in missing:
             report = await self._client.query_order(order.symbol, order.client_order_id)
