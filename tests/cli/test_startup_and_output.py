@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.core import TyperGroup
 
 from tradefabric.cli import hoist_global_options
-from tradefabric.cli.lazy import COMMANDS, load_command
+from tradefabric.cli.lazy import COMMANDS, DATA_COMMANDS, load_command
 
 from .test_cli import run
 
@@ -21,7 +22,7 @@ HEAVY = ("pyarrow", "duckdb", "aiohttp", "redis", "numpy", "ccxt", "matplotlib",
 _LOADED_BY_HELP = """
 import sys
 from tradefabric.cli import main
-sys.argv = ["tradefabric", "--help"]
+sys.argv = ["tradefabric", *sys.argv[1:], "--help"]
 try:
     main()
 except SystemExit:
@@ -30,8 +31,9 @@ print(" ".join(sorted(sys.modules)))
 """
 
 
-def test_root_help_imports_no_heavy_module() -> None:
-    result = subprocess.run([sys.executable, "-c", _LOADED_BY_HELP],
+@pytest.mark.parametrize("group", [[], ["data"]], ids=["root", "data"])
+def test_group_help_imports_no_heavy_module(group: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-c", _LOADED_BY_HELP, *group],
                             capture_output=True, text=True, check=True)  # fmt: skip
     loaded = set(result.stdout.split()[-1000:]) | set(result.stdout.split())
     assert "Commands" in result.stdout
@@ -45,6 +47,21 @@ def test_the_help_listed_for_a_lazy_command_is_its_own(name: str) -> None:
     if isinstance(command, TyperGroup) and len(command.commands) == 1:
         own = command.help or own  # a one-command group (venue, report): its group help
     assert COMMANDS[name].help == own.strip()
+
+
+def test_the_data_subcommands_listed_are_the_data_groups_own() -> None:
+    from tradefabric.cli.data_commands import app
+
+    own = typer.main.get_group(app).commands
+    assert list(DATA_COMMANDS) == [n for n in DATA_COMMANDS if n in own]
+    assert set(DATA_COMMANDS) == set(own)
+    for name, command in own.items():
+        loaded = load_command(name, DATA_COMMANDS)
+        assert loaded.callback is not None and command.callback is not None
+        # Typer wraps each callback anew: compare what the wrappers call.
+        assert loaded.callback.__wrapped__ is command.callback.__wrapped__, name  # type: ignore[attr-defined]
+        assert [p.name for p in loaded.params] == [p.name for p in command.params], name
+        assert DATA_COMMANDS[name].help == (command.help or "").strip().split("\n")[0], name
 
 
 def test_log_options_after_the_subcommand_are_hoisted() -> None:

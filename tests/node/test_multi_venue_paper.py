@@ -84,6 +84,10 @@ def test_binance_and_bybit_trade_in_one_node(shared_data: Path, tmp_path: Path) 
     per_venue = {v.venue: v for v in status.data.venues}
     assert set(per_venue) == set(VENUES)
     assert all(v.parsed > 10_000 and v.dropped == 0 for v in per_venue.values())
+    # Each venue's feed counts its own events on the shared bus, not the other venue's.
+    counts = {venue: node.markets[venue].event_counts() for venue in VENUES}
+    assert sum(c.trades for c in counts.values()) == status.trades
+    assert all(0 < c.trades < status.trades for c in counts.values())
     for venue in VENUES:
         book = node.cache.book(InstrumentId(venue=venue, symbol="BTC/USDT"))
         assert book is not None and book.valid

@@ -6,6 +6,7 @@ what was expected (``ConfigError``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +76,40 @@ def _default_signals() -> tuple[PluginSpec, ...]:
     )
 
 
+class TradingViewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Where the TradingView webhook listens and what it accepts.
+
+    The shared secret comes from ``secret_env`` (the name of an environment variable:
+    keep secrets out of config files) or, for tests and the CLI, ``secret`` itself.
+    """
+
+    secret: str = ""
+    secret_env: str = ""
+    host: str = "127.0.0.1"
+    port: int = 0
+    path: str = "/webhook/tradingview"
+    max_age_s: float = 300.0
+    """An alert whose ``time`` is further from our clock than this is refused."""
+    max_body_bytes: int = 16_384
+    remembered_ids: int = 100_000
+
+    def __post_init__(self) -> None:
+        if bool(self.secret) == bool(self.secret_env):
+            raise ConfigError("tradingview: give exactly one of secret_env (preferred) or secret")
+        if self.secret and len(self.secret) < 16:
+            raise ConfigError("tradingview: secret must be at least 16 characters")
+
+    def shared_secret(self) -> str:
+        """Return the secret; a missing or short ``secret_env`` variable is a ``ConfigError``."""
+        if self.secret:
+            return self.secret
+        value = os.environ.get(self.secret_env, "")
+        if len(value) < 16:
+            state = "is not set" if not value else "holds fewer than 16 characters"
+            raise ConfigError(f"tradingview.secret_env: ${self.secret_env} {state}")
+        return value
+
+
 class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything the analytics pipeline runs."""
 
@@ -88,6 +123,9 @@ class AnalyticsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     ensemble: EnsembleParams = EnsembleParams()
     macro: MacroConfig = MacroConfig()
     volatility: VolatilityConfig = VolatilityConfig()
+    tradingview: TradingViewConfig | None = None
+    """TradingView alerts as a signal source (paper and live nodes serve the webhook);
+    their signals are scored like the plugins' and reach ``kind: router``."""
 
     def __post_init__(self) -> None:
         base = interval_to_ns(self.base_interval)

@@ -89,7 +89,7 @@ class _Core:
                 if plugin.interval == candle.interval:
                     signal = source(index, plugin, candle, now_ns)
                     if signal is not None:
-                        self._emit(signal)
+                        self.emit(signal)
 
     def _regime(self, candle: Candle) -> None:
         if candle.interval != self.config.regime.interval:
@@ -121,7 +121,8 @@ class _Core:
             )  # fmt: skip
             self.bus.publish(analytics_topics.FEATURES, row)
 
-    def _emit(self, raw: Signal) -> None:
+    def emit(self, raw: Signal) -> None:
+        """Score ``raw``, vote it into the ensemble and publish both."""
         signal = self.context.score(raw)
         self.context.track(signal)
         self.signals.append(signal)
@@ -186,6 +187,8 @@ class AnalyticsPipeline:
         bus.subscribe(topics.LIQUIDATIONS, self.on_liquidation)
         bus.subscribe(topics.OPEN_INTEREST, self.on_open_interest)
         bus.subscribe(topics.TRADES, self.on_trade)
+        # Outside sources (TradingView) are scored and voted like the plugins' signals.
+        bus.subscribe(analytics_topics.EXTERNAL_SIGNALS, self.core.emit)
         self.microstructure = MicrostructureFeed(
             bus,
             whale_notional=config.confidence.whale_notional,

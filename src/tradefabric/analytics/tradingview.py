@@ -34,6 +34,7 @@ import structlog
 from aiohttp import web
 
 from tradefabric.analytics import topics
+from tradefabric.analytics.config import TradingViewConfig
 from tradefabric.analytics.signals.base import Direction, Evidence, Signal, stamp
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
@@ -50,23 +51,6 @@ _ACTIONS: Final = {"buy": Direction.LONG, "long": Direction.LONG,
 _TV_INTERVALS: Final = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "30": "30m",
                         "60": "1h", "120": "2h", "240": "4h", "D": "1d", "1D": "1d"}  # fmt: skip
 """TradingView's ``{{interval}}`` (minutes, or D) in tradefabric's spelling."""
-
-
-class TradingViewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Where the webhook listens and what it accepts."""
-
-    secret: str
-    host: str = "127.0.0.1"
-    port: int = 0
-    path: str = "/webhook/tradingview"
-    max_age_s: float = 300.0
-    """An alert whose ``time`` is further from our clock than this is refused."""
-    max_body_bytes: int = 16_384
-    remembered_ids: int = 100_000
-
-    def __post_init__(self) -> None:
-        if len(self.secret) < 16:
-            raise ConfigError("tradingview: secret must be at least 16 characters")
 
 
 class TradingViewAlert(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -114,6 +98,7 @@ class TradingViewWebhook:
         self.bus = bus
         self.clock = clock
         self.config = config
+        self._secret = config.shared_secret().encode()  # resolved now: a missing one fails early
         self.stats = WebhookStats()
         self.url = ""
         self._seen: OrderedDict[str, int] = OrderedDict()
@@ -171,7 +156,7 @@ class TradingViewWebhook:
         return _signal(alert, alert_ns, now)
 
     def _authenticate(self, body: bytes, alert: TradingViewAlert, signature: str | None) -> None:
-        secret = self.config.secret.encode()
+        secret = self._secret
         if signature is not None:
             expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
             if not hmac.compare_digest(expected, signature.strip().lower()):

@@ -10,7 +10,7 @@ the help lines here equal to the commands' own.
 from __future__ import annotations
 
 import importlib
-from typing import Final
+from typing import ClassVar, Final
 
 import msgspec
 import typer
@@ -29,12 +29,37 @@ class LazyCommand(msgspec.Struct, frozen=True):
     help: str
 
 
+DATA_HELP = "Market data: replay recordings, verify order books, query the catalog."
+
+DATA_COMMANDS: Final[dict[str, LazyCommand]] = {
+    name: LazyCommand(f"tradefabric.cli.{module}", attribute, help_line)
+    for name, module, attribute, help_line in (
+        ("replay", "data_commands", "replay",
+         "Replay FILE through the parser, books and candles; store into --catalog; print counts."),
+        ("verify-book", "data_commands", "verify_book",
+         "Rebuild the book of FILE (snapshot + diffs) and compare it with the venue's bookTicker."),
+        ("query", "data_commands", "query",
+         "Run SQL over the catalog's views: trades, quotes and candles (timestamps in int ns)."),
+        ("import", "import_command", "import_data",
+         "Import candle history from PATH into --catalog; importing again adds nothing."),
+        ("download", "download_command", "download_data",
+         "Download candles (or --trades) of --symbol from --since to --until into --catalog."),
+        ("versions", "catalog_commands", "versions",
+         "List every catalog version: what each commit added or removed, from what source."),
+        ("compact", "catalog_commands", "compact_catalog",
+         "Merge each partition's small files into one daily file (one new version, atomic)."),
+        ("gaps", "catalog_commands", "gaps",
+         "Find missing candles and missed trades (trade-id jumps); optionally repair candle gaps."),
+        ("resample", "catalog_commands", "resample_candles",
+         "Resample stored candles in DuckDB (e.g. 1s -> 1m -> 1h -> 1d); print or store them."),
+        ("triangulate", "triangulate_command", "triangulate",
+         "Check ASSET's candles on every venue against the cross-venue consensus."),
+    )
+}  # fmt: skip
+"""``tradefabric data``'s subcommands: ``data --help`` lists them without loading pyarrow."""
+
 COMMANDS: Final[dict[str, LazyCommand]] = {
-    "data": LazyCommand(
-        "tradefabric.cli.data_commands",
-        "app",
-        "Market data: replay recordings, verify order books, query the catalog.",
-    ),
+    "data": LazyCommand("tradefabric.cli.lazy", "DATA_GROUP", DATA_HELP),
     "venue": LazyCommand(
         "tradefabric.cli.venue_commands",
         "app",
@@ -115,15 +140,17 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
 }
 
 
-def load_command(name: str) -> click.Command:
-    """Import command ``name``'s module and return its click command."""
-    spec = COMMANDS[name]
+def load_command(name: str, table: dict[str, LazyCommand] = COMMANDS) -> click.Command:
+    """Import command ``name``'s module (from ``table``) and return its click command."""
+    spec = table[name]
     target = getattr(importlib.import_module(spec.module), spec.attribute)
+    if isinstance(target, click.Command):
+        return target  # a lazy group of its own (``data``)
     if isinstance(target, typer.Typer):
         # A group even with one subcommand, as add_typer makes it (``venue serve``).
         command: click.Command = typer.main.get_group(target)
     else:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)
         single.command(name=name)(target)
         command = typer.main.get_command(single)
     command.name = name
@@ -133,21 +160,32 @@ def load_command(name: str) -> click.Command:
 class LazyGroup(TyperGroup):
     """The root group: lists ``COMMANDS`` from the table, imports one only to run it."""
 
+    table: ClassVar[dict[str, LazyCommand]] = COMMANDS
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Return the eager commands, then the lazy ones in table order."""
-        eager = [n for n in super().list_commands(ctx) if n not in COMMANDS]
-        return [*eager, *COMMANDS]
+        eager = [n for n in super().list_commands(ctx) if n not in self.table]
+        return [*eager, *self.table]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """Return a loaded command, or a stand-in carrying only the name and help (listing)."""
-        if cmd_name in self.commands or cmd_name not in COMMANDS:
+        if cmd_name in self.commands or cmd_name not in self.table:
             return super().get_command(ctx, cmd_name)
-        return TyperCommand(cmd_name, help=COMMANDS[cmd_name].help)
+        return TyperCommand(cmd_name, help=self.table[cmd_name].help)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         """Load the command the arguments name, then resolve as usual."""
-        if args and args[0] in COMMANDS and args[0] not in self.commands:
-            self.add_command(load_command(args[0]), args[0])
+        if args and args[0] in self.table and args[0] not in self.commands:
+            self.add_command(load_command(args[0], self.table), args[0])
         return super().resolve_command(ctx, args)
+
+
+class DataGroup(LazyGroup):
+    """``tradefabric data``: its subcommands listed from ``DATA_COMMANDS``, loaded to run."""
+
+    table: ClassVar[dict[str, LazyCommand]] = DATA_COMMANDS
+
+
+DATA_GROUP: Final = DataGroup(name="data", help=DATA_HELP, no_args_is_help=True)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,6 +18,8 @@ from tradefabric.ops.run_record import json_text
 from tradefabric.research.search import Executor
 from tradefabric.research.sweep import run_sweep
 from tradefabric.research.walk_forward import run_walk_forward
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Research: parameter sweeps and walk-forward optimisation.", no_args_is_help=True
@@ -60,6 +62,26 @@ def _bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
+def _research(
+    label: str,
+    address: str | None,
+    workers: int,
+    job: Callable[[Executor | None, Callable[[int, int], None]], T],
+) -> T:
+    """Run ``job`` on the chosen executor behind a progress bar; errors end the command."""
+    try:
+        with _executor(address, workers) as executor, _bar(label) as update:
+            return job(executor, update)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+
+
+def _printed_as_json(outcome: object, json_output: bool) -> bool:
+    if json_output:
+        sys.stdout.write(json_text(outcome) + "\n")
+    return json_output
+
+
 @app.command("sweep")
 def sweep(
     config: ConfigOption,
@@ -68,13 +90,10 @@ def sweep(
     json_output: JsonOption = False,
 ) -> None:
     """Run a parameter sweep; write trials.parquet and report.html (heatmap, best curves)."""
-    try:
-        with _executor(address, workers) as executor, _bar("sweep") as update:
-            outcome = run_sweep(config, executor, progress=update)
-    except TradefabricError as exc:
-        raise fail(exc) from exc
-    if json_output:
-        sys.stdout.write(json_text(outcome) + "\n")
+    outcome = _research(
+        "sweep", address, workers, lambda ex, update: run_sweep(config, ex, progress=update)
+    )
+    if _printed_as_json(outcome, json_output):
         return
     stdout.print(
         f"catalog v{outcome.catalog_version}: {outcome.trials} trials, "
@@ -99,13 +118,13 @@ def walk_forward(
     json_output: JsonOption = False,
 ) -> None:
     """Optimise in-sample, trade the next window; stitched OOS equity, degradation, DSR, PBO."""
-    try:
-        with _executor(address, workers) as executor, _bar("walk-forward") as update:
-            outcome = run_walk_forward(config, executor, progress=update)
-    except TradefabricError as exc:
-        raise fail(exc) from exc
-    if json_output:
-        sys.stdout.write(json_text(outcome) + "\n")
+    outcome = _research(
+        "walk-forward",
+        address,
+        workers,
+        lambda ex, update: run_walk_forward(config, ex, progress=update),
+    )
+    if _printed_as_json(outcome, json_output):
         return
     r = outcome.result
     for w in r.windows:

@@ -40,8 +40,11 @@ from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
+from tradefabric.node.supervisor import RestartPolicy
 from tradefabric.ops.control.config import ControlConfig
+from tradefabric.ops.dashboard.config import DashboardConfig
 from tradefabric.ops.equity import EquityCurve
+from tradefabric.ops.telegram.config import TelegramConfig
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.config import RiskConfig
 from tradefabric.risk.engine import ConsensusPriceSource, RiskEngine
@@ -133,6 +136,8 @@ class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     queue_size: int = 100_000
     """Frames the socket readers may queue ahead of the data engine; when full, new
     frames are dropped, counted, the venue's books invalidated and an alert raised."""
+    restart: RestartPolicy = RestartPolicy()
+    """How a crashed feed is started again (``node.supervisor``)."""
 
     def __post_init__(self) -> None:
         for interval in self.candle_intervals:
@@ -227,6 +232,13 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """The heartbeat file ``tradefabric guard`` watches (``execution.live.heartbeat``:
     ``guard: {heartbeat_file: ..., interval_s: 1, timeout_s: 10}``); None: none written."""
 
+    telegram: TelegramConfig | None = None
+    """A Telegram bot over the control service (``ops.telegram``; needs ``control:``);
+    None: no bot."""
+    dashboard: DashboardConfig | None = None
+    """The web dashboard a paper/live node serves (``ops.dashboard``:
+    ``dashboard: {port: 8781, token_env: TF_DASHBOARD_TOKEN}``); None: not served."""
+
     def live_venues(self) -> frozenset[str]:
         """Return the venues executed ``mode: live``."""
         return frozenset(v for v, e in self.execution.items() if e.mode is ExecutionMode.LIVE)
@@ -238,6 +250,8 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         if len(set(ids)) != len(ids):
             raise ConfigError(f"strategies: ids must be unique, got {ids}")
         _check_balances(self.balances)
+        if self.telegram is not None and self.control is None:
+            raise ConfigError("telegram: needs a control: section (the bot uses its service)")
         for strategy in self.strategies:
             venue = getattr(strategy, "venue", None)
             if isinstance(venue, str) and venue not in self.execution:

@@ -93,6 +93,20 @@ class _Counter:
         self.count += 1
 
 
+class _VenueCounter(_Counter):
+    """Count one venue's messages on a bus several venues share."""
+
+    __slots__ = ("venue",)
+
+    def __init__(self, venue: str) -> None:
+        super().__init__()
+        self.venue = venue
+
+    def __call__(self, message: object) -> None:
+        if getattr(message, "venue", None) == self.venue:
+            self.count += 1
+
+
 class MarketDataNode:
     """Build the market data pipeline for one venue from ``config``.
 
@@ -129,6 +143,8 @@ class MarketDataNode:
             else None
         )
         self.parser = self.venue.make_parser(self.bus)
+        # On a shared bus every venue's events pass: count only this one's.
+        self._own_venue = config.venue if shared is not None else None
         self._counters = {
             "trades": self._count(topics.TRADES),
             "quotes": self._count(topics.QUOTES),
@@ -137,10 +153,14 @@ class MarketDataNode:
             "candles": self._count(topics.CANDLES),
         }
         self.trade_gaps: list[TradeGap] = []
-        self.bus.subscribe(topics.TRADE_GAPS, self.trade_gaps.append)
+        self.bus.subscribe(topics.TRADE_GAPS, self._on_trade_gap)
+
+    def _on_trade_gap(self, gap: TradeGap) -> None:
+        if self._own_venue is None or gap.venue == self._own_venue:
+            self.trade_gaps.append(gap)
 
     def _count(self, topic: Topic[T]) -> _Counter:
-        counter = _Counter()
+        counter = _Counter() if self._own_venue is None else _VenueCounter(self._own_venue)
         self.bus.subscribe(topic, counter)
         return counter
 

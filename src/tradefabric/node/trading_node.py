@@ -61,9 +61,13 @@ from tradefabric.node.run import (
     build_sim_venues,
 )
 from tradefabric.node.signal_sources import build_signal_sources
-from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
+from tradefabric.ops.alerts import ALERTS, Alert
 from tradefabric.ops.control.http import ControlServer, serve_node
 from tradefabric.ops.control.service import ControlService
+from tradefabric.ops.dashboard.server import DashboardServer, serve_dashboard
+from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
+from tradefabric.ops.telegram.secret import read_token
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
@@ -187,6 +191,7 @@ class TradingNode:
         self.market_clock = self._market_clock()
         self.alerts: list[Alert] = []
         self.bus.subscribe(ALERTS, self.alerts.append, owner="record")
+        alert_on_breaker_events(self.bus)
         self.markets: dict[str, MarketDataNode] = {}
         self.books: OrderBooks | None = None
         self.engine: DataEngine | None = None
@@ -210,7 +215,9 @@ class TradingNode:
         self.tally = MarketTally()
         self.bus.subscribe(topics.TRADES, self.tally.on_trade, owner="record")
         self.bus.subscribe(topics.CANDLES, self.tally.on_candle, owner="record")
-        self.sources = LiveSources(config, live=mode is not RunMode.BACKTEST)
+        self.sources = LiveSources(
+            config, live=mode is not RunMode.BACKTEST, bus=self.bus, clock=clock
+        )
         with self.bus.owned_by("analytics"):
             self.analytics: AnalyticsPipeline | None = build_signal_sources(
                 config, self.bus, clock, macro=self.sources.macro,
@@ -220,11 +227,18 @@ class TradingNode:
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
                 self.integrity = Triangulator(self.bus, config.integrity)
+                self.integrity.attach()  # it consumes the bus's candles and quotes
         self.cache = NodeCache(
             self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
         self.control: tuple[ControlService, ControlServer] | None = None
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
+        self.telegram: TelegramBot | None = None
+        """The Telegram bot over the control service while ``run_live`` runs (``telegram:``)."""
+        self.supervisors: list[Supervisor] = []
+        """One per live feed while ``run_live`` runs: restarts and last errors."""
+        self.dashboard: DashboardServer | None = None
+        """The web dashboard while ``run_live`` runs (``dashboard:``)."""
 
     def _build_live_venues(
         self, instruments: Mapping[InstrumentId, Instrument], confirm_live: bool
@@ -369,14 +383,20 @@ class TradingNode:
     async def run_live(self, stop: asyncio.Event) -> BacktestResult:
         """Run every feed, the data engine and the live venues until ``stop``; then finish.
 
-        Live venues connect and reconcile before any market data flows; a feed that
-        fails is logged and alerted, the other feeds keep running. A node with live
-        venues and no feeds (execution only) runs until ``stop``.
+        Live venues connect and reconcile before any market data flows. Each feed runs
+        under a ``Supervisor``: a crash is alerted, counted by that venue's circuit
+        breaker and restarted with backoff; the other feeds keep running. A node with
+        live venues and no feeds (execution only) runs until ``stop``.
         """
         engine = self.engine
         if engine is None and not self.live_venues:
             raise ConfigError(f"a {self.mode} node has no live feeds")
         feeds = self.feeds() if engine is not None else []
+        restart = self.config.market_data.restart
+        self.supervisors = [
+            Supervisor(f"feed:{f.live.venue}", f.live.venue, self.bus, self.clock, restart)
+            for f in feeds
+        ]
         background = _Background()
         started = time.perf_counter()
         beat_stop = asyncio.Event()
@@ -387,12 +407,10 @@ class TradingNode:
         try:
             for venue in self.live_venues.values():
                 await venue.start()
-            self.control = (
-                None if self.config.control is None else serve_node(self, self.config.control)
-            )
+            self._serve_operators()
             if engine is not None:
                 background.start(engine.run)
-            background.start(self.sources.run)
+            background.start(self.sources.run)  # stopped in finally: feeds may end first
             await self._run_feeds(feeds, stop)
             clean = True
         finally:
@@ -408,18 +426,20 @@ class TradingNode:
         if not feeds:
             await stop.wait()
             return
-        results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
-        for feed, result in zip(feeds, results, strict=True):
-            if isinstance(result, BaseException):
-                self._feed_failed(feed.live.venue, result)
+        jobs = zip(self.supervisors, feeds, strict=True)
+        await asyncio.gather(*(supervisor.run(feed.run, stop) for supervisor, feed in jobs))
 
     async def _stop_services(self) -> None:
         self._close_market_data()
         cancel = getattr(self.clock, "cancel_timers", None)
         if callable(cancel):
             cancel()
+        if self.telegram is not None:  # off the loop: it sends what is queued, briefly
+            await asyncio.to_thread(self.telegram.stop)
         if self.control is not None:  # off the loop: a request in flight still answers
             await asyncio.to_thread(self.control[1].stop)
+        if self.dashboard is not None:
+            await asyncio.to_thread(self.dashboard.stop)
 
     def _source_text(self) -> str:
         sources = ", ".join(
@@ -429,18 +449,27 @@ class TradingNode:
         live = ", ".join(f"{name} live" for name in self.live_venues)
         return f"live feeds: {sources}" + (f"; {live}" if live else "")
 
-    def _feed_failed(self, venue: str, error: BaseException) -> None:
-        log.error("feed_failed", venue=venue, error=repr(error))
-        self.bus.publish(
-            ALERTS,
-            Alert(
-                kind="feed_failed",
-                level=AlertLevel.CRITICAL,
-                component=f"feed:{venue}",
-                message=f"{venue} feed stopped: {type(error).__name__}: {error}",
-                ts=self.clock.timestamp_ns(),
-            ),
-        )
+    def _serve_operators(self) -> None:
+        """Start the dashboard, the control API and, over its service, the Telegram bot
+        (each when configured)."""
+        control = self.config.control
+        if self.config.dashboard is not None:  # first: a missing token fails before any serves
+            self.dashboard = serve_dashboard(self, self.config.dashboard, control)
+        try:
+            self._serve_control()
+        except BaseException:  # a bad bot token, a port in use: stop what listens already
+            if self.dashboard is not None:
+                self.dashboard.stop()
+            raise
+
+    def _serve_control(self) -> None:
+        control, telegram = self.config.control, self.config.telegram
+        if control is None:
+            return
+        bot_token = read_token(telegram) if telegram is not None else ""  # fails before serving
+        self.control = serve_node(self, control)
+        if telegram is not None:
+            self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

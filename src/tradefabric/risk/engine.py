@@ -25,6 +25,7 @@ from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.blacklist import LiquidityBlacklist
 from tradefabric.risk.checks import PreTradeInput, first_rejection
 from tradefabric.risk.config import RiskConfig
+from tradefabric.risk.venue_breaker import VenueBreakers
 
 
 class RiskError(FatalError):
@@ -130,6 +131,7 @@ class RiskEngine:
         self._audit = audit
         self._consensus = consensus
         self.blacklist = LiquidityBlacklist(config, bus)
+        self.breakers = VenueBreakers(config.venue_breaker, bus, clock, audit)
         self._state: TradingState | None = None
         self._on_halt: HaltHandler | None = None
         self._sent: dict[str, deque[int]] = {}
@@ -208,6 +210,7 @@ class RiskEngine:
             resting_sell_prices=_prices(resting, OrderSide.SELL),
             halted=self.halted and not (system and order.reduce_only),
             strategy_paused=order.strategy_id in self.paused and not system,
+            venue_tripped="" if system and order.reduce_only else self.breakers.tripped(venue),
         )
 
     def _orders_in_window(self, venue: str, now: int) -> int:

@@ -135,6 +135,21 @@ def test_rest_trades_parsed_oldest_first_and_merged_without_duplicates() -> None
     assert [t.trade_id for t in client.trades] == ["10", "11", "12"]
 
 
+def test_a_rest_page_ahead_of_a_lagging_socket_loses_none_of_its_buffered_trades() -> None:
+    # A REST poll may publish the venue's newest page while older trades still sit unread in
+    # the socket's buffer: they arrive later, lower-numbered, and must not pass for repeats.
+    client = Client(SimClock(7))
+    page = [_rest_trade(str(i), f"2026-04-07T14:30:{i:02d}Z") for i in range(14, 9, -1)]
+    client.parser.merge_rest_trades(
+        client.live.parse_recent_trades(_market_trades(page), "BTC/USD", 7)
+    )
+    buffered = [_rest_trade(str(i), f"2026-04-07T14:30:{i:02d}Z") for i in range(12, 5, -1)]
+    late = client.live.parse_recent_trades(_market_trades(buffered), "BTC/USD", 8)
+    assert client.parser.merge_rest_trades(late) == 4  # 6..9 are new, 10..12 were published
+    assert sorted(int(t.trade_id) for t in client.trades) == list(range(6, 15))
+    assert client.parser.stats().duplicate_trades == 3
+
+
 @pytest.mark.parametrize(
     "body",
     [b"[]", _market_trades([_rest_trade("1", "yesterday")]),

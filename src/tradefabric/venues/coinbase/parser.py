@@ -27,6 +27,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.errors import DataError, MalformedMessageError, UnknownStreamError
 from tradefabric.core.time import interval_to_ns
 from tradefabric.data import topics
+from tradefabric.data.recent_ids import RecentTradeIds
 from tradefabric.model.data import (
     Candle,
     OrderBookDeltas,
@@ -101,7 +102,7 @@ class CoinbaseStreamParser:
         buy, sell = AggressorSide.BUY, AggressorSide.SELL
         taker = market.trade_side_is_taker
         self._sides = {"BUY": buy if taker else sell, "SELL": sell if taker else buy}
-        self._last_trade_id: dict[str, int] = {}
+        self._trade_ids: dict[str, RecentTradeIds] = {}
         self._running: dict[str, Candle] = {}
         self._interval_ns = interval_to_ns(market.candle_interval)
         self._subscribed = Subscribed()
@@ -114,6 +115,8 @@ class CoinbaseStreamParser:
             WireHeartbeatsMessage: self._on_heartbeats,
             WireSubscriptionsMessage: self._on_subscriptions,
         }
+        # A trade the catch-up recovered by REST may still sit in a lagging socket's buffer.
+        bus.subscribe(topics.TRADES_BACKFILLED, self._on_backfilled)
 
     @property
     def market(self) -> CoinbaseMarket:
@@ -246,13 +249,23 @@ class CoinbaseStreamParser:
         for trade in trades:
             self._publish_trade(trade)
 
-    def _publish_trade(self, trade: Trade) -> None:
+    def _first_time(self, trade: Trade) -> bool:
         number = _trade_number(trade.trade_id)
-        if number >= 0:
-            if number <= self._last_trade_id.get(trade.symbol, -1):
-                self._counts["duplicate_trades"] += 1
-                return
-            self._last_trade_id[trade.symbol] = number
+        if number < 0:
+            return True
+        seen = self._trade_ids.get(trade.symbol)
+        if seen is None:
+            seen = self._trade_ids[trade.symbol] = RecentTradeIds()
+        return seen.first_time(number)
+
+    def _on_backfilled(self, trade: Trade) -> None:
+        if trade.venue == self._venue:
+            self._first_time(trade)
+
+    def _publish_trade(self, trade: Trade) -> None:
+        if not self._first_time(trade):
+            self._counts["duplicate_trades"] += 1
+            return
         self._counts["trades"] += 1
         self._bus.publish(topics.TRADES, trade)
 

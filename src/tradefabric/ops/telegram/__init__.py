@@ -1,0 +1,1 @@
+"""Telegram in front of the control service: commands, confirmations and alerts."""
