@@ -5,12 +5,14 @@ A venue package registers its client once, at import::
     register_live_client("binance", build_client, testnet_urls=(REST, WS))
 
 and need not touch this module: on the first lookup of a venue not registered yet,
-the registry imports ``tradefabric.venues.<base>.private.factory`` (``<base>`` is the
+the registry imports ``tradefabric.venues.<base>.private.factory`` or
+``tradefabric.execution.live.<base>.factory`` (``FACTORY_MODULES``; ``<base>`` is the
 venue name up to its first ``-``: ``binance-usdm`` -> ``binance``). That module
 either calls ``register_live_client`` itself, or exposes ``build_client`` (and
-``VENUES``, the names it serves; ``TESTNET_REST_URL``/``TESTNET_WS_URL``), which is
-registered for it. A config may also name any factory directly
-(``live: {factory: package.module:callable}``), for a third-party client.
+``VENUES``, the names it serves; ``TESTNET_URLS`` per venue or
+``TESTNET_REST_URL``/``TESTNET_WS_URL``), which is registered for it. A config may
+also name any factory directly (``live: {factory: package.module:callable}``), for a
+third-party client.
 
 Every factory has one signature::
 
@@ -142,20 +144,37 @@ def _import(path: str, venue: str) -> Callable[..., Any]:
     return factory  # type: ignore[no-any-return]
 
 
+FACTORY_MODULES = (
+    "tradefabric.venues.{base}.private.factory",
+    "tradefabric.execution.live.{base}.factory",
+)
+"""Where a venue's factory module is looked for, ``{base}`` its name up to the first ``-``."""
+
+
 def _import_venue_package(venue: str) -> None:
     base = venue.split("-", 1)[0]
-    name = f"tradefabric.venues.{base}.private.factory"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return  # no such venue package: the caller names what is registered
-        raise
-    if venue in _REGISTRY:
-        return  # the module registered itself
+    for pattern in FACTORY_MODULES:
+        name = pattern.format(base=base)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # no such package: try the next place
+            raise
+        if venue not in _REGISTRY:  # the module may have registered itself
+            _register_module(venue, base, module)
+        if venue in _REGISTRY:
+            return
+
+
+def _register_module(venue: str, base: str, module: Any) -> None:
     build = getattr(module, "build_client", None)
     served = getattr(module, "VENUES", (base,))
-    if callable(build) and venue in served:
+    if not callable(build) or venue not in served:
+        return
+    per_venue = getattr(module, "TESTNET_URLS", {})
+    urls = tuple(per_venue.get(venue, ())) if isinstance(per_venue, dict) else ()
+    if not urls:
         names = ("TESTNET_REST_URL", "TESTNET_WS_URL")
         urls = tuple(u for u in (getattr(module, n, "") for n in names) if u)
-        register_live_client(venue, build, testnet_urls=urls)
+    register_live_client(venue, build, testnet_urls=urls)
