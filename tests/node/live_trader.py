@@ -18,6 +18,9 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     every_ms: int = 100
     resting: int = 6
     price: float = 50_000.0
+    step: float = 1.0
+    """Each new order is priced ``price - step * (tick % 50)``."""
+    quantity: float = 0.003
 
 
 class RestingBuyer(PluginStrategy):
@@ -35,7 +38,7 @@ class RestingBuyer(PluginStrategy):
         self.ticks += 1
         mine = [o for o in self.ctx.open_orders() if o.strategy_id == self.strategy_id]
         if len(mine) < self.params.resting:
-            price = self.params.price - (self.ticks % 50)
-            self.order(OrderSide.BUY, 0.003, order_type=OrderType.LIMIT, price=price)
+            price = round(self.params.price - self.params.step * (self.ticks % 5), 2)
+            self.order(OrderSide.BUY, self.params.quantity, order_type=OrderType.LIMIT, price=price)
         if self.ticks % 5 == 0 and mine:
             self.ctx.cancel(mine[0].client_order_id)
