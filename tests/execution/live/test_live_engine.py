@@ -276,3 +276,20 @@ async def test_no_cancel_after_without_the_capability(tmp_path: Path) -> None:
     await live.start()
     await live.live.stop()
     assert live.ref.heartbeats == []
+
+
+async def test_stop_cancels_a_settlement_still_waiting_and_the_order_stays_submitted(
+    tmp_path: Path,
+) -> None:
+    live = Live(tmp_path, settings=LiveSettings(query_backoff_s=(30.0,)))
+    await live.start()
+    live.client.hold_stream = True
+    live.ref.fault_next("lost")
+    cid = live.buy(0.1).client_order_id
+    await until(lambda: cid in live.ref.by_client)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await live.live.stop(grace_s=0.1)
+    assert loop.time() - started < 5.0
+    assert live.state(cid).status is S.SUBMITTED  # the next start's reconciliation settles it
+    assert live.ref.submissions[cid] == 1

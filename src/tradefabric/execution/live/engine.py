@@ -145,15 +145,26 @@ class LiveVenue:
             self._loops.append(asyncio.create_task(self._every_heartbeat()))
         return summary
 
-    async def stop(self) -> None:
-        """Stop the timers, let scheduled work finish, close the client (orders stay)."""
+    async def stop(self, grace_s: float = 2.0) -> None:
+        """Stop the timers, give scheduled work ``grace_s`` to finish, close the client.
+
+        Orders stay at the venue. Work still running after the grace (an unknown outcome
+        still being queried) is cancelled: its order stays SUBMITTED in the state store
+        and the next start's reconciliation settles it.
+        """
         for task in self._loops:
             task.cancel()
         for task in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._loops.clear()
-        await self.idle()
+        try:
+            await asyncio.wait_for(self.idle(), grace_s)
+        except TimeoutError:
+            log.warning("live_work_cancelled_at_stop", venue=self.name, tasks=len(self._tasks))
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.client.close()
 
     async def idle(self) -> None:
@@ -304,7 +315,7 @@ class LiveVenue:
     async def _every_reconcile(self) -> None:
         while True:
             await asyncio.sleep(self.settings.reconcile_interval_s)
-            await self._reconcile_quietly("periodic")
+            await self._guarded(self._reconcile_quietly("periodic"), "periodic reconciliation")
 
     async def _reconcile_quietly(self, reason: str) -> None:
         try:
@@ -315,7 +326,7 @@ class LiveVenue:
     async def _every_heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.settings.cancel_after_s / 3)
-            await self._heartbeat()
+            await self._guarded(self._heartbeat(), "cancel-after heartbeat")
 
     async def _heartbeat(self) -> None:
         try:
