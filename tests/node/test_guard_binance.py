@@ -1,5 +1,6 @@
 """The guard on the fake Binance spot venue (no cancel-after of its own): a node killed -9
-leaves resting orders; `tradefabric guard` cancels every one within timeout + 2 s."""
+leaves resting orders; `tradefabric guard` cancels every one within timeout + 2 s. Both
+run at DEBUG: no key or secret in anything they wrote."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ import yaml
 from tests.conftest import REPO_ROOT
 from tests.execution.live.harness import until
 from tests.node.test_live_kill9_binance import env, write_config
-from tests.venues.binance_private.conftest import Venue, spot_venue  # noqa: F401
+from tests.venues.binance_private.conftest import (  # noqa: F401
+    HMAC_KEY,
+    HMAC_SECRET,
+    Venue,
+    spot_venue,
+)
 from tradefabric.execution.live.heartbeat import read_heartbeat
 
 TIMEOUT_S = 3.0
@@ -42,8 +48,9 @@ async def test_kill_9_and_the_guard_cancels_every_binance_order(
     raw["strategies"][0]["params"]["every_ms"] = 40
     config.write_text(yaml.safe_dump(raw))
     exchange = spot_venue.exchange
-    node = start(tmp_path, "node", "run", "-c", str(config), "--out", str(tmp_path / "run"))
-    guard = start(tmp_path, "guard", "guard", "-c", str(config))
+    node = start(tmp_path, "node", "--log-level", "DEBUG", "run", "-c", str(config), "--out",
+                 str(tmp_path / "run"))  # fmt: skip
+    guard = start(tmp_path, "guard", "--log-level", "DEBUG", "guard", "-c", str(config))
     try:
         beat = lambda: read_heartbeat(tmp_path / "heartbeat.json") is not None  # noqa: E731
         await until(beat, 60)
@@ -64,6 +71,13 @@ async def test_kill_9_and_the_guard_cancels_every_binance_order(
                 await asyncio.to_thread(process.wait, 20)
     assert b"binance: cancelled" in (tmp_path / "guard.log").read_bytes()
     assert b"guard_fired" in (tmp_path / "guard-audit.jsonl").read_bytes()
+    # Both processes logged at DEBUG with the real Binance client signing every request:
+    # neither the key nor the secret is in any log or file they wrote.
+    assert b'"level": "info"' in (tmp_path / "node.log").read_bytes()  # below the default
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    for secret in (HMAC_KEY, HMAC_SECRET):
+        for file in files:
+            assert secret.encode() not in file.read_bytes(), file
 
 
 @pytest.fixture(autouse=True)

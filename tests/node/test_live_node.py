@@ -104,6 +104,9 @@ async def test_a_live_node_restarts_and_reconciles_to_the_venues_ledger(
         await until(lambda: execution.order(orders[1]).filled_quantity > 0)  # type: ignore[union-attr]
 
     first = await run_node(path, tmp_path / "run1", trade)
+    # The adopted external order and the start-up summary reached the node's alerts.
+    kinds = {a.kind for a in first.alerts}
+    assert {"reconcile_discrepancy", "reconcile_summary"} <= kinds
     assert first.kernel.execution.order(orders[0]).status is OrderStatus.FILLED  # type: ignore[union-attr]
     # While the node is down the venue keeps matching.
     ref = refvenue.VENUES[venue]
