@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
+from tradefabric.core.logging import configure_logging
 from tradefabric.execution.live.engine import LiveVenue
 from tradefabric.execution.live.protocol import LiveReports
 from tradefabric.execution.live.reports import (
@@ -180,6 +181,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    configure_logging("WARNING")  # the summary's info line is not part of the figure
     best = float("inf")
     info: dict[str, int] = {}
     for _ in range(args.repeat):

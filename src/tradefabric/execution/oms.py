@@ -298,8 +298,18 @@ class ExecutionEngine:
         if order.is_terminal:
             self._close(order)
 
-    def on_cancelled(self, client_order_id: str, reason: str, ts_event: int) -> None:
-        """Apply a cancel: CANCELLED when we asked for it, EXPIRED when the venue decided."""
+    def on_cancelled(
+        self,
+        client_order_id: str,
+        reason: str,
+        ts_event: int,
+        status: OrderStatus | None = None,
+    ) -> None:
+        """Apply a cancel: CANCELLED when we asked for it, EXPIRED when the venue decided.
+
+        ``status`` (live venues, which say which it was) overrides that guess: a cancel
+        asked for before a restart, or by a person at the venue, is still CANCELLED.
+        """
         order = self._orders.get(client_order_id)
         if order is None or order.is_terminal:
             return
@@ -307,7 +317,8 @@ class ExecutionEngine:
         requested = (
             client_order_id in self._cancel_requested or order.status is OrderStatus.CANCEL_PENDING
         )
-        status = OrderStatus.CANCELLED if requested else OrderStatus.EXPIRED
+        if status is None:
+            status = OrderStatus.CANCELLED if requested else OrderStatus.EXPIRED
         self._emit(order.transition(status, ts_event, self._clock.timestamp_ns(), reason))
         self._close(order)
 

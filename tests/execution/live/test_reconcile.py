@@ -90,7 +90,7 @@ async def test_orders_no_longer_open_are_resolved_by_query(tmp_path: Path) -> No
     live.client.pending.clear()
     summary = await live.live.reconcile("periodic")
     assert summary.orders_resolved == 1
-    assert live.state(cid).status is S.EXPIRED  # the venue decided: we never asked
+    assert live.state(cid).status is S.CANCELLED  # as the venue says (by hand, not by us)
     assert ("order_not_open", cid) in discrepancies(live)
 
 

@@ -149,7 +149,9 @@ class ReportApplier:
                 self.counts.stale += 1
                 return
             reason = report.reason or f"{status} at the venue"
-            self._engine.on_cancelled(order.client_order_id, reason, report.ts_event)
+            # The venue says which it was: a cancel asked before a restart, or by hand at
+            # the venue, is CANCELLED; an expiry (IOC rest, GTD, venue's own) EXPIRED.
+            self._engine.on_cancelled(order.client_order_id, reason, report.ts_event, status)
         elif status is S.ACCEPTED and order.status is not S.ACCEPTED:
             self.counts.stale += 1  # an ack after a cancel or a fill
 
