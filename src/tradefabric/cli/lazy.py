@@ -117,6 +117,11 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
     "report": LazyCommand(
         "tradefabric.cli.backtest_commands", "report_app", "Reports on run folders."
     ),
+    "guard": LazyCommand(
+        "tradefabric.cli.guard_command",
+        "guard",
+        "Cancel every open order on live venues without cancel-after when the heartbeat stops.",
+    ),
     "ctl": LazyCommand(
         "tradefabric.cli.ctl_commands",
         "app",

@@ -16,11 +16,12 @@ to it (``node.isolation``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
@@ -33,11 +34,16 @@ from tradefabric.core.time import NS_PER_MS, interval_to_ns
 from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.candles import CandleAggregator
+from tradefabric.execution.client import ExecutionClient
+from tradefabric.execution.live.apply import is_derived
+from tradefabric.execution.live.engine import LiveVenue
+from tradefabric.execution.live.heartbeat import HeartbeatWriter
 from tradefabric.integrity.triangulator import Triangulator
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.enums import EmptyCandlePolicy
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
+from tradefabric.model.orders import Fill
 from tradefabric.node.cache import NodeCache
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.data_engine import DataEngine, DataEngineStats
@@ -45,6 +51,7 @@ from tradefabric.node.isolation import FaultPolicy, FaultRecord
 from tradefabric.node.kernel import TradingConfig, strategy_owner
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.live_sources import LiveSources
+from tradefabric.node.live_venues import alert_live_events, build_live_venues
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
 from tradefabric.node.run import (
     BacktestResult,
@@ -125,6 +132,36 @@ class MarketTally:
         self.last_candle = candle.ts_event
 
 
+async def _end_heartbeat(task: asyncio.Task[None], stop: asyncio.Event, clean: bool) -> None:
+    """Write ``stopped`` after a clean stop; after a failure let the heartbeat go stale."""
+    if clean:
+        stop.set()
+    else:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+class _Background:
+    """Tasks that run until the node stops: each gets its own stop event."""
+
+    def __init__(self) -> None:
+        self._tasks: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    def start(self, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+        """Start ``run(stop)`` as a task."""
+        stop = asyncio.Event()
+        self._tasks.append((stop, asyncio.create_task(run(stop))))
+
+    async def stop(self) -> None:
+        """Set every stop event, then wait for each task in start order."""
+        for stop, _ in self._tasks:
+            stop.set()
+        for _, task in self._tasks:
+            await task
+        self._tasks.clear()
+
+
 class TradingNode:
     """Build every component from ``config`` for ``mode``; see the module docstring.
 
@@ -141,9 +178,11 @@ class TradingNode:
         *,
         audit: AuditLog | None = None,
         instruments: Mapping[InstrumentId, Instrument] | None = None,
+        confirm_live: bool = False,
     ) -> None:
         """Build the node; ``audit`` replaces the run folder's audit log; ``instruments``
-        are the venues' own (``node.instruments.fetch_instruments``)."""
+        are the venues' own (``node.instruments.fetch_instruments``); ``confirm_live``
+        allows ``mode: live`` venues on production endpoints (``--confirm-live``)."""
         self.config = config
         self.mode = mode
         self.clock = clock
@@ -158,11 +197,13 @@ class TradingNode:
         self.books: OrderBooks | None = None
         self.engine: DataEngine | None = None
         self._build_market_data()
-        venues = build_sim_venues(
-            config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST
+        venues: dict[str, ExecutionClient] = dict(
+            build_sim_venues(config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST)
         )
+        self.live_venues = self._build_live_venues(instruments or {}, confirm_live)
+        venues.update(self.live_venues)
         self.run = KernelRun(
-            config, self.bus, clock, dict(venues), run_dir,
+            config, self.bus, clock, venues, run_dir,
             audit=audit, books=self.books, durable_audit=config.state is not None,
             daily_reports=_daily_schedule(config, mode), instruments=instruments,
             market_clock=self.market_clock,
@@ -200,6 +241,20 @@ class TradingNode:
         self.dashboard: DashboardServer | None = None
         """The web dashboard while ``run_live`` runs (``dashboard:``)."""
 
+    def _build_live_venues(
+        self, instruments: Mapping[InstrumentId, Instrument], confirm_live: bool
+    ) -> dict[str, LiveVenue]:
+        live = self.config.live_venues()
+        if not live or self.mode is RunMode.BACKTEST:
+            return {}  # a backtest simulates every venue
+        if self.mode is RunMode.PAPER:
+            raise ConfigError(
+                f"execution.{sorted(live)[0]}.mode: live: `tradefabric paper` simulates every "
+                "venue; run live venues with `tradefabric run`, or set mode: paper"
+            )
+        alert_live_events(self.bus, self.clock)
+        return build_live_venues(self.config, instruments, confirm_live=confirm_live)
+
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
 
@@ -212,7 +267,10 @@ class TradingNode:
         recorder, _ = attach(
             self.kernel, open_store(state), venue_state_lost=True, id_block=state.id_block,
             risk_interval_ns=interval_to_ns(self.config.risk_interval),
+            live_venues=frozenset(self.live_venues),
         )  # fmt: skip
+        if self.live_venues:
+            self._resume_live_venues(recorder.store.fills())
         for strategy in self.kernel.strategies:
             strategy.ctx.set_state_saver(recorder.save_strategy_state)
             saved = recorder.store.strategy_state(strategy.strategy_id)
@@ -223,6 +281,13 @@ class TradingNode:
             except Exception as exc:  # isolated like any handler: that strategy stops
                 self.bus.report_fault("state.restore", owner, exc)
         return recorder
+
+    def _resume_live_venues(self, fills: list[Fill]) -> None:
+        """Tell each live venue the last venue trade it had and what it derived."""
+        for name, venue in self.live_venues.items():
+            venue.applier.restore_derived(fills)
+            known = [f.ts_event for f in fills if f.venue == name and not is_derived(f.fill_id)]
+            venue.trades_since_ns = max(known, default=0)  # reconciliation asks from there
 
     def _market_clock(self) -> Clock | None:
         """Return a clock moved by the market's event times when the node parses raw data.
@@ -248,6 +313,8 @@ class TradingNode:
             data = self.config.data
             return {data.venue: data.recording_intervals} if data.recording else {}
         if not self.config.feeds:
+            if self.mode is RunMode.LIVE and self.config.live_venues():
+                return {}  # execution only: orders from the control API or timers
             raise ConfigError(f"feeds: a {self.mode} run needs at least one venue's feed")
         return {venue: settings.candle_intervals for venue in self.config.feeds}
 
@@ -315,50 +382,73 @@ class TradingNode:
         return feeds
 
     async def run_live(self, stop: asyncio.Event) -> BacktestResult:
-        """Run every feed and the data engine until ``stop``; then finish the run.
+        """Run every feed, the data engine and the live venues until ``stop``; then finish.
 
-        Each feed runs under a ``Supervisor``: a crash is alerted, counted by that venue's
-        circuit breaker and restarted with backoff; the other feeds keep running.
+        Live venues connect and reconcile before any market data flows. Each feed runs
+        under a ``Supervisor``: a crash is alerted, counted by that venue's circuit
+        breaker and restarted with backoff; the other feeds keep running. A node with
+        live venues and no feeds (execution only) runs until ``stop``.
         """
         engine = self.engine
-        if engine is None:
+        if engine is None and not self.live_venues:
             raise ConfigError(f"a {self.mode} node has no live feeds")
-        feeds = self.feeds()
+        feeds = self.feeds() if engine is not None else []
         restart = self.config.market_data.restart
         self.supervisors = [
             Supervisor(f"feed:{f.live.venue}", f.live.venue, self.bus, self.clock, restart)
             for f in feeds
         ]
-        self._serve_operators()
-        engine_stop = asyncio.Event()
-        engine_task = asyncio.create_task(engine.run(engine_stop))
-        sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
-        sources_task = asyncio.create_task(self.sources.run(sources_stop))
+        background = _Background()
         started = time.perf_counter()
+        beat_stop = asyncio.Event()
+        beating = None
+        if self.config.guard is not None:  # beating before the venues connect
+            beating = asyncio.create_task(HeartbeatWriter(self.config.guard).run(beat_stop))
+        clean = False
         try:
-            jobs = zip(self.supervisors, feeds, strict=True)
-            await asyncio.gather(*(supervisor.run(feed.run, stop) for supervisor, feed in jobs))
+            for venue in self.live_venues.values():
+                await venue.start()
+            self._serve_operators()
+            if engine is not None:
+                background.start(engine.run)
+            background.start(self.sources.run)  # stopped in finally: feeds may end first
+            await self._run_feeds(feeds, stop)
+            clean = True
         finally:
-            engine_stop.set()
-            sources_stop.set()
-            await engine_task  # parses what is still queued
-            await sources_task
-            self._close_market_data()
-            cancel = getattr(self.clock, "cancel_timers", None)
-            if callable(cancel):
-                cancel()
-            if self.telegram is not None:  # off the loop: it sends what is queued, briefly
-                await asyncio.to_thread(self.telegram.stop)
-            if self.control is not None:  # off the loop: a request in flight still answers
-                await asyncio.to_thread(self.control[1].stop)
-            if self.dashboard is not None:
-                await asyncio.to_thread(self.dashboard.stop)
-        seconds = time.perf_counter() - started
+            await background.stop()  # the data engine parses what is still queued
+            for venue in self.live_venues.values():
+                await venue.stop()
+            if beating is not None:
+                await _end_heartbeat(beating, beat_stop, clean)
+            await self._stop_services()
+        return self.finish(self._source_text(), time.perf_counter() - started)
+
+    async def _run_feeds(self, feeds: list[LiveFeed], stop: asyncio.Event) -> None:
+        if not feeds:
+            await stop.wait()
+            return
+        jobs = zip(self.supervisors, feeds, strict=True)
+        await asyncio.gather(*(supervisor.run(feed.run, stop) for supervisor, feed in jobs))
+
+    async def _stop_services(self) -> None:
+        self._close_market_data()
+        cancel = getattr(self.clock, "cancel_timers", None)
+        if callable(cancel):
+            cancel()
+        if self.telegram is not None:  # off the loop: it sends what is queued, briefly
+            await asyncio.to_thread(self.telegram.stop)
+        if self.control is not None:  # off the loop: a request in flight still answers
+            await asyncio.to_thread(self.control[1].stop)
+        if self.dashboard is not None:
+            await asyncio.to_thread(self.dashboard.stop)
+
+    def _source_text(self) -> str:
         sources = ", ".join(
             f"{venue} {feed.ws_url or '(venue default)'}"
             for venue, feed in self.config.feeds.items()
         )
-        return self.finish(f"live feeds: {sources}", seconds)
+        live = ", ".join(f"{name} live" for name in self.live_venues)
+        return f"live feeds: {sources}" + (f"; {live}" if live else "")
 
     def _serve_operators(self) -> None:
         """Start the dashboard, the control API and, over its service, the Telegram bot
