@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tradefabric.execution.live.reports import (
@@ -104,6 +105,14 @@ class Venue:
             {SYMBOLS[self.venue]: instrument(self.venue)},
             rest_url=self.server.http_url, ws_url=self.server.ws_url, **kwargs,  # type: ignore[arg-type]
         )  # fmt: skip
+
+    async def inject(self, fault: str) -> None:
+        """Inject a fault over HTTP, as an operator would (``POST /_fault/<fault>``)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.server.http_url}/_fault/{fault}") as answer,
+        ):
+            assert answer.status == 200, await answer.text()
 
     def book_ready(self) -> bool:
         book = self.script.venue_book(SYMBOLS[self.venue])

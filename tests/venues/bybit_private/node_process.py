@@ -12,6 +12,7 @@ import os
 import sys
 
 from tests.venues.bybit_private.conftest import Reports, instrument
+from tests.venues.bybit_private.test_orders import order
 from tradefabric.model.orders import OrderSide
 from tradefabric.venues.bybit.private.factory import build_client
 
@@ -23,8 +24,6 @@ class _Keys:
 
 
 async def main() -> None:
-    from tests.venues.bybit_private.test_orders import order  # noqa: PLC0415
-
     url = os.environ["TF_TEST_BYBIT_URL"]
     venue = os.environ.get("TF_TEST_BYBIT_VENUE", "bybit")
     client = build_client(

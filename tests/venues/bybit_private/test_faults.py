@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import aiohttp
 import pytest
 
 from tests.venues.bybit_private.conftest import Reports, Venue, until
@@ -49,10 +48,7 @@ async def test_a_rate_limit_holds_every_request_back_until_the_window_resets(
 ) -> None:
     venue, client, _reports = trading
     bid, _ask = venue.touch()
-    async with aiohttp.ClientSession() as session:
-        url = f"{venue.server.http_url}/_fault/rate_limit?status=429&retry_after=0.8"
-        async with session.post(url) as answer:
-            assert answer.status == 200
+    await venue.inject("rate_limit?status=429&retry_after=0.8")
     with pytest.raises(RateLimitedError) as limited:
         await client.submit(order("rl-1", OrderSide.BUY, 0.001, bid - 300))
     assert 0.5 < limited.value.retry_after_s <= 0.8
@@ -71,9 +67,7 @@ async def test_a_dropped_stream_reconnects_and_no_fill_is_lost(trading: Trading)
     await client.submit(order("before", OrderSide.BUY, 0.002))
     await until(lambda: len(reports.trades) == len(venue.script.exchange.fills))
     since_ns = time.time_ns()
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{venue.server.http_url}/_fault/drop_user_stream") as answer:
-            assert answer.status == 200
+    await venue.inject("drop_user_stream")
     await until(lambda: not client.stream.ready.is_set())
     await client.submit(order("during", OrderSide.SELL, 0.003))  # fills while the stream is down
     await until(lambda: reports.reconnects == ["bybit"])
