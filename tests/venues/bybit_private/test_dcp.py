@@ -13,7 +13,8 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import REPO_ROOT, report_figure
 from tests.venues.bybit_private.conftest import Venue, until
-from tradefabric.model.orders import OrderStatus
+from tests.venues.bybit_private.test_orders import Trading, order
+from tradefabric.model.orders import OrderSide, OrderStatus
 from tradefabric.venues.bybit.private.signing import Credentials
 
 ORDERS = 4
@@ -72,3 +73,17 @@ async def test_killing_the_node_cancels_every_order_after_the_window(spot: Venue
     views = [spot.script.exchange.order("BTCUSDT", f"dcp-{n}") for n in range(ORDERS)]
     assert all(v is not None and v.status is OrderStatus.CANCELLED for v in views)
     observer.cancel()
+
+
+async def test_a_reconnect_within_the_window_keeps_the_orders(trading: Trading) -> None:
+    venue, client, reports = trading
+    await client.heartbeat(WINDOW_S)
+    bid, _ask = venue.touch()
+    await client.submit(order("keep-1", OrderSide.BUY, 0.001, bid - 500))
+    await venue.inject("drop_user_stream")
+    await until(lambda: reports.reconnects == ["bybit"])
+    dropped = time.monotonic()
+    # Proving that nothing happens takes the window itself: poll past it.
+    await until(lambda: time.monotonic() - dropped > WINDOW_S + 0.5, timeout_s=WINDOW_S + 2)
+    assert venue.script.stream.dcp_triggered == 0
+    assert [o.client_order_id for o in venue.script.exchange.open_orders()] == ["keep-1"]

@@ -19,7 +19,12 @@ import structlog
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from tradefabric.core.errors import AuthenticationError, DataError, VenueUnavailableError
+from tradefabric.core.errors import (
+    AuthenticationError,
+    DataError,
+    RetryableError,
+    VenueUnavailableError,
+)
 from tradefabric.data.feed.backoff import Backoff
 from tradefabric.venues.bybit.private.events import Frame, PrivateStreamParser
 from tradefabric.venues.bybit.private.signing import Credentials
@@ -55,6 +60,8 @@ class PrivateStream:
         self._task: asyncio.Task[None] | None = None
         self._ws: ClientConnection | None = None
         self.ready = asyncio.Event()
+        """Set while connected, authenticated and subscribed."""
+        self._settled = asyncio.Event()
         self.error: Exception | None = None
         self.connects = 0
 
@@ -62,7 +69,7 @@ class PrivateStream:
         """Connect and wait until subscribed; raise ``AuthenticationError`` if refused."""
         self._task = asyncio.create_task(self._run())
         try:
-            await asyncio.wait_for(self.ready.wait(), timeout_s)
+            await asyncio.wait_for(self._settled.wait(), timeout_s)
         except TimeoutError:
             raise VenueUnavailableError(
                 f"private stream {self.url}: not ready in {timeout_s:g} s"
@@ -90,13 +97,18 @@ class PrivateStream:
             try:
                 await self._session()
             except AuthenticationError as exc:
+                # Retrying cannot help; ``start`` raises it, a later refusal stops reconnecting.
                 self.error = exc
-                self.ready.set()
+                self._settled.set()
+                log.error("bybit_private_stream_refused", url=self.url, error=str(exc))
                 return
-            except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+            except (
+                OSError, TimeoutError, websockets.WebSocketException, RetryableError, DataError,
+            ) as exc:  # fmt: skip
                 log.warning("bybit_private_stream_lost", url=self.url, error=repr(exc))
-            self._ws = None
-            self.ready.clear()
+            finally:
+                self._ws = None
+                self.ready.clear()
             await asyncio.sleep(self._backoff.next_delay())
 
     async def _session(self) -> None:
@@ -108,6 +120,7 @@ class PrivateStream:
             if self.connects > 1:
                 self._on_reconnect()
             self.ready.set()
+            self._settled.set()
             pinger = asyncio.create_task(self._ping_loop(ws))
             try:
                 async for raw in ws:
