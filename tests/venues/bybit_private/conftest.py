@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tradefabric.execution.live.bybit.client import BybitLiveClient
 from tradefabric.execution.live.reports import (
     BalanceReport,
     OrderStatusReport,
@@ -19,7 +20,6 @@ from tradefabric.execution.live.reports import (
 from tradefabric.model.enums import InstrumentKind
 from tradefabric.model.instrument import Instrument
 from tradefabric.venues.bybit.private.categories import private_category
-from tradefabric.venues.bybit.private.client import BybitLiveClient
 from tradefabric.venues.bybit.private.signing import Credentials
 from tradefabric.venues.fakevenue.bybit_private import BybitPrivateScript
 from tradefabric.venues.fakevenue.instrument_listings import listed

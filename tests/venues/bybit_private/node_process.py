@@ -13,8 +13,8 @@ import sys
 
 from tests.venues.bybit_private.conftest import Reports, instrument
 from tests.venues.bybit_private.test_orders import order
+from tradefabric.execution.live.bybit.factory import build_client
 from tradefabric.model.orders import OrderSide
-from tradefabric.venues.bybit.private.factory import build_client
 
 
 class _Keys:

@@ -6,6 +6,7 @@ import pytest
 
 from tests.venues.bybit_private.conftest import Reports, Venue, until
 from tradefabric.core.errors import AuthenticationError, OrderRejectedError
+from tradefabric.execution.live.bybit.client import BybitLiveClient
 from tradefabric.model.orders import (
     OrderSide,
     OrderSnapshot,
@@ -13,7 +14,6 @@ from tradefabric.model.orders import (
     OrderType,
     TimeInForce,
 )
-from tradefabric.venues.bybit.private.client import BybitLiveClient
 
 Trading = tuple[Venue, BybitLiveClient, Reports]
 

@@ -17,11 +17,11 @@ from tradefabric.core.errors import (
     RateLimitedError,
     VenueUnavailableError,
 )
+from tradefabric.execution.live.bybit import order_requests, wire
+from tradefabric.execution.live.bybit.client import _private_url
 from tradefabric.execution.precision import Precision
 from tradefabric.model.orders import LiquiditySide, OrderSide, OrderStatus, OrderType
-from tradefabric.venues.bybit.private import order_requests, wire
 from tradefabric.venues.bybit.private.categories import LINEAR, SPOT
-from tradefabric.venues.bybit.private.client import _private_url
 from tradefabric.venues.bybit.private.retcodes import error_for
 from tradefabric.venues.bybit.private.signing import Credentials
 

@@ -1,6 +1,6 @@
 """The private exchange's orders, fills, balances and positions in Bybit v5's wire shapes.
 
-Numbers are printed from the symbol's tick and lot (``Increment.format``), as
+Prices and sizes are printed with the decimals of the symbol's tick and lot, as
 Bybit prints them; neutral rejections become Bybit's ``retCode`` per category.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tradefabric.execution.precision import Increment
 from tradefabric.model.orders import OrderSide, OrderStatus, OrderType, TimeInForce
 from tradefabric.venues.fakevenue.private.model import (
     Balance,
@@ -63,18 +62,16 @@ class BybitRenderer:
     def __init__(self, category: str, rules: dict[str, SymbolRules]) -> None:
         self.category = category
         self._rules = rules
-        self._ticks = {s: Increment(_text(r.tick)) for s, r in rules.items()}
-        self._lots = {s: Increment(_text(r.lot)) for s, r in rules.items()}
+        self._tick_decimals = {s: _decimals(r.tick) for s, r in rules.items()}
+        self._lot_decimals = {s: _decimals(r.lot) for s, r in rules.items()}
 
     def price(self, symbol: str, value: float) -> str:
-        """Print a price on ``symbol``'s tick ("" for 0)."""
-        tick = self._ticks[symbol]
-        return tick.format(round(value * tick.scale)) if value else ""
+        """Print a price with the decimals of ``symbol``'s tick ("" for 0)."""
+        return f"{value:.{self._tick_decimals[symbol]}f}" if value else ""
 
     def qty(self, symbol: str, value: float) -> str:
-        """Print a quantity on ``symbol``'s lot."""
-        lot = self._lots[symbol]
-        return lot.format(round(value * lot.scale))
+        """Print a quantity with the decimals of ``symbol``'s lot."""
+        return f"{value:.{self._lot_decimals[symbol]}f}"
 
     def value(self, amount: float) -> str:
         """Print an amount of money (8 decimals, trailing zeros dropped)."""
@@ -163,5 +160,6 @@ def message_id() -> str:
     return uuid.uuid4().hex
 
 
-def _text(step: float) -> str:
-    return f"{step:.10f}".rstrip("0").rstrip(".")
+def _decimals(step: float) -> int:
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".", 1)[1])

@@ -26,7 +26,7 @@ from tradefabric.core.errors import (
     VenueUnavailableError,
 )
 from tradefabric.data.feed.backoff import Backoff
-from tradefabric.venues.bybit.private.events import Frame, PrivateStreamParser
+from tradefabric.execution.live.bybit.events import Frame, PrivateStreamParser
 from tradefabric.venues.bybit.private.signing import Credentials
 
 log = structlog.get_logger(__name__)

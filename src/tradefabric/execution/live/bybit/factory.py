@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from tradefabric.execution.live.bybit.client import BybitLiveClient
 from tradefabric.model.instrument import Instrument
 from tradefabric.venues.bybit.private.categories import PRIVATE_WS_PATH, private_category
-from tradefabric.venues.bybit.private.client import BybitLiveClient
 from tradefabric.venues.bybit.private.signing import Credentials
 
 TESTNET_REST_URL = "https://api-testnet.bybit.com"

@@ -21,6 +21,20 @@ import aiohttp
 import msgspec
 
 from tradefabric.core.errors import ConfigError, VenueUnavailableError
+from tradefabric.execution.live.bybit import order_requests as requests
+from tradefabric.execution.live.bybit.events import PrivateStreamParser
+from tradefabric.execution.live.bybit.stream import PING_INTERVAL_S, PrivateStream
+from tradefabric.execution.live.bybit.wire import (
+    ExecutionList,
+    OrderAck,
+    OrderList,
+    PositionList,
+    WalletList,
+    balance_reports,
+    order_report,
+    position_report,
+    trade_report,
+)
 from tradefabric.execution.live.protocol import LiveReports
 from tradefabric.execution.live.reports import (
     BalanceReport,
@@ -32,23 +46,9 @@ from tradefabric.execution.live.reports import (
 from tradefabric.execution.precision import Precision
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import OrderSnapshot
-from tradefabric.venues.bybit.private import order_requests as requests
 from tradefabric.venues.bybit.private.categories import PRIVATE_WS_PATH, PrivateCategory
-from tradefabric.venues.bybit.private.events import PrivateStreamParser
 from tradefabric.venues.bybit.private.rest import BybitPrivateRest
 from tradefabric.venues.bybit.private.signing import DEFAULT_RECV_WINDOW_MS, Credentials
-from tradefabric.venues.bybit.private.stream import PING_INTERVAL_S, PrivateStream
-from tradefabric.venues.bybit.private.wire import (
-    ExecutionList,
-    OrderAck,
-    OrderList,
-    PositionList,
-    WalletList,
-    balance_reports,
-    order_report,
-    position_report,
-    trade_report,
-)
 
 PageT = TypeVar("PageT", OrderList, ExecutionList, PositionList)
 _MS = 1_000_000

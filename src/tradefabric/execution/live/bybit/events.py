@@ -14,9 +14,7 @@ import msgspec
 import structlog
 
 from tradefabric.core.errors import DataError, MalformedMessageError
-from tradefabric.execution.live.protocol import LiveReports
-from tradefabric.venues.bybit.private.categories import PrivateCategory
-from tradefabric.venues.bybit.private.wire import (
+from tradefabric.execution.live.bybit.wire import (
     WireExecution,
     WireOrder,
     WirePosition,
@@ -26,6 +24,8 @@ from tradefabric.venues.bybit.private.wire import (
     position_report,
     trade_report,
 )
+from tradefabric.execution.live.protocol import LiveReports
+from tradefabric.venues.bybit.private.categories import PrivateCategory
 
 log = structlog.get_logger(__name__)
 _MS = 1_000_000
