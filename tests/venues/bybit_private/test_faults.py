@@ -10,6 +10,7 @@ from tests.venues.bybit_private.conftest import Reports, Venue, until
 from tests.venues.bybit_private.test_orders import Trading, order
 from tradefabric.core.errors import OrderStatusUnknownError, RateLimitedError
 from tradefabric.model.orders import OrderSide, OrderStatus
+from tradefabric.venues.fakevenue.bybit_private_rest import OrderRateLimit
 from tradefabric.venues.fakevenue.private.faults import ResponseFault
 
 
@@ -102,3 +103,43 @@ async def test_maker_orders_fill_on_replayed_trades(trading: Trading) -> None:
     [trade] = reports.trades
     assert trade.client_order_id == "mk-1" and trade.liquidity == "maker"
     assert trade.price == pytest.approx(bid)
+
+
+async def test_the_announced_limit_is_honoured_before_the_venue_must_refuse(
+    trading: Trading,
+) -> None:
+    venue, client, _reports = trading
+    venue.script.rest.limits = OrderRateLimit(limit=5, window_ms=2000)
+    bid, _ask = venue.touch()
+    for n in range(5):
+        await client.submit(order(f"lim-{n}", OrderSide.BUY, 0.001, bid - 300 - n))
+    with pytest.raises(RateLimitedError) as held:
+        await client.submit(order("lim-5", OrderSide.BUY, 0.001, bid - 400))
+    assert 0 < held.value.retry_after_s <= 2.0
+    assert venue.server.rest_requests["/v5/order/create"] == 5
+    assert venue.script.rest.limits.refused == 0  # the venue never had to say 10006
+    await until(lambda: client.rest.blocked_until_ms <= time.time_ns() // 1_000_000)
+    await client.submit(order("lim-5", OrderSide.BUY, 0.001, bid - 400))
+    assert len(venue.script.exchange.open_orders()) == 6
+
+
+async def test_a_fill_may_reach_the_stream_before_the_ack(trading: Trading) -> None:
+    venue, client, reports = trading
+    await venue.inject("fill_before_ack?seconds=0.5")
+    venue_id = await client.submit(order("fba-1", OrderSide.BUY, 0.002))
+    assert [t.client_order_id for t in reports.trades]  # already streamed when the ack came
+    assert all(t.venue_order_id == venue_id for t in reports.trades)
+    assert reports.of("fba-1")[-1].status is OrderStatus.FILLED
+
+
+async def test_a_venue_restart_keeps_its_state_and_the_client_logs_on_again(
+    trading: Trading,
+) -> None:
+    venue, client, reports = trading
+    bid, _ask = venue.touch()
+    await client.submit(order("rs-1", OrderSide.BUY, 0.001, bid - 300))
+    await venue.inject("restart")
+    await until(lambda: reports.reconnects == ["bybit"])
+    assert client.stream.connects == 2
+    status = await client.mass_status(("BTC/USDT",), 0)
+    assert [o.client_order_id for o in status.orders] == ["rs-1"]

@@ -23,10 +23,11 @@ FUTURE_TOLERANCE_MS = 1000
 class RefusedError(Exception):
     """A private request refused before it acted: Bybit's ``retCode`` and ``retMsg``."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{code} {message}")
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 def server_ms(offset_ms: int = 0) -> int:

@@ -32,6 +32,8 @@ Handler = Callable[[Params], Params]
 _TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 REQUESTS_PER_WINDOW = 10
 """What ``X-Bapi-Limit`` announces (Bybit's default per-UID order limit per second)."""
+WEEK_MS = 7 * 24 * 3600 * 1000
+"""The longest range ``/v5/execution/list`` answers (the last 7 days when none is given)."""
 WOULD_TAKE_CANCEL_DELAY_S = 0.02
 """How long after the acknowledgement a would-take post-only order is cancelled."""
 
@@ -66,6 +68,39 @@ def _number(params: Params, name: str) -> float | None:
         raise RefusedError(10001, f"params error: {name} {text!r} is not a number") from None
 
 
+class OrderRateLimit:
+    """Bybit's per-key limit on order requests: ``limit`` per fixed one-second window.
+
+    Each answer announces ``X-Bapi-Limit``, ``X-Bapi-Limit-Status`` (requests left)
+    and ``X-Bapi-Limit-Reset-Timestamp`` (ms); a request over the limit is refused
+    with retCode 10006 before it acts.
+    """
+
+    def __init__(self, limit: int = REQUESTS_PER_WINDOW, window_ms: int = 1000) -> None:
+        self.limit = limit
+        self.window_ms = window_ms
+        self._windows: dict[str, tuple[int, int]] = {}
+        self.refused = 0
+
+    def take(self, api_key: str) -> dict[str, str]:
+        """Count one request of ``api_key``; return the headers, or raise over the limit."""
+        now = server_ms()
+        start, used = self._windows.get(api_key, (now, 0))
+        if now >= start + self.window_ms:
+            start, used = now, 0
+        reset = str(start + self.window_ms)
+        if used >= self.limit:
+            self.refused += 1
+            headers = {"X-Bapi-Limit": str(self.limit), "X-Bapi-Limit-Status": "0",
+                       "X-Bapi-Limit-Reset-Timestamp": reset}  # fmt: skip
+            raise RefusedError(10006, "Too many visits. Exceeded the API Rate Limit.", headers)
+        self._windows[api_key] = (start, used + 1)
+        return {
+            "X-Bapi-Limit": str(self.limit), "X-Bapi-Limit-Status": str(self.limit - used - 1),
+            "X-Bapi-Limit-Reset-Timestamp": reset,
+        }  # fmt: skip
+
+
 class BybitPrivateRest:
     """The v5 order, execution, account and position endpoints of one category."""
 
@@ -86,6 +121,7 @@ class BybitPrivateRest:
         """DCP product -> window (s) set through ``/v5/order/disconnected-cancel-all``."""
         self.on_dcp_window: Callable[[str, int], None] = lambda _product, _window: None
         self.orders_received = 0
+        self.limits = OrderRateLimit()
 
     def routes(self) -> list[web.RouteDef]:
         """Return every private endpoint."""
@@ -115,17 +151,22 @@ class BybitPrivateRest:
             limited = self.faults.take_rate_limit()
             if limited is not None:
                 return _rate_limited(limited)
+            limit_headers: dict[str, str] = {}
             try:
                 self.keys.verify_rest(request, payload)
+                if acts:
+                    limit_headers = self.limits.take(request.headers["X-BAPI-API-KEY"])
                 params = self._decode(request, payload)
                 result = handler(params)
             except RefusedError as exc:
-                return reply(exc.code, exc.message, {})
+                return reply(exc.code, exc.message, {}, exc.headers or limit_headers)
             except OrderRefusedError as exc:
                 code, message = self.render.refusal(exc.reason)
-                return reply(code, message, {})
+                return reply(code, message, {}, limit_headers)
             fault = self.faults.take_response() if acts else None
-            return await self._answer(request, fault, result)
+            response = await self._answer(request, fault, result)
+            response.headers.update(limit_headers)
+            return response
 
         return handle
 
@@ -285,9 +326,16 @@ class BybitPrivateRest:
 
     def _executions(self, params: Params) -> Params:
         self._check_category(params)
-        since = int(params.get("startTime") or 0)
+        now = server_ms()
+        end = int(params.get("endTime") or now)
+        since = int(params.get("startTime") or end - WEEK_MS)
+        if not 0 <= end - since <= WEEK_MS:
+            raise RefusedError(10001, "params error: startTime..endTime spans at most 7 days")
         symbol = params.get("symbol")
-        fills = self.exchange.fills_of(str(symbol) if symbol else None, since)
+        fills = [
+            f for f in self.exchange.fills_of(str(symbol) if symbol else None, since)
+            if f.ts_ms <= end
+        ]  # fmt: skip
         listed = []
         for fill in reversed(fills):  # newest first, as Bybit lists them
             order = self.exchange.order(fill.symbol, venue_order_id=fill.venue_order_id)

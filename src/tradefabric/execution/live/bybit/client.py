@@ -56,6 +56,10 @@ DCP_MIN_S, DCP_MAX_S = 3, 300
 """Bounds of Bybit's disconnect-cancel window (seconds)."""
 PAGE_LIMITS = {"/v5/order/realtime": 50, "/v5/execution/list": 100, "/v5/position/list": 200}
 MAX_PAGES = 200
+WEEK_MS = 7 * 24 * 3600 * 1000
+"""The longest time range one ``/v5/execution/list`` request may span."""
+TRADE_RETENTION_MS = 730 * 24 * 3600 * 1000
+"""How far back Bybit keeps executions."""
 
 
 class BybitLiveClient:
@@ -228,10 +232,23 @@ class BybitLiveClient:
         return [order_report(o, self.category) for page in pages for o in page.list]
 
     async def _trades(self, params: dict[str, str], since_ns: int) -> list[TradeReport]:
-        query = {**params, "startTime": str(since_ns // _MS)}
-        pages = await self._pages("/v5/execution/list", query, ExecutionList)
-        found = [e for page in pages for e in page.list if e.execType == "Trade"]
-        return [trade_report(e, self.category) for e in found]
+        """Return the executions since ``since_ns`` (0: Bybit's default, the last 7 days).
+
+        ``/v5/execution/list`` spans at most 7 days per request, so a longer gap is
+        asked for window by window (up to the two years Bybit keeps).
+        """
+        now_ms = time.time_ns() // _MS
+        start = max(since_ns // _MS, now_ms - TRADE_RETENTION_MS) if since_ns else now_ms - WEEK_MS
+        seen: dict[str, TradeReport] = {}
+        while start <= now_ms:
+            end = min(start + WEEK_MS, now_ms + WEEK_MS // 7)  # a day's slack for clock skew
+            query = {**params, "startTime": str(start), "endTime": str(end)}
+            for page in await self._pages("/v5/execution/list", query, ExecutionList):
+                for execution in page.list:
+                    if execution.execType == "Trade":  # funding, settlement: not our fills
+                        seen[execution.execId] = trade_report(execution, self.category)
+            start = end + 1
+        return sorted(seen.values(), key=lambda t: t.ts_event)
 
     async def _positions(self, params: dict[str, str]) -> list[PositionReport]:
         pages = await self._pages("/v5/position/list", params, PositionList)
