@@ -71,6 +71,21 @@ class ExecutionEngine:
         """venue -> symbol -> latest market price (the kernel writes it on every event)."""
         risk.attach(self, self._on_halt)
 
+    @property
+    def bus(self) -> MessageBus:
+        """Return the bus order events and fills are published on."""
+        return self._bus
+
+    @property
+    def clock(self) -> Clock:
+        """Return the node's clock."""
+        return self._clock
+
+    @property
+    def audit(self) -> AuditLog:
+        """Return the audit log every order action is written to first."""
+        return self._audit
+
     def add_venue(self, venue: ExecutionClient) -> None:
         """Route orders for ``venue.name`` to ``venue``."""
         self._venues[venue.name] = venue
@@ -113,15 +128,18 @@ class ExecutionEngine:
             self._orders.pop(old, None)
         return opened
 
-    def expire_open(self, reason: str) -> list[OrderSnapshot]:
+    def expire_open(self, reason: str, keep: frozenset[str] = frozenset()) -> list[OrderSnapshot]:
         """Finish every open order the venue no longer knows (a simulated venue after a restart).
 
         An order never acknowledged by its venue becomes REJECTED, a resting one
-        EXPIRED; each transition is audited and published like any other.
+        EXPIRED; each transition is audited and published like any other. Orders on
+        the ``keep`` venues (live venues: reconciliation settles them) stay open.
         """
         now = self._clock.timestamp_ns()
         finished = []
         for order in list(self._open.values()):
+            if order.venue in keep:
+                continue
             unacknowledged = order.status in (OrderStatus.NEW, OrderStatus.SUBMITTED)
             status = OrderStatus.REJECTED if unacknowledged else OrderStatus.EXPIRED
             self._emit(order.transition(status, now, now, reason))
@@ -248,9 +266,11 @@ class ExecutionEngine:
 
     # Venue side (ExecutionReports) ------------------------------------------------------------
 
-    def on_accepted(self, client_order_id: str, ts_event: int) -> None:
-        """Apply a venue acceptance."""
+    def on_accepted(self, client_order_id: str, ts_event: int, venue_order_id: str = "") -> None:
+        """Apply a venue acceptance (``venue_order_id``: the venue's id, live venues)."""
         order = self._orders[client_order_id]
+        if venue_order_id:
+            order.venue_order_id = venue_order_id
         self._emit(order.transition(OrderStatus.ACCEPTED, ts_event, self._clock.timestamp_ns()))
         if client_order_id in self._cancel_requested:
             # The cancel was sent before the venue had the order; it is pending now.
@@ -287,6 +307,67 @@ class ExecutionEngine:
         status = OrderStatus.CANCELLED if requested else OrderStatus.EXPIRED
         self._emit(order.transition(status, ts_event, self._clock.timestamp_ns(), reason))
         self._close(order)
+
+    # Live venues (execution.live) ----------------------------------------------------------
+
+    def held_order(self, client_order_id: str) -> Order | None:
+        """Return the engine's own order object (read it; change it only through the engine)."""
+        return self._orders.get(client_order_id)
+
+    def cancel_requested(self, client_order_id: str) -> bool:
+        """Return True when a cancel of the order was asked for and is not settled yet."""
+        return client_order_id in self._cancel_requested
+
+    def set_venue_order_id(self, client_order_id: str, venue_order_id: str) -> None:
+        """Record the venue's id of an order (reported before or without its ack)."""
+        order = self._orders.get(client_order_id)
+        if order is not None and venue_order_id:
+            order.venue_order_id = venue_order_id
+
+    def adopt(self, snapshot: OrderSnapshot, reason: str) -> OrderSnapshot:
+        """Hold an order the venue has and this node did not send (external), audited.
+
+        It enters as NEW (audited as an ``order``, like any other), then SUBMITTED and
+        ACCEPTED with ``reason``; fills then apply to it as to our own orders. The
+        venue's cumulative fill is not taken from ``snapshot``: trades bring it.
+        """
+        now = self._clock.timestamp_ns()
+        request = OrderRequest(
+            strategy_id=snapshot.strategy_id, venue=snapshot.venue, symbol=snapshot.symbol,
+            side=snapshot.side, quantity=snapshot.quantity, order_type=snapshot.order_type,
+            price=snapshot.price, trigger_price=snapshot.trigger_price,
+            time_in_force=snapshot.time_in_force, post_only=snapshot.post_only,
+            reduce_only=snapshot.reduce_only, tag=snapshot.tag,
+        )  # fmt: skip
+        order = Order(request, snapshot.client_order_id, now)
+        order.venue_order_id = snapshot.venue_order_id
+        self._audit.write("order", now, order.snapshot())
+        self._orders[order.client_order_id] = order
+        self._open[order.client_order_id] = order
+        self._emit(order.transition(OrderStatus.SUBMITTED, snapshot.ts_last, now, reason))
+        self._emit(order.transition(OrderStatus.ACCEPTED, snapshot.ts_last, now, reason))
+        return order.snapshot()
+
+    def on_late_fill(self, fill: Fill) -> bool:
+        """Apply a fill reported after its order was cancelled or expired; False if a repeat.
+
+        Audited, applied to the portfolio and published like any fill; the order's
+        status stays terminal. Raise ``OrderError`` when it cannot fit the order.
+        """
+        order = self._orders.get(fill.client_order_id)
+        if order is None:
+            raise OrderError(f"late fill {fill.fill_id}: unknown order {fill.client_order_id}")
+        if fill.fill_id in order.fill_ids:
+            return False
+        now = self._clock.timestamp_ns()
+        self._audit.write("fill", now, fill)
+        event = order.apply_late_fill(fill, now)
+        if event is None:
+            return False
+        self.portfolio.on_fill(fill)
+        self._emit(event)
+        self._bus.publish(topics.FILLS, fill)
+        return True
 
     # Internals -------------------------------------------------------------------------------
 

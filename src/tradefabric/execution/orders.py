@@ -86,6 +86,7 @@ class Order:
         "ts_init",
         "ts_last",
         "venue",
+        "venue_order_id",
     )
 
     def __init__(self, request: OrderRequest, client_order_id: str, ts_init: int) -> None:
@@ -111,6 +112,7 @@ class Order:
         self.fill_ids: set[str] = set()
         self.ts_init = ts_init
         self.ts_last = ts_init
+        self.venue_order_id = ""
 
     @classmethod
     def from_snapshot(
@@ -130,8 +132,11 @@ class Order:
             post_only=snapshot.post_only,
             reduce_only=snapshot.reduce_only,
             tag=snapshot.tag,
+            trailing_offset=snapshot.trailing_offset,
+            oco_group=snapshot.oco_group,
         )
         order = cls(request, snapshot.client_order_id, snapshot.ts_init)
+        order.venue_order_id = snapshot.venue_order_id
         order.status = snapshot.status
         order.filled_quantity = snapshot.filled_quantity
         order.avg_price = snapshot.avg_price
@@ -186,6 +191,47 @@ class Order:
         self.fees += fill.fee
         self.fill_ids.add(fill.fill_id)
         # The event was built before the quantities moved; rebuild it with the new fill total.
+        return self._with_total(event)
+
+    def apply_late_fill(self, fill: Fill, ts_init: int) -> OrderEvent | None:
+        """Add a fill the venue reports after the order was cancelled or expired.
+
+        Live venues deliver out of order: a partial fill that happened before the
+        cancel may arrive after it. The status stays as it is (the event goes from
+        the status to itself); quantities, average price and fees move. Return None
+        for a fill id already applied; raise ``OrderError`` when it cannot fit.
+        """
+        if fill.fill_id in self.fill_ids:
+            return None
+        if self.status not in (S.CANCELLED, S.EXPIRED):
+            raise OrderError(f"{self.client_order_id}: a late fill needs a cancelled order")
+        if fill.quantity > self.leaves_quantity + _QTY_EPSILON:
+            raise OrderError(
+                f"{self.client_order_id}: late fill of {fill.quantity} exceeds the "
+                f"{self.leaves_quantity} left"
+            )
+        done = self.filled_quantity + fill.quantity
+        self.avg_price = (self.avg_price * self.filled_quantity + fill.price * fill.quantity) / done
+        self.filled_quantity = min(done, self.quantity)
+        self.fees += fill.fee
+        self.fill_ids.add(fill.fill_id)
+        self.ts_last = ts_init
+        return self._with_total(
+            OrderEvent(
+                client_order_id=self.client_order_id,
+                strategy_id=self.strategy_id,
+                venue=self.venue,
+                symbol=self.symbol,
+                previous=self.status,
+                status=self.status,
+                filled_quantity=self.filled_quantity,
+                reason=f"late fill {fill.fill_id}",
+                ts_event=fill.ts_event,
+                ts_init=ts_init,
+            )
+        )
+
+    def _with_total(self, event: OrderEvent) -> OrderEvent:
         return OrderEvent(
             client_order_id=event.client_order_id,
             strategy_id=event.strategy_id,
@@ -197,6 +243,7 @@ class Order:
             reason=event.reason,
             ts_event=event.ts_event,
             ts_init=event.ts_init,
+            venue_order_id=self.venue_order_id,
         )
 
     def _move(self, status: OrderStatus, ts_event: int, ts_init: int, reason: str) -> OrderEvent:
@@ -218,6 +265,7 @@ class Order:
             reason=reason,
             ts_event=ts_event,
             ts_init=ts_init,
+            venue_order_id=self.venue_order_id,
         )
 
     def snapshot(self) -> OrderSnapshot:
@@ -244,4 +292,5 @@ class Order:
             ts_last=self.ts_last,
             trailing_offset=self.trailing_offset,
             oco_group=self.oco_group,
+            venue_order_id=self.venue_order_id,
         )

@@ -193,6 +193,20 @@ class Portfolio:
         balances[base] = balances.get(base, 0.0) + signed
         balances[quote] = balances.get(quote, 0.0) - signed * fill.price - fill.fee
 
+    def set_balance(self, venue: str, currency: str, amount: float) -> None:
+        """Set one balance to what a live venue reports (reconciliation: the venue is truth)."""
+        self._balances.setdefault(venue, {})[currency] = amount
+
+    def set_position(self, venue: str, symbol: str, quantity: float, avg_price: float) -> None:
+        """Set a position's quantity and entry to a live venue's (reconciliation)."""
+        position = self.position(venue, symbol)
+        position.quantity = quantity
+        position.avg_price = avg_price if quantity else 0.0
+        if quantity:
+            self._open_positions.add((venue, symbol))
+        else:
+            self._open_positions.discard((venue, symbol))
+
     def mark(self, venue: str, symbol: str, price: float) -> None:
         """Set the latest price of (venue, symbol), if a position exists there."""
         position = self._positions.get((venue, symbol))

@@ -166,8 +166,12 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The algorithm's parameters; None: its defaults."""
 
 
-class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One transition of an order: from ``previous`` to ``status``, with why."""
+class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False, omit_defaults=True):
+    """One transition of an order: from ``previous`` to ``status``, with why.
+
+    ``venue_order_id`` is set on the events of live orders once the venue named the
+    order (left out of the encoded form when empty, so simulated runs encode as before).
+    """
 
     client_order_id: str
     strategy_id: str
@@ -179,6 +183,7 @@ class OrderEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     reason: str
     ts_event: int
     ts_init: int
+    venue_order_id: str = ""
 
 
 class Fill(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -230,6 +235,8 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     ts_last: int
     trailing_offset: float | None = None
     oco_group: str = ""
+    venue_order_id: str = ""
+    """The venue's own id of the order ("" until a live venue acknowledged it)."""
 
 
 class ChildMark(msgspec.Struct, frozen=True, kw_only=True, array_like=True):

@@ -30,7 +30,7 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -274,6 +274,28 @@ class AuditLog:
         except Exception as exc:
             self.copy_errors.append(f"{path.name}: {exc}")
             log.warning("audit copy failed", file=str(path), target=self._copy_to, error=str(exc))
+
+    @contextlib.contextmanager
+    def batched(self) -> Iterator[None]:
+        """Write lines unflushed inside the block; flush (and fsync) once when it ends.
+
+        For recording facts that are already durable elsewhere, such as a live venue's
+        trades applied by reconciliation: a crash inside the block loses only lines the
+        next reconciliation writes again. Never around an order being sent.
+        """
+        previous = self._buffered
+        self._buffered = True
+        try:
+            yield
+        finally:
+            self._buffered = previous
+            if self._file is not None and not previous and self._failed is None:
+                self._guarded(self._sync)
+
+    def _sync(self, f: IO[bytes]) -> None:
+        f.flush()
+        if self._fsync:
+            os.fsync(f.fileno())
 
     def close(self) -> None:
         """Close the file (its copy, when configured, is made before this returns)."""

@@ -19,7 +19,7 @@ import structlog
 
 from tradefabric.execution.orders import Order, OrderError
 from tradefabric.execution.portfolio import Portfolio, PortfolioTotals
-from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot
+from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot, OrderStatus
 from tradefabric.risk.audit import AuditRecord, log_files
 from tradefabric.state.ids import ClientIdAllocator
 from tradefabric.state.recorder import KernelParts, Recorder
@@ -90,10 +90,13 @@ def _apply(
         fill = msgspec.json.decode(record.data, type=Fill)
         order = _order(fill.client_order_id, orders, known)
         key = (fill.client_order_id, fill.fill_id)
-        if order is None or key in seen or order.is_terminal:
+        if order is None or key in seen or order.status is OrderStatus.FILLED:
             return
         try:
-            order.apply_fill(fill, fill.ts_init)
+            if order.is_terminal:  # a live venue's late fill (execution.live)
+                order.apply_late_fill(fill, fill.ts_init)
+            else:
+                order.apply_fill(fill, fill.ts_init)
         except OrderError:
             return  # the engine refused it too
         seen.add(key)
@@ -105,6 +108,7 @@ def _apply(
             order.status = event.status
             order.filled_quantity = event.filled_quantity
             order.ts_last = event.ts_init
+            order.venue_order_id = event.venue_order_id or order.venue_order_id
 
 
 def _order(
@@ -184,6 +188,7 @@ def attach(
     store: StateStore,
     *,
     venue_state_lost: bool = False,
+    live_venues: frozenset[str] = frozenset(),
     id_block: int = 100,
     risk_interval_ns: int = 60_000_000_000,
 ) -> tuple[Recorder, RestoreReport]:
@@ -191,8 +196,10 @@ def attach(
 
     Call before any market data flows. ``venue_state_lost`` (simulated venues,
     which keep nothing across a restart) finishes the restored open orders
-    (audited, recorded). Pending ``risk reset`` requests are applied through
-    ``RiskEngine.reset``, which audits them with the operator's name.
+    (audited, recorded), except those on ``live_venues``, which keep their orders:
+    the live engine's reconciliation settles them against the venue. Pending ``risk
+    reset`` requests are applied through ``RiskEngine.reset``, which audits them with
+    the operator's name.
     """
     report = restore(kernel, store)
     recorder = Recorder(store, kernel, risk_interval_ns=risk_interval_ns)
@@ -201,7 +208,9 @@ def attach(
         kernel.risk.reset(request.operator, request.reason)
     if resets:
         store.mark_resets_applied(resets[-1].ts, kernel.clock.timestamp_ns())
-    expired = kernel.execution.expire_open(LOST_ON_RESTART) if venue_state_lost else []
+    expired = (
+        kernel.execution.expire_open(LOST_ON_RESTART, keep=live_venues) if venue_state_lost else []
+    )
     kernel.execution.set_id_source(ClientIdAllocator(store, block=id_block))
     recorder.flush()
     report = msgspec.structs.replace(report, resets_applied=len(resets), expired=len(expired))

@@ -100,6 +100,7 @@ class BybitLiveClient:
 
     async def connect(self, reports: LiveReports) -> None:
         """Open the REST session and the private stream; report to ``reports``."""
+        await self.close()  # a second connect replaces the first, never leaks it
         self._session = aiohttp.ClientSession()
         self._rest = BybitPrivateRest(
             self.rest_url, self._credentials, self._session, self._recv_window_ms, self._timeout_s
