@@ -99,6 +99,9 @@ async def test_cancel_amend_and_cancel_all_leave_what_the_ledger_holds(trading: 
     with pytest.raises(OrderRejectedError) as refused:
         await client.cancel("BTC/USDT", "ca-1")
     assert refused.value.code == "170213"
+    with pytest.raises(OrderRejectedError) as gone:
+        await client.modify("BTC/USDT", "ca-2", 0.003, None)  # cancelled: nothing to amend
+    assert gone.value.code == "170213"
 
 
 async def test_a_post_only_that_would_take_is_acknowledged_then_cancelled(
