@@ -18,7 +18,13 @@ from tradefabric.core.errors import (
     VenueUnavailableError,
 )
 from tradefabric.execution.live.bybit import order_requests, wire
-from tradefabric.execution.live.bybit.client import _private_url
+from tradefabric.execution.live.bybit.client import BybitLiveClient, _private_url
+from tradefabric.execution.live.bybit.factory import (
+    TESTNET_REST_URL,
+    TESTNET_WS_URL,
+    VENUES,
+    build_client,
+)
 from tradefabric.execution.precision import Precision
 from tradefabric.model.orders import LiquiditySide, OrderSide, OrderStatus, OrderType
 from tradefabric.venues.bybit.private.categories import LINEAR, SPOT
@@ -127,3 +133,28 @@ def test_the_private_stream_url_is_found_from_a_root_or_a_public_url() -> None:
     )
     assert _private_url("ws://127.0.0.1:9") == "ws://127.0.0.1:9/v5/private"
     assert _private_url("wss://x/v5/private") == "wss://x/v5/private"
+
+
+class _Keys:
+    """What the live config's ``Credentials`` holds."""
+
+    api_key = "k"
+    api_secret = "s"
+
+
+def test_the_factory_defaults_to_testnet_and_takes_overrides() -> None:
+    keys = _Keys()
+    symbols = {"BTC/USDT": instrument("bybit")}
+    testnet = build_client("bybit", keys, symbols)
+    assert isinstance(testnet, BybitLiveClient)
+    assert (testnet.rest_url, testnet.ws_url) == (TESTNET_REST_URL, TESTNET_WS_URL)
+    production = build_client("bybit-linear", keys, {}, testnet=False)
+    assert isinstance(production, BybitLiveClient) and production.name == "bybit-linear"
+    assert production.ws_url == "wss://stream.bybit.com/v5/private"
+    local = build_client(
+        "bybit", keys, symbols, rest_url="http://127.0.0.1:9", ws_url="ws://127.0.0.1:9"
+    )
+    assert isinstance(local, BybitLiveClient)
+    assert (local.rest_url, local.ws_url) == ("http://127.0.0.1:9", "ws://127.0.0.1:9/v5/private")
+    assert local.supports_modify and local.supports_cancel_after
+    assert set(VENUES) == {"bybit", "bybit-linear"}

@@ -1,8 +1,10 @@
 """Build a Bybit live client from what a node config gives: venue, keys, endpoints.
 
-``build_client`` is what the live engine's venue -> client-factory registry calls
-for ``bybit`` (spot) and ``bybit-linear``; testnet endpoints are the default, as
-``mode: live`` against production needs an explicit choice.
+``build_client(venue, credentials, instruments, *, testnet, rest_url, ws_url)`` is
+what the live engine's venue -> client-factory registry calls for ``bybit`` (spot)
+and ``bybit-linear`` (``VENUES``); testnet endpoints (``TESTNET_REST_URL``,
+``TESTNET_WS_URL``) are the default, as ``mode: live`` on production needs an
+explicit choice.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from tradefabric.execution.live.bybit.client import BybitLiveClient
+from tradefabric.execution.live.protocol import LiveExecutionClient
 from tradefabric.model.instrument import Instrument
 from tradefabric.venues.bybit.private.categories import PRIVATE_WS_PATH, private_category
 from tradefabric.venues.bybit.private.signing import Credentials
@@ -36,8 +39,11 @@ def build_client(
     testnet: bool = True,
     rest_url: str = "",
     ws_url: str = "",
-) -> BybitLiveClient:
-    """Return the native client of ``venue`` (not connected); explicit URLs win."""
+) -> LiveExecutionClient:
+    """Return the native client of ``venue`` (not connected); explicit URLs win.
+
+    Typed as the protocol, so mypy checks that ``BybitLiveClient`` conforms to it.
+    """
     category = private_category(venue)
     default_rest = TESTNET_REST_URL if testnet else category.market.rest_url
     default_ws = TESTNET_WS_URL if testnet else MAINNET_WS_URL
