@@ -121,6 +121,15 @@ def paper(
     _run_node(config, out, (ws_url, rest_url), duration, json_output, RunMode.PAPER)
 
 
+ConfirmLiveOption = Annotated[
+    bool,
+    typer.Option(
+        "--confirm-live",
+        help="Allow mode: live venues on production (non-testnet, non-local) endpoints.",
+    ),
+]
+
+
 def run(
     config: ConfigOption,
     out: OutOption = None,
@@ -128,13 +137,15 @@ def run(
     rest_url: RestOption = None,
     duration: DurationOption = 0.0,
     json_output: JsonOption = False,
+    confirm_live: ConfirmLiveOption = False,
 ) -> None:
     """Run the trading node on its live feeds, each venue executed as its `execution` says.
 
-    `mode: sim|paper` venues fill with the simulator; `mode: live` venues need a live
-    execution client (not built yet: the command refuses rather than simulate silently).
+    `mode: sim|paper` venues fill with the simulator; `mode: live` venues send orders to
+    the venue (after the same risk checks), reconciled at start and after every
+    reconnect. A production endpoint is refused unless --confirm-live is given.
     """
-    _run_node(config, out, (ws_url, rest_url), duration, json_output, RunMode.LIVE)
+    _run_node(config, out, (ws_url, rest_url), duration, json_output, RunMode.LIVE, confirm_live)
 
 
 def _run_node(
@@ -144,11 +155,14 @@ def _run_node(
     duration: float,
     json_output: bool,
     mode: RunMode,
+    confirm_live: bool = False,
 ) -> None:
     try:
         cfg = load_config(config)
         run_dir = out or cfg.output_dir / f"{config.stem}-{mode}"
-        runner = PaperRunner(cfg, ws_url=urls[0], rest_url=urls[1], mode=mode)
+        runner = PaperRunner(
+            cfg, ws_url=urls[0], rest_url=urls[1], mode=mode, confirm_live=confirm_live
+        )
         result = asyncio.run(_live(runner, run_dir, duration))
     except TradefabricError as exc:
         raise fail(exc) from exc

@@ -29,6 +29,8 @@ from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.algorithms import BUILTIN
 from tradefabric.execution.algorithms.engine import ExecAlgorithmEngine
 from tradefabric.execution.client import ExecutionClient
+from tradefabric.execution.live.config import LiveConfig
+from tradefabric.execution.live.heartbeat import GuardConfig
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
@@ -163,8 +165,17 @@ class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
     mode: ExecutionMode = ExecutionMode.SIM
     """``sim`` and ``paper`` fill with the simulated exchange (``sim`` below) on the
-    node's market data; ``live`` sends orders to the venue."""
+    node's market data; ``live`` sends orders to the venue (``live`` below)."""
     sim: SimExchangeConfig = SimExchangeConfig()
+    live: LiveConfig | None = None
+    """Keys, endpoints and engine settings of a ``mode: live`` venue
+    (``execution.live.config``)."""
+
+    def __post_init__(self) -> None:
+        if self.mode is ExecutionMode.LIVE and self.live is None:
+            raise ConfigError(
+                "mode: live needs live: {credentials: {api_key_env: .., api_secret_env: ..}}"
+            )
 
 
 StrategyConfig = EmaCrossConfig | RouterConfig | PluginStrategyConfig
@@ -212,6 +223,13 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     control: ControlConfig | None = None
     """The control API and ``/metrics`` a paper/live node serves (``ops.control.http``:
     ``control: {host: 127.0.0.1, port: 8780, token: ...}``); None: not served."""
+    guard: GuardConfig | None = None
+    """The heartbeat file ``tradefabric guard`` watches (``execution.live.heartbeat``:
+    ``guard: {heartbeat_file: ..., interval_s: 1, timeout_s: 10}``); None: none written."""
+
+    def live_venues(self) -> frozenset[str]:
+        """Return the venues executed ``mode: live``."""
+        return frozenset(v for v, e in self.execution.items() if e.mode is ExecutionMode.LIVE)
 
     def __post_init__(self) -> None:
         interval_to_ns(self.equity_interval)

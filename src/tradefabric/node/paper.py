@@ -38,11 +38,14 @@ class PaperRunner:
         rest_url: str | None = None,
         mode: RunMode = RunMode.PAPER,
         on_node: Callable[[TradingNode], None] | None = None,
+        confirm_live: bool = False,
     ) -> None:
         """Paper-trade ``config``; ``ws_url``/``rest_url`` override its one feed's URLs;
-        ``on_node`` is called with the node once built, before any data arrives."""
+        ``on_node`` is called with the node once built, before any data arrives;
+        ``confirm_live`` lets ``mode: live`` venues reach production endpoints."""
         self.config = with_endpoints(config, ws_url, rest_url)
         self.mode = mode
+        self.confirm_live = confirm_live
         self._on_node = on_node
         self.node: TradingNode | None = None
 
@@ -55,8 +58,9 @@ class PaperRunner:
         # The clock's timers need the running loop: the node is built in here.
         instruments = await fetch_instruments(self.config) if self.config.feeds else {}
         self.node = TradingNode(
-            self.config, self.mode, LiveClock(), run_dir, instruments=instruments
-        )
+            self.config, self.mode, LiveClock(), run_dir, instruments=instruments,
+            confirm_live=self.confirm_live,
+        )  # fmt: skip
         if self._on_node is not None:
             self._on_node(self.node)
         return await self.node.run_live(stop)

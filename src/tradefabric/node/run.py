@@ -78,8 +78,8 @@ def build_sim_venues(
     """Build the simulated exchange of every venue the config executes on.
 
     In a backtest (``live_data`` False) every venue is simulated; on live data a
-    venue with ``mode: live`` needs a live execution client, which this node cannot
-    build yet (a ``ConfigError`` says so rather than simulating it silently). A
+    venue with ``mode: live`` is left out (``node.live_venues`` builds its live
+    client; a paper node refuses it rather than simulating it silently). A
     venue with a ``liquidity_model`` takes its slippage from the liquidity
     forecaster run on the live books (which needs books: a recording or a feed).
     Candle matching uses, per instrument, the interval of the first strategy trading it
@@ -88,10 +88,7 @@ def build_sim_venues(
     venues = {}
     for name, execution in config.execution.items():
         if live_data and execution.mode is ExecutionMode.LIVE:
-            raise ConfigError(
-                f"execution.{name}.mode: live: no live execution client exists yet; "
-                "use mode: paper to fill with the simulated exchange"
-            )
+            continue
         venue_config = execution.sim
         impact = None
         if venue_config.liquidity_model is not None:

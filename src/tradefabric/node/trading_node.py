@@ -16,10 +16,12 @@ to it (``node.isolation``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import structlog
@@ -32,6 +34,9 @@ from tradefabric.core.time import NS_PER_MS, interval_to_ns
 from tradefabric.data import topics
 from tradefabric.data.book_sync import OrderBooks
 from tradefabric.data.candles import CandleAggregator
+from tradefabric.execution.client import ExecutionClient
+from tradefabric.execution.live.engine import LiveVenue
+from tradefabric.execution.live.heartbeat import HeartbeatWriter
 from tradefabric.integrity.triangulator import Triangulator
 from tradefabric.model.data import Candle, Trade
 from tradefabric.model.enums import EmptyCandlePolicy
@@ -44,6 +49,7 @@ from tradefabric.node.isolation import FaultPolicy, FaultRecord
 from tradefabric.node.kernel import TradingConfig, strategy_owner
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.live_sources import LiveSources
+from tradefabric.node.live_venues import alert_live_events, build_live_venues
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
 from tradefabric.node.run import (
     BacktestResult,
@@ -119,6 +125,36 @@ class MarketTally:
         self.last_candle = candle.ts_event
 
 
+async def _end_heartbeat(task: asyncio.Task[None], stop: asyncio.Event, clean: bool) -> None:
+    """Write ``stopped`` after a clean stop; after a failure let the heartbeat go stale."""
+    if clean:
+        stop.set()
+    else:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+class _Background:
+    """Tasks that run until the node stops: each gets its own stop event."""
+
+    def __init__(self) -> None:
+        self._tasks: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    def start(self, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+        """Start ``run(stop)`` as a task."""
+        stop = asyncio.Event()
+        self._tasks.append((stop, asyncio.create_task(run(stop))))
+
+    async def stop(self) -> None:
+        """Set every stop event, then wait for each task in start order."""
+        for stop, _ in self._tasks:
+            stop.set()
+        for _, task in self._tasks:
+            await task
+        self._tasks.clear()
+
+
 class TradingNode:
     """Build every component from ``config`` for ``mode``; see the module docstring.
 
@@ -135,9 +171,11 @@ class TradingNode:
         *,
         audit: AuditLog | None = None,
         instruments: Mapping[InstrumentId, Instrument] | None = None,
+        confirm_live: bool = False,
     ) -> None:
         """Build the node; ``audit`` replaces the run folder's audit log; ``instruments``
-        are the venues' own (``node.instruments.fetch_instruments``)."""
+        are the venues' own (``node.instruments.fetch_instruments``); ``confirm_live``
+        allows ``mode: live`` venues on production endpoints (``--confirm-live``)."""
         self.config = config
         self.mode = mode
         self.clock = clock
@@ -151,11 +189,13 @@ class TradingNode:
         self.books: OrderBooks | None = None
         self.engine: DataEngine | None = None
         self._build_market_data()
-        venues = build_sim_venues(
-            config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST
+        venues: dict[str, ExecutionClient] = dict(
+            build_sim_venues(config, self.bus, self.books, live_data=mode is not RunMode.BACKTEST)
         )
+        self.live_venues = self._build_live_venues(instruments or {}, confirm_live)
+        venues.update(self.live_venues)
         self.run = KernelRun(
-            config, self.bus, clock, dict(venues), run_dir,
+            config, self.bus, clock, venues, run_dir,
             audit=audit, books=self.books, durable_audit=config.state is not None,
             daily_reports=_daily_schedule(config, mode), instruments=instruments,
             market_clock=self.market_clock,
@@ -184,6 +224,20 @@ class TradingNode:
         self.control: tuple[ControlService, ControlServer] | None = None
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
 
+    def _build_live_venues(
+        self, instruments: Mapping[InstrumentId, Instrument], confirm_live: bool
+    ) -> dict[str, LiveVenue]:
+        live = self.config.live_venues()
+        if not live or self.mode is RunMode.BACKTEST:
+            return {}  # a backtest simulates every venue
+        if self.mode is RunMode.PAPER:
+            raise ConfigError(
+                f"execution.{sorted(live)[0]}.mode: live: `tradefabric paper` simulates every "
+                "venue; run live venues with `tradefabric run`, or set mode: paper"
+            )
+        alert_live_events(self.bus, self.clock)
+        return build_live_venues(self.config, instruments, confirm_live=confirm_live)
+
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
 
@@ -196,7 +250,12 @@ class TradingNode:
         recorder, _ = attach(
             self.kernel, open_store(state), venue_state_lost=True, id_block=state.id_block,
             risk_interval_ns=interval_to_ns(self.config.risk_interval),
+            live_venues=frozenset(self.live_venues),
         )  # fmt: skip
+        for fill in recorder.store.fills():  # reconciliation asks for trades since these
+            venue = self.live_venues.get(fill.venue)
+            if venue is not None:
+                venue.trades_since_ns = max(venue.trades_since_ns, fill.ts_event)
         for strategy in self.kernel.strategies:
             strategy.ctx.set_state_saver(recorder.save_strategy_state)
             saved = recorder.store.strategy_state(strategy.strategy_id)
@@ -232,6 +291,8 @@ class TradingNode:
             data = self.config.data
             return {data.venue: data.recording_intervals} if data.recording else {}
         if not self.config.feeds:
+            if self.mode is RunMode.LIVE and self.config.live_venues():
+                return {}  # execution only: orders from the control API or timers
             raise ConfigError(f"feeds: a {self.mode} run needs at least one venue's feed")
         return {venue: settings.candle_intervals for venue in self.config.feeds}
 
@@ -299,44 +360,67 @@ class TradingNode:
         return feeds
 
     async def run_live(self, stop: asyncio.Event) -> BacktestResult:
-        """Run every feed and the data engine until ``stop``; then finish the run.
+        """Run every feed, the data engine and the live venues until ``stop``; then finish.
 
-        A feed that fails is logged and alerted; the other feeds keep running.
+        Live venues connect and reconcile before any market data flows; a feed that
+        fails is logged and alerted, the other feeds keep running. A node with live
+        venues and no feeds (execution only) runs until ``stop``.
         """
         engine = self.engine
-        if engine is None:
+        if engine is None and not self.live_venues:
             raise ConfigError(f"a {self.mode} node has no live feeds")
-        feeds = self.feeds()
-        self.control = (
-            None if self.config.control is None else serve_node(self, self.config.control)
-        )
-        engine_stop = asyncio.Event()
-        engine_task = asyncio.create_task(engine.run(engine_stop))
-        sources_stop = asyncio.Event()  # set in finally: the feeds may end without ``stop``
-        sources_task = asyncio.create_task(self.sources.run(sources_stop))
+        feeds = self.feeds() if engine is not None else []
+        background = _Background()
         started = time.perf_counter()
+        beat_stop = asyncio.Event()
+        beating = None
+        if self.config.guard is not None:  # beating before the venues connect
+            beating = asyncio.create_task(HeartbeatWriter(self.config.guard).run(beat_stop))
+        clean = False
         try:
-            results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
-            for feed, result in zip(feeds, results, strict=True):
-                if isinstance(result, BaseException):
-                    self._feed_failed(feed.live.venue, result)
+            for venue in self.live_venues.values():
+                await venue.start()
+            self.control = (
+                None if self.config.control is None else serve_node(self, self.config.control)
+            )
+            if engine is not None:
+                background.start(engine.run)
+            background.start(self.sources.run)
+            await self._run_feeds(feeds, stop)
+            clean = True
         finally:
-            engine_stop.set()
-            sources_stop.set()
-            await engine_task  # parses what is still queued
-            await sources_task
-            self._close_market_data()
-            cancel = getattr(self.clock, "cancel_timers", None)
-            if callable(cancel):
-                cancel()
-            if self.control is not None:  # off the loop: a request in flight still answers
-                await asyncio.to_thread(self.control[1].stop)
-        seconds = time.perf_counter() - started
+            await background.stop()  # the data engine parses what is still queued
+            for venue in self.live_venues.values():
+                await venue.stop()
+            if beating is not None:
+                await _end_heartbeat(beating, beat_stop, clean)
+            await self._stop_services()
+        return self.finish(self._source_text(), time.perf_counter() - started)
+
+    async def _run_feeds(self, feeds: list[LiveFeed], stop: asyncio.Event) -> None:
+        if not feeds:
+            await stop.wait()
+            return
+        results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
+        for feed, result in zip(feeds, results, strict=True):
+            if isinstance(result, BaseException):
+                self._feed_failed(feed.live.venue, result)
+
+    async def _stop_services(self) -> None:
+        self._close_market_data()
+        cancel = getattr(self.clock, "cancel_timers", None)
+        if callable(cancel):
+            cancel()
+        if self.control is not None:  # off the loop: a request in flight still answers
+            await asyncio.to_thread(self.control[1].stop)
+
+    def _source_text(self) -> str:
         sources = ", ".join(
             f"{venue} {feed.ws_url or '(venue default)'}"
             for venue, feed in self.config.feeds.items()
         )
-        return self.finish(f"live feeds: {sources}", seconds)
+        live = ", ".join(f"{name} live" for name in self.live_venues)
+        return f"live feeds: {sources}" + (f"; {live}" if live else "")
 
     def _feed_failed(self, venue: str, error: BaseException) -> None:
         log.error("feed_failed", venue=venue, error=repr(error))

@@ -24,8 +24,9 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import TradefabricError
 from tradefabric.execution import topics
+from tradefabric.execution.live.events import PORTFOLIO_CORRECTED, PortfolioCorrection
 from tradefabric.execution.oms import ExecutionEngine
-from tradefabric.execution.portfolio import Portfolio
+from tradefabric.execution.portfolio import Portfolio, PositionSnapshot
 from tradefabric.model.orders import Fill, OrderEvent
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.engine import RISK_EVENTS, RiskEngine, RiskStateEvent
@@ -90,6 +91,7 @@ class Recorder:
         bus.subscribe(topics.ORDER_EVENTS, self._on_order_event, owner=OWNER)
         bus.subscribe(topics.FILLS, self._on_fill, owner=OWNER)
         bus.subscribe(RISK_EVENTS, self._on_risk_event, owner=OWNER)
+        bus.subscribe(PORTFOLIO_CORRECTED, self._on_correction, owner=OWNER)
         clock.set_timer(risk_interval_ns, self._sample_risk)
 
     # Hot path: snapshot and enqueue --------------------------------------------------------
@@ -109,6 +111,15 @@ class Recorder:
                 totals=portfolio.totals(),
             )
         )
+
+    def _on_correction(self, correction: PortfolioCorrection) -> None:
+        # Reconciliation set a balance or position to the venue's: store what it is now.
+        portfolio = self._portfolio
+        venue = correction.venue
+        positions: tuple[PositionSnapshot, ...] = ()
+        if correction.symbol:
+            positions = (portfolio.position(venue, correction.symbol).snapshot(),)
+        self.put(StateBatch(positions=positions, balances=tuple(portfolio.venue_balances(venue))))
 
     def _on_risk_event(self, _event: RiskStateEvent) -> None:
         self._record_risk()
