@@ -88,6 +88,11 @@ class BybitPrivateStream:
         self.on_dcp: Callable[[], None] = lambda: None
         exchange.events.subscribe(self._on_event)
 
+    @property
+    def dcp_armed(self) -> bool:
+        """Return True while the disconnect-cancel counts down (no ``dcp`` connection left)."""
+        return self._dcp_timer is not None
+
     def set_window(self, product: str, window_s: int) -> None:
         """Take a window set through REST (only this category's product applies)."""
         if product == self.dcp_product:

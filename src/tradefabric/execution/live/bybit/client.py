@@ -177,13 +177,15 @@ class BybitLiveClient:
         """Arm the disconnect-cancel for ``timeout_s`` (3..300 s) and ping the stream.
 
         Bybit cancels every order of the product once every connection subscribed to
-        ``dcp`` has been gone for the window; the window is set only when it changes.
+        ``dcp`` has been gone for the window: the window is set (only when it changes)
+        and the stream subscribes to ``dcp``, which it keeps doing on every reconnect.
         """
         window = min(DCP_MAX_S, max(DCP_MIN_S, math.ceil(timeout_s)))
         if window != self.dcp_window_s:
             body = {"product": self.category.dcp_product, "timeWindow": window}
             await self.rest.post("/v5/order/disconnected-cancel-all", body, "set dcp window")
             self.dcp_window_s = window
+        await self.stream.subscribe(self.category.dcp_topic)
         await self.stream.ping()
 
     # -- queries ---------------------------------------------------------------------------

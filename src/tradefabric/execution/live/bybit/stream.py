@@ -52,7 +52,7 @@ class PrivateStream:
     ) -> None:
         self.url = url
         self._credentials = credentials
-        self._topics = topics
+        self._topics = list(topics)
         self._parser = parser
         self._on_reconnect = on_reconnect
         self._ping_interval_s = ping_interval_s
@@ -84,6 +84,16 @@ class PrivateStream:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+
+    async def subscribe(self, topic: str) -> None:
+        """Add ``topic`` now and on every reconnect (its answer is read with the frames)."""
+        if topic in self._topics:
+            return
+        self._topics.append(topic)
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await ws.send(self._request("subscribe", [topic]))
 
     async def ping(self) -> None:
         """Send a ping now (no-op while disconnected)."""
@@ -157,6 +167,8 @@ class PrivateStream:
             return
         if not frame.op:
             self._parser.on_frame(frame)
+        elif not frame.success:
+            log.warning("bybit_private_op_refused", op=frame.op, message=frame.ret_msg)
 
     async def _ping_loop(self, ws: ClientConnection) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):

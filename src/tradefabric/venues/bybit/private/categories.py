@@ -52,9 +52,13 @@ class PrivateCategory(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def topics(self) -> tuple[str, ...]:
-        """Return every private topic the client subscribes to."""
+        """Return the private topics the client subscribes to on connecting.
+
+        ``dcp`` is not among them: subscribing to it is what lets Bybit's
+        disconnect-cancel trigger, so the client adds it only once ``heartbeat`` armed it.
+        """
         names = (self.order_topic, self.execution_topic, "wallet", self.position_topic)
-        return (*(t for t in names if t), self.dcp_topic)
+        return tuple(t for t in names if t)
 
 
 SPOT = PrivateCategory(
