@@ -17,7 +17,9 @@ import math
 import msgspec
 
 from tradefabric.model.orders import OrderStatus
+from tradefabric.venues.fakevenue.private.account import Account
 from tradefabric.venues.fakevenue.private.exchange import (
+    BookLookup,
     OrderRefusedError,
     PrivateExchange,
     _Order,
@@ -29,7 +31,7 @@ from tradefabric.venues.fakevenue.private.model import (
     OrderView,
     RejectReason,
 )
-from tradefabric.venues.fakevenue.private.rules import check
+from tradefabric.venues.fakevenue.private.rules import SymbolRules, check
 
 CANCEL_BY_USER = "CancelByUser"
 CANCEL_BY_DCP = "CancelByDCP"
@@ -40,8 +42,10 @@ _EPS = 1e-12
 class BybitExchange(PrivateExchange):
     """The private exchange with Bybit's post-only, amend and DCP behaviour."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, account: Account, rules: dict[str, SymbolRules], book_of: BookLookup
+    ) -> None:
+        super().__init__(account, rules, book_of)
         self.end_reasons: dict[int, str] = {}
         """Venue order id -> ``cancelType`` or ``rejectReason`` of how it ended."""
 
