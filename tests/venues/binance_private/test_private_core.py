@@ -92,10 +92,6 @@ def test_a_resting_maker_fills_when_a_trade_crosses_its_price() -> None:
         (_order("d", OrderSide.BUY, 0.1, 1000.0), RejectReason.PRICE_BAND),
         (_order("e", OrderSide.BUY, 0.1, 101.0, post_only=True), RejectReason.WOULD_TAKE),
         (_order("f", OrderSide.BUY, 500.0, 100.0), RejectReason.INSUFFICIENT_BALANCE),
-        (
-            _order("g", OrderSide.BUY, 5.0, 102.0, time_in_force=TimeInForce.FOK),
-            RejectReason.NO_LIQUIDITY,
-        ),
     ],
 )
 def test_filters_refuse_with_a_neutral_reason(params: OrderParams, reason: RejectReason) -> None:
@@ -104,6 +100,14 @@ def test_filters_refuse_with_a_neutral_reason(params: OrderParams, reason: Rejec
         exchange.place(params)
     assert refused.value.reason is reason
     assert exchange.open_orders() == []
+
+
+def test_a_fok_the_book_cannot_fill_expires_untouched() -> None:
+    exchange, _events = _exchange()
+    view = exchange.place(_order("g", OrderSide.BUY, 5.0, 102.0, time_in_force=TimeInForce.FOK))
+    assert view.status is OrderStatus.EXPIRED
+    assert exchange.fills == []
+    assert exchange.account.balance("USDT").locked == 0.0
 
 
 def test_a_duplicate_client_id_is_refused_and_cancel_all_releases_the_locks() -> None:

@@ -64,8 +64,9 @@ class Account:
 
     def lock(self, asset: str, amount: float) -> None:
         """Move ``amount`` of ``asset`` from free to locked."""
-        self._free[asset] = self._free.get(asset, 0.0) - amount
-        self._locked[asset] = self._locked.get(asset, 0.0) + amount
+        # Rounded to 1e-12 so a lock taken and released leaves exactly zero behind.
+        self._free[asset] = round(self._free.get(asset, 0.0) - amount, 12)
+        self._locked[asset] = round(self._locked.get(asset, 0.0) + amount, 12)
 
     def unlock(self, asset: str, amount: float) -> None:
         """Move ``amount`` of ``asset`` back from locked to free."""

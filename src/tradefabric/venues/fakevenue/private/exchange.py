@@ -226,9 +226,9 @@ class PrivateExchange:
             book, self._taken, params.side, params.quantity, limit=params.price, lot=rules.lot
         )
         available = sum(size for _p, size, _r in levels)
-        takes_all_or_nothing = params.time_in_force is TimeInForce.FOK
-        if takes_all_or_nothing and available + 1e-12 < params.quantity:
-            raise OrderRefusedError(RejectReason.NO_LIQUIDITY)
+        # A FOK the book cannot fill whole is accepted and expires untouched, as venues do.
+        if params.time_in_force is TimeInForce.FOK and available + 1e-12 < params.quantity:
+            return []
         return levels
 
     def _accept(

@@ -21,8 +21,6 @@ class RejectReason(enum.StrEnum):
     INSUFFICIENT_BALANCE = "insufficient_balance"
     DUPLICATE_CLIENT_ID = "duplicate_client_id"
     UNKNOWN_SYMBOL = "unknown_symbol"
-    NO_LIQUIDITY = "no_liquidity"
-    """A FOK (or a market order on an empty book) could not fill."""
     UNKNOWN_ORDER = "unknown_order"
 
 
