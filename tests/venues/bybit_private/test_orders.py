@@ -140,3 +140,16 @@ async def test_a_wrong_secret_is_refused_on_rest_and_on_the_stream(spot: Venue) 
     with pytest.raises(AuthenticationError, match="auth refused"):
         await bad.connect(Reports())
     assert spot.script.keys.refused >= 1
+
+
+async def test_a_fok_that_cannot_fill_is_acknowledged_and_ends_unfilled(trading: Trading) -> None:
+    venue, client, reports = trading
+    bid, _ask = venue.touch()
+    fok = order("fok-1", OrderSide.BUY, 0.001, bid - 100, time_in_force=TimeInForce.FOK)
+    await client.submit(fok)
+    await until(
+        lambda: reports.of("fok-1") and reports.of("fok-1")[-1].status is OrderStatus.CANCELLED
+    )
+    final = reports.of("fok-1")[-1]
+    assert final.time_in_force is TimeInForce.FOK and final.filled_quantity == 0
+    assert venue.script.exchange.fills_of() == [] and venue.script.exchange.open_orders() == []

@@ -38,7 +38,6 @@ RET_CODES: dict[str, dict[RejectReason, tuple[int, str]]] = {
         RejectReason.INSUFFICIENT_BALANCE: (170131, "Insufficient balance."),
         RejectReason.DUPLICATE_CLIENT_ID: (170141, "Duplicate clientOrderId."),
         RejectReason.UNKNOWN_SYMBOL: (10001, "params error: symbol invalid"),
-        RejectReason.NO_LIQUIDITY: (10001, "FOK order cannot be filled."),
         RejectReason.UNKNOWN_ORDER: (170213, "Order does not exist."),
     },
     "linear": {
@@ -49,7 +48,6 @@ RET_CODES: dict[str, dict[RejectReason, tuple[int, str]]] = {
         RejectReason.INSUFFICIENT_BALANCE: (110007, "ab not enough for new order"),
         RejectReason.DUPLICATE_CLIENT_ID: (110072, "OrderLinkedID is duplicate"),
         RejectReason.UNKNOWN_SYMBOL: (10001, "params error: symbol invalid"),
-        RejectReason.NO_LIQUIDITY: (10001, "FOK order cannot be filled."),
         RejectReason.UNKNOWN_ORDER: (110001, "order not exists or too late to cancel"),
     },
 }
