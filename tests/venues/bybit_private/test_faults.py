@@ -143,3 +143,17 @@ async def test_a_venue_restart_keeps_its_state_and_the_client_logs_on_again(
     assert client.stream.connects == 2
     status = await client.mass_status(("BTC/USDT",), 0)
     assert [o.client_order_id for o in status.orders] == ["rs-1"]
+
+
+async def test_a_cancel_whose_answer_is_lost_is_an_unknown_outcome_the_query_settles(
+    trading: Trading,
+) -> None:
+    venue, client, _reports = trading
+    bid, _ask = venue.touch()
+    await client.submit(order("cx-1", OrderSide.BUY, 0.001, bid - 300))
+    venue.script.faults.on_responses(ResponseFault.LOSE)
+    with pytest.raises(OrderStatusUnknownError):
+        await client.cancel("BTC/USDT", "cx-1")
+    report = await client.query_order("BTC/USDT", "cx-1")
+    assert report is not None and report.status is OrderStatus.CANCELLED
+    assert report.reason == "CancelByUser"
