@@ -245,7 +245,9 @@ class BybitLiveClient:
         seen: dict[str, TradeReport] = {}
         while start <= now_ms:
             end = min(start + WEEK_MS, now_ms + WEEK_MS // 7)  # a day's slack for clock skew
-            query = {**params, "startTime": str(start), "endTime": str(end)}
+            # The execution list is scoped by symbol alone (it takes no settleCoin).
+            query = {k: v for k, v in params.items() if k != self.category.scope_param}
+            query |= {"startTime": str(start), "endTime": str(end)}
             for page in await self._pages("/v5/execution/list", query, ExecutionList):
                 for execution in page.list:
                     if execution.execType == "Trade":  # funding, settlement: not our fills
