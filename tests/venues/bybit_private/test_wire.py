@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 
 import msgspec
 import pytest
@@ -18,7 +19,7 @@ from tradefabric.core.errors import (
     VenueUnavailableError,
 )
 from tradefabric.execution.live.bybit import order_requests, wire
-from tradefabric.execution.live.bybit.client import BybitLiveClient, _private_url
+from tradefabric.execution.live.bybit.client import BybitLiveClient, _private_url, _windows
 from tradefabric.execution.live.bybit.factory import (
     TESTNET_REST_URL,
     TESTNET_WS_URL,
@@ -158,3 +159,15 @@ def test_the_factory_defaults_to_testnet_and_takes_overrides() -> None:
     assert (local.rest_url, local.ws_url) == ("http://127.0.0.1:9", "ws://127.0.0.1:9/v5/private")
     assert local.supports_modify and local.supports_cancel_after
     assert set(VENUES) == {"bybit", "bybit-linear"}
+
+
+def test_execution_history_is_asked_for_in_ranges_of_at_most_seven_days() -> None:
+    day = 24 * 3600 * 1000
+    now = 1_800_000_000_000
+    assert _windows(0, now) == [{}]  # nothing known: Bybit's default, the last 7 days
+    windows = _windows(now - 20 * day, now)
+    spans = [(int(w["startTime"]), int(w["endTime"])) for w in windows]
+    assert spans[0][0] == now - 20 * day and spans[-1][1] >= now
+    assert all(end - start <= 7 * day for start, end in spans)
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(spans))
+    assert len(_windows(now - 5000 * day, now)) == 105  # capped at the two years Bybit keeps

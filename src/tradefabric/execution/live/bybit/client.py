@@ -60,6 +60,8 @@ WEEK_MS = 7 * 24 * 3600 * 1000
 """The longest time range one ``/v5/execution/list`` request may span."""
 TRADE_RETENTION_MS = 730 * 24 * 3600 * 1000
 """How far back Bybit keeps executions."""
+CLOCK_SLACK_MS = 60_000
+"""How far past our clock the last range reaches (the venue's clock may be ahead)."""
 
 
 class BybitLiveClient:
@@ -240,19 +242,14 @@ class BybitLiveClient:
         ``/v5/execution/list`` spans at most 7 days per request, so a longer gap is
         asked for window by window (up to the two years Bybit keeps).
         """
-        now_ms = time.time_ns() // _MS
-        start = max(since_ns // _MS, now_ms - TRADE_RETENTION_MS) if since_ns else now_ms - WEEK_MS
+        # The execution list is scoped by symbol alone (it takes no settleCoin).
+        scoped = {k: v for k, v in params.items() if k != self.category.scope_param}
         seen: dict[str, TradeReport] = {}
-        while start <= now_ms:
-            end = min(start + WEEK_MS, now_ms + WEEK_MS // 7)  # a day's slack for clock skew
-            # The execution list is scoped by symbol alone (it takes no settleCoin).
-            query = {k: v for k, v in params.items() if k != self.category.scope_param}
-            query |= {"startTime": str(start), "endTime": str(end)}
-            for page in await self._pages("/v5/execution/list", query, ExecutionList):
+        for window in _windows(since_ns // _MS, time.time_ns() // _MS):
+            for page in await self._pages("/v5/execution/list", scoped | window, ExecutionList):
                 for execution in page.list:
                     if execution.execType == "Trade":  # funding, settlement: not our fills
                         seen[execution.execId] = trade_report(execution, self.category)
-            start = end + 1
         return sorted(seen.values(), key=lambda t: t.ts_event)
 
     async def _positions(self, params: dict[str, str]) -> list[PositionReport]:
@@ -273,6 +270,22 @@ class BybitLiveClient:
             if not cursor or not decoded.list:
                 return pages
         raise VenueUnavailableError(f"{path}: more than {MAX_PAGES} pages")
+
+
+def _windows(since_ms: int, now_ms: int) -> list[dict[str, str]]:
+    """Return the ``startTime``/``endTime`` ranges (7 days at most) from ``since_ms`` to now.
+
+    Nothing known (0) asks without a range: Bybit answers the last 7 days.
+    """
+    if since_ms <= 0:
+        return [{}]
+    start = max(since_ms, now_ms - TRADE_RETENTION_MS)
+    windows = []
+    while start <= now_ms:
+        end = min(start + WEEK_MS, now_ms + CLOCK_SLACK_MS)
+        windows.append({"startTime": str(start), "endTime": str(end)})
+        start = end + 1
+    return windows
 
 
 def _private_url(url: str) -> str:
