@@ -1,0 +1,1 @@
+"""Bybit v5 private API: signed REST order entry, queries and the private user stream."""
