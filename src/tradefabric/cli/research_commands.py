@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from tradefabric.cli.models_commands import app as models_app
 from tradefabric.cli.output import fail, stdout
 from tradefabric.cli.output import stderr as err_console
 from tradefabric.core.errors import TradefabricError
@@ -24,6 +25,7 @@ T = TypeVar("T")
 app = typer.Typer(
     help="Research: parameter sweeps and walk-forward optimisation.", no_args_is_help=True
 )
+app.add_typer(models_app, name="models")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Sweep/walk-forward YAML.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")]

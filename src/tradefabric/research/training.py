@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal, Protocol
 
 import msgspec
 import numpy as np
@@ -47,7 +48,7 @@ from tradefabric.research.cv import purged_kfold, uniqueness_weights
 from tradefabric.research.dataset import Dataset, build_dataset
 from tradefabric.research.drift import DriftReference, DriftSettings, reference
 from tradefabric.research.learners import Learner, LearnerSpec, make_learner
-from tradefabric.store.catalog import Catalog
+from tradefabric.store.catalog import Catalog, as_int, sql_string
 
 
 class CvSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,6 +56,13 @@ class CvSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     folds: int = 5
     embargo: int = 24
+
+
+class RetrainSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How a retrained challenger must beat the promoted model out of sample."""
+
+    metric: Literal["log_loss", "brier", "accuracy", "hit_rate"] = "log_loss"
+    min_improvement: float = 0.0
 
 
 class ModelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -67,8 +75,10 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     symbol: str
     base_interval: str = "1m"
     interval: str = "5m"
-    start: str
-    end: str
+    start: str = ""
+    end: str = ""
+    window: str = ""
+    """Instead of start/end: this span up to the catalog's newest candle (retraining)."""
     test: str = "4d"
     features: tuple[PluginSpec, ...]
     barrier: BarrierParams = BarrierParams(up=1.0, down=1.0, horizon=24, vol_window=48)
@@ -76,19 +86,30 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     cv: CvSettings = CvSettings()
     min_probability: float = 0.55
     drift: DriftSettings = DriftSettings()
+    retrain: RetrainSettings = RetrainSettings()
 
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").replace("-", "").isalnum():
             raise ConfigError(f"name {self.name!r}: use letters, digits, '_' and '-' only")
-        if parse_utc(self.start) >= parse_utc(self.end):
-            raise ConfigError(f"start {self.start} / end {self.end}: empty or inverted")
-        if interval_to_ns(self.test) >= parse_utc(self.end) - parse_utc(self.start):
+        if bool(self.window) == bool(self.start or self.end):
+            raise ConfigError("give start and end, or window (up to the newest candle)")
+        span = interval_to_ns(self.window) if self.window else _span(self.start, self.end)
+        if interval_to_ns(self.test) >= span:
             raise ConfigError(f"test {self.test}: must be shorter than the window")
         if not 0.5 <= self.min_probability < 1.0:
             raise ConfigError("min_probability: must be in [0.5, 1)")
         if not self.features:
             raise ConfigError("features: name at least one feature")
         interval_to_ns(self.interval)
+
+
+def _span(start: str, end: str) -> int:
+    if not start or not end:
+        raise ConfigError("give both start and end")
+    span = parse_utc(end) - parse_utc(start)
+    if span <= 0:
+        raise ConfigError(f"start {start} / end {end}: empty or inverted")
+    return span
 
 
 class ModelRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,7 +165,20 @@ def features_of(specs: tuple[PluginSpec, ...]) -> list[Feature]:
     return [build_feature(s) for s in specs]
 
 
-def read_frame(config: ModelConfig, catalog: Catalog, start_ns: int, end_ns: int) -> CandleFrame:
+class Series(Protocol):
+    """What names a candle series: a ``ModelConfig`` or a ``ModelRecord``."""
+
+    @property
+    def venue(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def base_interval(self) -> str: ...
+    @property
+    def interval(self) -> str: ...
+
+
+def read_frame(config: Series, catalog: Catalog, start_ns: int, end_ns: int) -> CandleFrame:
     """Read ``[start_ns, end_ns)`` of the config's series, resampled to its interval."""
     query = FrameQuery(venue=config.venue, symbol=config.symbol, interval=config.base_interval,
                        start_ns=start_ns, end_ns=end_ns)  # fmt: skip
@@ -155,6 +189,28 @@ def read_frame(config: ModelConfig, catalog: Catalog, start_ns: int, end_ns: int
             f"{config.base_interval} candles in [{ns_to_iso(start_ns)}, {ns_to_iso(end_ns)})"
         )
     return frame if config.interval == config.base_interval else resample(frame, config.interval)
+
+
+def newest_ns(catalog: Catalog, series: Series) -> int:
+    """Return the newest candle close (``ts_event``) of ``series`` in ``catalog``."""
+    sql = (
+        "SELECT max(ts_event) FROM candles WHERE "
+        f"venue = {sql_string(series.venue)} AND symbol = {sql_string(series.symbol)} "
+        f"AND interval = {sql_string(series.base_interval)}"
+    )
+    value = catalog.query(sql).rows[0][0]
+    if value is None:
+        raise DataSourceError(f"catalog {catalog.root}: no {series.venue} {series.symbol} candles")
+    return as_int(value)
+
+
+def pinned(config: ModelConfig, catalog: Catalog) -> ModelConfig:
+    """Return ``config`` with ``window`` turned into start/end at the newest candle."""
+    if not config.window:
+        return config
+    end = newest_ns(catalog, config)
+    start = end - interval_to_ns(config.window)
+    return msgspec.structs.replace(config, start=ns_to_iso(start), end=ns_to_iso(end), window="")
 
 
 def side_rows(data: Dataset) -> tuple[Dataset, NDArray[np.float64]]:
@@ -204,6 +260,7 @@ def _split(config: ModelConfig, data: Dataset) -> tuple[NDArray[np.int64], NDArr
 def train_model(config: ModelConfig, created: str) -> Trained:
     """Train ``config``'s model: purged CV on the training rows, then score the test tail."""
     catalog = Catalog(Path(config.catalog), version=config.catalog_version)
+    config = pinned(config, catalog)
     frame = read_frame(config, catalog, parse_utc(config.start), parse_utc(config.end))
     data, weights = side_rows(build_dataset(frame, features_of(config.features), config.barrier))
     train_rows, test_rows = _split(config, data)
