@@ -49,6 +49,10 @@ def _metric(name: str) -> Metric:
     return name  # type: ignore[return-value]
 
 
+def _rate(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _user(who: str) -> str:
     return who or getpass.getuser()
 
@@ -57,7 +61,7 @@ def _metrics_line(label: str, m: Metrics) -> str:
 
     return (
         f"{label}: {m.rows} rows, accuracy {m.accuracy:.4f}, log loss {m.log_loss:.4f}, "
-        f"Brier {m.brier:.4f} (base rate {m.base_rate:.3f}), hit rate {m.hit_rate:.4f} "
+        f"Brier {m.brier:.4f} (base rate {m.base_rate:.3f}), hit rate {_rate(m.hit_rate)} "
         f"on {m.signals} signals"
     )
 
@@ -117,7 +121,7 @@ def list_models(catalog: CatalogOption, json_output: JsonOption = False) -> None
         stdout.print(
             f"{mark} {r.id}  {r.learner.kind:13s} {r.symbol} {r.interval} "
             f"{r.train_start[:10]}..{r.test_end[:10]}  OOS acc {m.accuracy:.4f} "
-            f"logloss {m.log_loss:.4f} Brier {m.brier:.4f} hit {m.hit_rate:.4f}",
+            f"logloss {m.log_loss:.4f} Brier {m.brier:.4f} hit {_rate(m.hit_rate)}",
             highlight=False,
         )
 
@@ -212,8 +216,8 @@ def drift_command(
         stdout.print(f"  {f.column:24s} PSI {f.psi:8.4f}  {f.level}", highlight=False)
     alert = "  ALERT" if report.hit_rate_alert else ""
     stdout.print(
-        f"hit rate recent {report.recent.hit_rate:.4f} on {report.recent.signals} signals vs "
-        f"validation {report.validation_hit_rate:.4f}{alert}",
+        f"hit rate recent {_rate(report.recent.hit_rate)} on {report.recent.signals} signals vs "
+        f"validation {_rate(report.validation_hit_rate)}{alert}",
         highlight=False,
     )
 

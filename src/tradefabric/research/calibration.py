@@ -11,6 +11,8 @@ import msgspec
 import numpy as np
 from numpy.typing import NDArray
 
+from tradefabric.core.errors import DataSourceError
+
 Floats = NDArray[np.float64]
 EPS = 1e-12
 
@@ -36,7 +38,8 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
     brier: float
     signals: int
     """Rows where the signal fires (probability beyond ``min_probability`` on a side)."""
-    hit_rate: float
+    hit_rate: float | None
+    """None when the signal never fires on these rows."""
     calibration: tuple[CalibrationBin, ...] = ()
 
 
@@ -60,9 +63,7 @@ def score(p: Floats, y: NDArray[np.int8], min_probability: float, *, bins: int =
     outcome = y > 0
     n = len(p)
     if n == 0:
-        nan = float("nan")
-        return Metrics(rows=0, base_rate=nan, accuracy=nan, log_loss=nan, brier=nan, signals=0,
-                       hit_rate=nan)  # fmt: skip
+        raise DataSourceError("no labelled rows to score the model on")
     clipped = np.clip(p, EPS, 1 - EPS)
     log_loss = -np.mean(np.where(outcome, np.log(clipped), np.log(1 - clipped)))
     fires = np.maximum(p, 1 - p) >= min_probability
@@ -74,6 +75,6 @@ def score(p: Floats, y: NDArray[np.int8], min_probability: float, *, bins: int =
         log_loss=float(log_loss),
         brier=float(np.mean((p - outcome) ** 2)),
         signals=int(fires.sum()),
-        hit_rate=float(hits.mean()) if len(hits) else float("nan"),
+        hit_rate=float(hits.mean()) if len(hits) else None,
         calibration=tuple(reliability(p, outcome, bins)),
     )

@@ -49,7 +49,7 @@ class DriftReport(msgspec.Struct, frozen=True, kw_only=True):
     level: Level
     """The worst feature's level."""
     recent: Metrics
-    validation_hit_rate: float
+    validation_hit_rate: float | None
     hit_rate_alert: bool
 
 
@@ -96,8 +96,15 @@ def drift_report(
         model=record.id, catalog_version=catalog.version, start=ns_to_iso(start),
         end=ns_to_iso(end), rows=len(labelled.y), features=tuple(features), level=worst,
         recent=metrics, validation_hit_rate=validation,
-        hit_rate_alert=bool(metrics.hit_rate < validation - settings.hit_rate_drop),
+        hit_rate_alert=_fell(metrics.hit_rate, validation, settings.hit_rate_drop),
     )  # fmt: skip
+
+
+def _fell(recent: float | None, validation: float | None, drop: float) -> bool:
+    # A signal that stopped firing has lost what it was validated on, too.
+    if validation is None:
+        return False
+    return recent is None or recent < validation - drop
 
 
 def score_on_window(

@@ -55,8 +55,13 @@ class RetrainOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 def improvement(metric: str, challenger: Metrics, champion: Metrics) -> float:
     """Return how much better ``challenger`` is than ``champion`` on ``metric``."""
-    a, b = float(getattr(challenger, metric)), float(getattr(champion, metric))
+    a, b = _value(challenger, metric), _value(champion, metric)
     return b - a if metric in LOWER_IS_BETTER else a - b
+
+
+def _value(m: Metrics, metric: str) -> float:
+    value = getattr(m, metric)
+    return float("nan") if value is None else float(value)  # NaN never beats anything
 
 
 def compare(
@@ -104,8 +109,8 @@ def retrain(
     better = comparison.improvement > min_improvement
     why = (
         f"retrain: {metric} on {comparison.window[0]}..{comparison.window[1]}: challenger "
-        f"{getattr(comparison.challenger_metrics, metric):.5f} vs promoted "
-        f"{getattr(comparison.champion_metrics, metric):.5f} (improvement "
+        f"{_value(comparison.challenger_metrics, metric):.5f} vs promoted "
+        f"{_value(comparison.champion_metrics, metric):.5f} (improvement "
         f"{comparison.improvement:+.5f}, needed > {min_improvement})"
     )
     decision = registry.promote(new.id, who=who, why=why, now_ns=now_ns, refused=not better)
