@@ -85,3 +85,55 @@ def test_ema_volume_prefilter_grid(btc_month: CandleFrame) -> None:
     loose = next(s for s in scores if (s.fast, s.slow, s.volume_window, s.volume_factor)
                  == (9, 20, 20, 1.2))  # fmt: skip
     assert loose.signals >= one.signals
+
+
+def test_sweep_prefilter_runs_only_the_best_points(research_catalog: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from tradefabric.research.config import SweepConfig, load, resolve
+    from tradefabric.research.sweep import sweep_records
+
+    strategy = {"kind": "ema_cross", "id": "ema", "symbol": "BTC/USDT"}
+    cfg = {
+        "base": {"seed": 1, "strategies": [strategy]},
+        "catalog": str(research_catalog), "catalog_version": 1,
+        "start": "2024-07-27", "end": "2024-08-03",
+        "params": {"ema.fast": {"low": 3, "high": 40, "step": 1},
+                   "ema.slow": {"low": 20, "high": 200, "step": 5}},
+        "prefilter": {"top": 6},
+    }  # fmt: skip
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    sweep = load(path, SweepConfig)
+    started = time.perf_counter()
+    records = sweep_records(sweep, resolve(path, sweep))
+    seconds = time.perf_counter() - started
+    assert len(records) == 6
+    frame_open, frame_close = _window(research_catalog)
+    for r in records:
+        assert r.result is not None
+        fast, slow = int(r.params.get("ema.fast")), int(r.params.get("ema.slow"))
+        vec = ema_cross_prefilter(frame_open, frame_close, [(fast, slow)], notional=1000.0,
+                                  lot_increment=LOT)[0]  # fmt: skip
+        assert r.result.fills == vec.fills  # the kernel made exactly the vectorized fills
+    grid = [(f, s) for f in range(3, 41) for s in range(20, 201, 5) if f < s]
+    every = ema_cross_prefilter(frame_open, frame_close, grid, notional=1000.0, lot_increment=LOT)
+    top = sorted(every, key=lambda x: -x.ret)[:6]
+    ran = [(int(r.params.get("ema.fast")), int(r.params.get("ema.slow"))) for r in records]
+    assert sorted(ran) == sorted((x.fast, x.slow) for x in top)
+    points = len(grid)
+    report_figure(
+        f"sweep prefilter: {points} EMA-cross grid points ranked vectorized, the best 6 run "
+        f"event-driven, {seconds:.1f} s in all; fills equal the vectorized trades"
+    )
+
+
+def _window(catalog: Path) -> tuple[np.ndarray, np.ndarray]:
+    from tradefabric.analytics.frame import FrameQuery, frame_from_catalog
+    from tradefabric.core.time import parse_utc
+    from tradefabric.store.catalog import Catalog
+
+    query = FrameQuery(venue="binance", symbol="BTC/USDT", start_ns=parse_utc("2024-07-27"),
+                       end_ns=parse_utc("2024-08-03"))  # fmt: skip
+    frame = frame_from_catalog(Catalog(catalog, version=1), query)
+    return frame.open, frame.close
