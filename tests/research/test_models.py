@@ -90,7 +90,8 @@ def test_training_scores_out_of_sample_honestly(trained: Trained) -> None:
         f"{oos.rows} OOS): purged-CV acc {cv.accuracy:.3f} brier {cv.brier:.4f} logloss "
         f"{cv.log_loss:.4f}; OOS acc {oos.accuracy:.3f} brier {oos.brier:.4f} (base rate "
         f"{oos.base_rate:.3f}, constant-forecast brier {oos.base_rate * (1 - oos.base_rate):.4f}),"
-        f" hit rate {oos.hit_rate:.3f} on {oos.signals} signals"
+        f" hit rate {oos.hit_rate:.3f} on {oos.signals} signals, calibration error "
+        f"{oos.calibration_error:.4f}"
     )
     assert r.train_rows > 4000 and oos.rows > 800 and r.purged_rows > 0
     assert cv.rows == r.train_rows  # every training row predicted out of fold once
@@ -102,6 +103,11 @@ def test_training_scores_out_of_sample_honestly(trained: Trained) -> None:
     assert sum(b.rows for b in oos.calibration) == oos.rows
     weighted = sum(b.rows * b.predicted for b in oos.calibration) / oos.rows
     assert 0.35 < weighted < 0.65
+    # Near-coin-flip predictions, and calibrated to within a few points per bin on average.
+    assert oos.calibration_error < 0.1 and cv.calibration_error < 0.1
+    assert oos.calibration_error == pytest.approx(
+        sum(b.rows * abs(b.predicted - b.observed) for b in oos.calibration) / oos.rows
+    )
     assert r.test_start == "2024-08-16T00:00:00.000Z" and r.catalog_version == 1
     assert r.content_hash == hashlib.sha256(trained.blob).hexdigest()
 

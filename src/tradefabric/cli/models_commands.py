@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import msgspec
 import typer
 
 from tradefabric.cli.output import fail, print_json, stdout
@@ -33,6 +34,13 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="MODEL.yaml."
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")]
 ModelArg = Annotated[str, typer.Argument(help="Model id, unique id prefix, name, or JSON path.")]
 WhoOption = Annotated[str, typer.Option("--who", help="Who decides (default: the OS user).")]
+
+
+class ListedModel(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of ``models list --json``."""
+
+    record: ModelRecord
+    promoted: bool
 
 
 def _run(job: Callable[[], T]) -> T:
@@ -61,7 +69,8 @@ def _metrics_line(label: str, m: Metrics) -> str:
 
     return (
         f"{label}: {m.rows} rows, accuracy {m.accuracy:.4f}, log loss {m.log_loss:.4f}, "
-        f"Brier {m.brier:.4f} (base rate {m.base_rate:.3f}), hit rate {_rate(m.hit_rate)} "
+        f"Brier {m.brier:.4f} (base rate {m.base_rate:.3f}), calibration error "
+        f"{m.calibration_error:.4f}, hit rate {_rate(m.hit_rate)} "
         f"on {m.signals} signals"
     )
 
@@ -111,7 +120,7 @@ def list_models(catalog: CatalogOption, json_output: JsonOption = False) -> None
     records = _run(registry.records)
     promoted = {r.name: registry.promoted(r.name) for r in records}
     if json_output:
-        print_json([{"record": r, "promoted": promoted[r.name] == r.id} for r in records])
+        print_json([ListedModel(record=r, promoted=promoted[r.name] == r.id) for r in records])
         return
     if not records:
         stdout.print(f"no models in {registry.folder}", highlight=False)

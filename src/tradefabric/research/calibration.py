@@ -40,6 +40,8 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True):
     """Rows where the signal fires (probability beyond ``min_probability`` on a side)."""
     hit_rate: float | None
     """None when the signal never fires on these rows."""
+    calibration_error: float
+    """Expected calibration error: the row-weighted mean |predicted - observed| over bins."""
     calibration: tuple[CalibrationBin, ...] = ()
 
 
@@ -68,6 +70,8 @@ def score(p: Floats, y: NDArray[np.int8], min_probability: float, *, bins: int =
     log_loss = -np.mean(np.where(outcome, np.log(clipped), np.log(1 - clipped)))
     fires = np.maximum(p, 1 - p) >= min_probability
     hits = (p[fires] > 0.5) == outcome[fires]
+    table = reliability(p, outcome, bins)
+    ece = sum(b.rows * abs(b.predicted - b.observed) for b in table) / n
     return Metrics(
         rows=n,
         base_rate=float(outcome.mean()),
@@ -76,5 +80,6 @@ def score(p: Floats, y: NDArray[np.int8], min_probability: float, *, bins: int =
         brier=float(np.mean((p - outcome) ** 2)),
         signals=int(fires.sum()),
         hit_rate=float(hits.mean()) if len(hits) else None,
-        calibration=tuple(reliability(p, outcome, bins)),
+        calibration_error=float(ece),
+        calibration=tuple(table),
     )
