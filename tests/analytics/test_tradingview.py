@@ -17,8 +17,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tradefabric.analytics import topics
-from tradefabric.analytics.signals.base import Direction, Signal
 from tradefabric.analytics.config import TradingViewConfig
+from tradefabric.analytics.signals.base import Direction, Signal
 from tradefabric.analytics.tradingview import TradingViewWebhook, symbol_of
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock

@@ -163,11 +163,12 @@ def test_a_paused_strategy_is_rejected_until_resumed(tmp_path: Path) -> None:
     assert h.execution.submit(_req()).status is OrderStatus.SUBMITTED
 
 
-@pytest.mark.parametrize("rule", ["halt", "strategy_paused", "blacklist", "rate_limit",
+@pytest.mark.parametrize("rule", ["halt", "strategy_paused", "venue_tripped", "blacklist",
+                                  "rate_limit",
                                   "max_open_orders", "max_order_notional", "max_position",
                                   "max_total_position", "price_band", "self_trade"])  # fmt: skip
 def test_every_rule_has_a_test(rule: str) -> None:
     from tradefabric.risk.checks import RULES
 
     assert rule in {name for name, _ in RULES}
-    assert len(RULES) == 10
+    assert len(RULES) == 11  # venue_tripped: tests/risk/test_venue_breaker.py

@@ -16,6 +16,7 @@ from tests.state.conftest import StoreFactory
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.risk.audit import read_audit
 from tradefabric.risk.audit_verify import verify_audit
+from tradefabric.risk.venue_breaker import VENUE_FAULTS, VenueFault
 from tradefabric.state.recorder import Recorder
 from tradefabric.state.records import ResetRequest, StateBatch
 from tradefabric.state.restore import LOST_ON_RESTART, attach
@@ -190,3 +191,30 @@ def test_a_full_queue_makes_the_hot_path_wait_counted_and_loses_nothing(
     assert status.waits >= 1 and status.written == 10 and status.pending == 0
     assert all(gated.store.strategy_state(f"s{i}") is not None for i in range(10))
     assert msgspec.structs.asdict(status)["queued"] == 10
+
+
+def test_pauses_and_open_breakers_survive_a_restart(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    first = Harness(tmp_path)
+    recorder, _ = attach(first.kernel, store_factory())
+    first.kernel.risk.pause("t", "news at 14:30")
+    now = first.clock.timestamp_ns()
+    fault = VenueFault(venue="binance", kind="feed_failed", detail="crash", ts=now)
+    for _ in range(3):  # the default breaker: 3 failures within 10 minutes
+        first.bus.publish(VENUE_FAULTS, fault)
+    tripped_at = first.kernel.risk.breakers.tripped_venues()["binance"].since
+    recorder.close()  # what was queued is written; nothing else saves it (no timer fired)
+    restarted = Harness(tmp_path)
+    recorder, _ = attach(restarted.kernel, store_factory())
+    risk = restarted.kernel.risk
+    assert risk.paused == {"t": "news at 14:30"}
+    assert risk.breakers.tripped_venues()["binance"].since == tripped_at  # cooldown goes on
+    assert restarted.execution.submit(_buy(0.01)).status is OrderStatus.REJECTED
+    risk.resume("t")
+    assert risk.breakers.rearm("binance", "ana", "back")
+    recorder.close()
+    again = Harness(tmp_path)
+    recorder, _ = attach(again.kernel, store_factory())
+    recorder.close()
+    assert again.kernel.risk.paused == {} and again.kernel.risk.breakers.open_venues() == {}

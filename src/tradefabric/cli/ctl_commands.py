@@ -94,6 +94,7 @@ def status(url: Url = DEFAULT_URL, token: Token = "", json_output: Json = False)
         f"halted: {risk.halt_reason or 'yes'}" if risk.halted else "trading: not halted",
         f"strategies {', '.join(view.strategies) or '-'}; paused {', '.join(risk.paused) or '-'}",
         f"faults {len(view.faults)}  alerts {view.alerts}",
+        *(f"venue {venue} tripped (ctl rearm): {why}" for venue, why in risk.tripped.items()),
     ]
     for venue in view.data.venues if view.data else ():
         lines.append(f"feed {venue.venue}: parsed {venue.parsed}  dropped {venue.dropped}  "
@@ -150,6 +151,16 @@ def resume(
 ) -> None:  # fmt: skip
     """Resume a paused strategy."""
     _command(url, token, f"/api/strategies/{strategy}/resume", {}, operator, json_output)
+
+
+@app.command("rearm")
+def rearm(
+    venue: Annotated[str, typer.Argument(help="The venue whose breaker tripped.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it may trade again (audited).")],
+    url: Url = DEFAULT_URL, token: Token = "", operator: Operator = "", json_output: Json = False,
+) -> None:  # fmt: skip
+    """Re-arm a venue whose circuit breaker stopped its trading."""
+    _command(url, token, f"/api/venues/{venue}/rearm", {"reason": reason}, operator, json_output)
 
 
 @app.command("halt")

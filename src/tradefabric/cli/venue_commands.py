@@ -20,7 +20,7 @@ from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.store.instrument_cache import InstrumentCache
 from tradefabric.venues.fakevenue.binance_history import BinanceHistory
-from tradefabric.venues.fakevenue.scripts import script_for
+from tradefabric.venues.fakevenue.scripts import script_for, with_private_api
 from tradefabric.venues.fakevenue.server import FakeVenueScript, FakeVenueServer
 from tradefabric.venues.instruments import DEFAULT_TTL_S, InstrumentLoader, resolve_instruments
 from tradefabric.venues.registry import VENUES, venue_profile
@@ -49,6 +49,14 @@ def serve(
             "of them; repeatable.",
         ),
     ] = None,
+    private_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--private-keys",
+            help="Also serve the venue's private API (Binance so far) for the keys in this "
+            'JSON file: [{"api_key", "hmac_secret" | "ed25519_public_pem"}].',
+        ),
+    ] = None,
 ) -> None:
     """Serve a recording over WebSocket + HTTP on 127.0.0.1 until interrupted.
 
@@ -64,6 +72,8 @@ def serve(
         script = script_for(venue, replay)
         for path in klines or ():
             _serve_klines(script, path)
+        if private_keys is not None:
+            script = with_private_api(script, private_keys)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(FakeVenueServer(script, speed=speed, port=port), exit_when_done))
     except (TradefabricError, OSError) as exc:

@@ -12,8 +12,8 @@ import msgspec
 import typer
 
 from tradefabric.analytics import topics
-from tradefabric.analytics.signals.base import Signal
 from tradefabric.analytics.config import TradingViewConfig
+from tradefabric.analytics.signals.base import Signal
 from tradefabric.analytics.tradingview import TradingViewWebhook, WebhookStats
 from tradefabric.cli.output import fail, print_json, stderr
 from tradefabric.core.bus import MessageBus

@@ -38,7 +38,9 @@ from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
+from tradefabric.node.supervisor import RestartPolicy
 from tradefabric.ops.control.config import ControlConfig
+from tradefabric.ops.dashboard.config import DashboardConfig
 from tradefabric.ops.equity import EquityCurve
 from tradefabric.ops.telegram.config import TelegramConfig
 from tradefabric.risk.audit import AuditLog
@@ -132,6 +134,8 @@ class MarketDataSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
     queue_size: int = 100_000
     """Frames the socket readers may queue ahead of the data engine; when full, new
     frames are dropped, counted, the venue's books invalidated and an alert raised."""
+    restart: RestartPolicy = RestartPolicy()
+    """How a crashed feed is started again (``node.supervisor``)."""
 
     def __post_init__(self) -> None:
         for interval in self.candle_intervals:
@@ -216,6 +220,9 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     telegram: TelegramConfig | None = None
     """A Telegram bot over the control service (``ops.telegram``; needs ``control:``);
     None: no bot."""
+    dashboard: DashboardConfig | None = None
+    """The web dashboard a paper/live node serves (``ops.dashboard``:
+    ``dashboard: {port: 8781, token_env: TF_DASHBOARD_TOKEN}``); None: not served."""
 
     def __post_init__(self) -> None:
         interval_to_ns(self.equity_interval)

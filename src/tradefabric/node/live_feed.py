@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -141,22 +140,8 @@ class LiveFeed:
         """Connect and stay connected until ``stop`` is set; then close the node."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             self._rest = VenueRestClient(self.live.rest_url, self.live.limiter, session)
-            self._resync = BookResync(
-                self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
-            )
-            if not self.live.detects_trade_gaps:
-                self.catch_up = TradeCatchUp(
-                    self.node.bus,
-                    self.node.clock,
-                    self.live.venue,
-                    functools.partial(self.live.trades_between, self._rest),
-                )
-            self.backfill = TradeBackfill(
-                self.node.bus,
-                self.node.clock,
-                self.live.venue,
-                functools.partial(self.live.trades_from, self._rest),
-            )
+            self._build_recovery()
+            assert self._resync is not None and self.backfill is not None
             background = [
                 asyncio.create_task(self._every(stop, config_interval, job))
                 for config_interval, job in (
@@ -184,6 +169,30 @@ class LiveFeed:
                 await self.backfill.close()
                 if self._owns_node:
                     self.node.close()
+
+    def _build_recovery(self) -> None:
+        """Build the resync, catch-up and backfill once: a supervisor may run the feed again,
+        and a second set would double every subscription on the bus."""
+        if self._resync is None:
+            self._resync = BookResync(
+                self.node.bus, self.node.books, self.live.venue, self._fetch_snapshot
+            )
+        if self.catch_up is None and not self.live.detects_trade_gaps:
+            self.catch_up = TradeCatchUp(
+                self.node.bus, self.node.clock, self.live.venue, self._trades_between
+            )
+        if self.backfill is None:
+            self.backfill = TradeBackfill(
+                self.node.bus, self.node.clock, self.live.venue, self._trades_from
+            )
+
+    async def _trades_between(self, symbol: str, start_ns: int, end_ns: int) -> list[Trade]:
+        assert self._rest is not None
+        return await self.live.trades_between(self._rest, symbol, start_ns, end_ns)
+
+    async def _trades_from(self, symbol: str, from_id: int) -> list[Trade]:
+        assert self._rest is not None
+        return await self.live.trades_from(self._rest, symbol, from_id)
 
     def status(self) -> FeedStatus:
         """Return the feed's current state."""

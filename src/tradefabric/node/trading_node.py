@@ -20,6 +20,7 @@ import enum
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
@@ -53,14 +54,17 @@ from tradefabric.node.run import (
     build_sim_venues,
 )
 from tradefabric.node.signal_sources import build_signal_sources
-from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
-from tradefabric.ops.control.http import ControlServer, serve_node
-from tradefabric.ops.control.service import ControlService
-from tradefabric.ops.telegram.bot import TelegramBot, start_telegram
-from tradefabric.ops.telegram.secret import read_token
+from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
+from tradefabric.ops.alerts import ALERTS, Alert
 from tradefabric.risk.audit import AuditLog
 from tradefabric.state import Recorder, attach, open_store
 from tradefabric.venues.registry import sequence_rules, venue_profile
+
+if TYPE_CHECKING:  # loaded only when a node serves operators (see _serve_operators)
+    from tradefabric.ops.control.http import ControlServer
+    from tradefabric.ops.control.service import ControlService
+    from tradefabric.ops.dashboard.server import DashboardServer
+    from tradefabric.ops.telegram.bot import TelegramBot
 
 log = structlog.get_logger(__name__)
 
@@ -149,6 +153,7 @@ class TradingNode:
         self.market_clock = self._market_clock()
         self.alerts: list[Alert] = []
         self.bus.subscribe(ALERTS, self.alerts.append, owner="record")
+        alert_on_breaker_events(self.bus)
         self.markets: dict[str, MarketDataNode] = {}
         self.books: OrderBooks | None = None
         self.engine: DataEngine | None = None
@@ -182,6 +187,7 @@ class TradingNode:
         if config.integrity is not None:
             with self.bus.owned_by("integrity"):
                 self.integrity = Triangulator(self.bus, config.integrity)
+                self.integrity.attach()  # it consumes the bus's candles and quotes
         self.cache = NodeCache(
             self.kernel.precisions(), self.books, self.kernel.execution, self.kernel.portfolio
         )
@@ -189,6 +195,10 @@ class TradingNode:
         """The control service and its HTTP server while ``run_live`` runs (``control:``)."""
         self.telegram: TelegramBot | None = None
         """The Telegram bot over the control service while ``run_live`` runs (``telegram:``)."""
+        self.supervisors: list[Supervisor] = []
+        """One per live feed while ``run_live`` runs: restarts and last errors."""
+        self.dashboard: DashboardServer | None = None
+        """The web dashboard while ``run_live`` runs (``dashboard:``)."""
 
     def _restore_state(self) -> Recorder | None:
         """Load the kernel from the state store, then record into it (when configured).
@@ -307,12 +317,18 @@ class TradingNode:
     async def run_live(self, stop: asyncio.Event) -> BacktestResult:
         """Run every feed and the data engine until ``stop``; then finish the run.
 
-        A feed that fails is logged and alerted; the other feeds keep running.
+        Each feed runs under a ``Supervisor``: a crash is alerted, counted by that venue's
+        circuit breaker and restarted with backoff; the other feeds keep running.
         """
         engine = self.engine
         if engine is None:
             raise ConfigError(f"a {self.mode} node has no live feeds")
         feeds = self.feeds()
+        restart = self.config.market_data.restart
+        self.supervisors = [
+            Supervisor(f"feed:{f.live.venue}", f.live.venue, self.bus, self.clock, restart)
+            for f in feeds
+        ]
         self._serve_operators()
         engine_stop = asyncio.Event()
         engine_task = asyncio.create_task(engine.run(engine_stop))
@@ -320,10 +336,8 @@ class TradingNode:
         sources_task = asyncio.create_task(self.sources.run(sources_stop))
         started = time.perf_counter()
         try:
-            results = await asyncio.gather(*(f.run(stop) for f in feeds), return_exceptions=True)
-            for feed, result in zip(feeds, results, strict=True):
-                if isinstance(result, BaseException):
-                    self._feed_failed(feed.live.venue, result)
+            jobs = zip(self.supervisors, feeds, strict=True)
+            await asyncio.gather(*(supervisor.run(feed.run, stop) for supervisor, feed in jobs))
         finally:
             engine_stop.set()
             sources_stop.set()
@@ -337,6 +351,8 @@ class TradingNode:
                 await asyncio.to_thread(self.telegram.stop)
             if self.control is not None:  # off the loop: a request in flight still answers
                 await asyncio.to_thread(self.control[1].stop)
+            if self.dashboard is not None:
+                await asyncio.to_thread(self.dashboard.stop)
         seconds = time.perf_counter() - started
         sources = ", ".join(
             f"{venue} {feed.ws_url or '(venue default)'}"
@@ -345,27 +361,34 @@ class TradingNode:
         return self.finish(f"live feeds: {sources}", seconds)
 
     def _serve_operators(self) -> None:
-        """Start the control API and, over its service, the Telegram bot (when configured)."""
+        """Start the dashboard, the control API and, over its service, the Telegram bot
+        (each when configured)."""
+        # FastAPI, uvicorn and python-telegram-bot cost about a second of start-up: a node
+        # that serves no operator (backtests, most tests) never loads them.
+        from tradefabric.ops.dashboard.server import serve_dashboard  # noqa: PLC0415
+
+        control = self.config.control
+        if self.config.dashboard is not None:  # first: a missing token fails before any serves
+            self.dashboard = serve_dashboard(self, self.config.dashboard, control)
+        try:
+            self._serve_control()
+        except BaseException:  # a bad bot token, a port in use: stop what listens already
+            if self.dashboard is not None:
+                self.dashboard.stop()
+            raise
+
+    def _serve_control(self) -> None:
         control, telegram = self.config.control, self.config.telegram
         if control is None:
             return
+        from tradefabric.ops.control.http import serve_node  # noqa: PLC0415 (see above)
+        from tradefabric.ops.telegram.bot import start_telegram  # noqa: PLC0415
+        from tradefabric.ops.telegram.secret import read_token  # noqa: PLC0415
+
         bot_token = read_token(telegram) if telegram is not None else ""  # fails before serving
         self.control = serve_node(self, control)
         if telegram is not None:
             self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
-
-    def _feed_failed(self, venue: str, error: BaseException) -> None:
-        log.error("feed_failed", venue=venue, error=repr(error))
-        self.bus.publish(
-            ALERTS,
-            Alert(
-                kind="feed_failed",
-                level=AlertLevel.CRITICAL,
-                component=f"feed:{venue}",
-                message=f"{venue} feed stopped: {type(error).__name__}: {error}",
-                ts=self.clock.timestamp_ns(),
-            ),
-        )
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

@@ -47,6 +47,8 @@ class PreTradeInput(msgspec.Struct, frozen=True, kw_only=True):
     halted: bool
     strategy_paused: bool = False
     """The order's strategy was paused by a person (``RiskEngine.pause``)."""
+    venue_tripped: str = ""
+    """Why the order's venue's circuit breaker is open ("" when it is closed)."""
 
 
 Check = Callable[[PreTradeInput, RiskConfig], str | None]
@@ -60,6 +62,11 @@ def check_halt(order: PreTradeInput, _config: RiskConfig) -> str | None:
 def check_paused(order: PreTradeInput, _config: RiskConfig) -> str | None:
     """Reject the orders of a strategy a person paused."""
     return "strategy paused by an operator" if order.strategy_paused else None
+
+
+def check_venue_tripped(order: PreTradeInput, _config: RiskConfig) -> str | None:
+    """Reject orders on a venue whose circuit breaker tripped (until it is re-armed)."""
+    return f"venue {order.venue} tripped: {order.venue_tripped}" if order.venue_tripped else None
 
 
 def check_order_notional(order: PreTradeInput, config: RiskConfig) -> str | None:
@@ -151,6 +158,7 @@ def check_self_trade(order: PreTradeInput, config: RiskConfig) -> str | None:
 RULES: tuple[tuple[str, Check], ...] = (
     ("halt", check_halt),
     ("strategy_paused", check_paused),
+    ("venue_tripped", check_venue_tripped),
     ("blacklist", check_blacklist),
     ("rate_limit", check_rate_limit),
     ("max_open_orders", check_open_orders),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from tradefabric.core.errors import ConfigError
+from tradefabric.risk.venue_breaker import BreakerConfig
 
 
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -38,6 +39,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """fsync every audit line (live); a flush is enough for backtests."""
     audit_rotate_daily: bool = False
     """Paper/live with a state store: one audit file per UTC day (``audit-YYYY-MM-DD.jsonl``)."""
+    venue_breaker: BreakerConfig = BreakerConfig()
+    """When too many failures of one venue stop its trading (``risk.venue_breaker``)."""
     audit_copy_to: str | None = None
     """Paper/live with a state store: an fsspec URL (``s3://bucket/audit``) each closed
     audit file is copied to."""

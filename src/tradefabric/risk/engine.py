@@ -25,6 +25,7 @@ from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.blacklist import LiquidityBlacklist
 from tradefabric.risk.checks import PreTradeInput, first_rejection
 from tradefabric.risk.config import RiskConfig
+from tradefabric.risk.venue_breaker import TrippedVenue, VenueBreakers
 
 
 class RiskError(FatalError):
@@ -96,7 +97,8 @@ class RiskStateEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
-    """What of the risk engine survives a restart: the halt and the day's equity high."""
+    """What of the risk engine survives a restart: the halt, the day's equity high, the
+    strategies a person paused and the venues whose breaker is open."""
 
     halted: bool
     reason: str
@@ -104,10 +106,24 @@ class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The UTC day (days since the epoch) ``day_high`` belongs to; -1 before any sample."""
     day_high: float
     ts: int
+    paused: dict[str, str] = {}
+    """Strategy id -> why it was paused."""
+    tripped: dict[str, TrippedVenue] = {}
+    """Venue -> why and since when its circuit breaker is open."""
+
+
+class PauseEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A strategy was paused (``paused`` True) or resumed; the control service audits it."""
+
+    strategy_id: str
+    paused: bool
+    reason: str
+    ts: int
 
 
 RISK_DECISIONS: Topic[RiskDecision] = Topic("risk.decisions", RiskDecision)
 RISK_EVENTS: Topic[RiskStateEvent] = Topic("risk.events", RiskStateEvent)
+PAUSE_EVENTS: Topic[PauseEvent] = Topic("risk.pause_events", PauseEvent)
 
 HaltHandler = Callable[[bool], None]
 """Called on a halt with ``flatten``: cancel every open order, and close positions if True."""
@@ -130,6 +146,7 @@ class RiskEngine:
         self._audit = audit
         self._consensus = consensus
         self.blacklist = LiquidityBlacklist(config, bus)
+        self.breakers = VenueBreakers(config.venue_breaker, bus, clock, audit)
         self._state: TradingState | None = None
         self._on_halt: HaltHandler | None = None
         self._sent: dict[str, deque[int]] = {}
@@ -208,6 +225,7 @@ class RiskEngine:
             resting_sell_prices=_prices(resting, OrderSide.SELL),
             halted=self.halted and not (system and order.reduce_only),
             strategy_paused=order.strategy_id in self.paused and not system,
+            venue_tripped="" if system and order.reduce_only else self.breakers.tripped(venue),
         )
 
     def _orders_in_window(self, venue: str, now: int) -> int:
@@ -310,10 +328,16 @@ class RiskEngine:
     def pause(self, strategy_id: str, reason: str) -> None:
         """Reject every new order of ``strategy_id`` until ``resume`` (the caller audits)."""
         self.paused[strategy_id] = reason
+        now = self._clock.timestamp_ns()
+        self._bus.publish(PAUSE_EVENTS, PauseEvent(strategy_id=strategy_id, paused=True,
+                                                   reason=reason, ts=now))  # fmt: skip
 
     def resume(self, strategy_id: str) -> None:
         """Let a paused strategy's orders through again."""
         self.paused.pop(strategy_id, None)
+        now = self._clock.timestamp_ns()
+        self._bus.publish(PAUSE_EVENTS, PauseEvent(strategy_id=strategy_id, paused=False,
+                                                   reason="", ts=now))  # fmt: skip
 
     def snapshot(self) -> RiskSnapshot:
         """Return the halt and the day's equity high (what a restart restores)."""
@@ -323,18 +347,23 @@ class RiskEngine:
             day=self._day,
             day_high=self.day_high,
             ts=self._clock.timestamp_ns(),
+            paused=dict(self.paused),
+            tripped=self.breakers.tripped_venues(),
         )
 
     def restore_halt(self, saved: RiskSnapshot) -> None:
-        """Take back a saved halt and day high: a halted node stays halted until ``reset``.
+        """Take back a saved halt, day high, pauses and open breakers: a halted node stays
+        halted until ``reset``, a paused strategy paused until resumed.
 
-        Nothing is audited or published (the halt was, when it happened); open
-        orders are not touched (the restart decides what happened to them).
+        Nothing is audited or published (each was, when it happened); open orders are
+        not touched (the restart decides what happened to them).
         """
         self.halted = saved.halted
         self.halt_reason = saved.reason
         self._day = saved.day
         self.day_high = saved.day_high
+        self.paused = dict(saved.paused)
+        self.breakers.restore(saved.tripped)
 
 
 def _prices(orders: list[OrderSnapshot], side: OrderSide) -> tuple[float, ...]:

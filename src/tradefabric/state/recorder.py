@@ -28,7 +28,14 @@ from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.model.orders import Fill, OrderEvent
 from tradefabric.risk.audit import AuditLog
-from tradefabric.risk.engine import RISK_EVENTS, RiskEngine, RiskStateEvent
+from tradefabric.risk.engine import (
+    PAUSE_EVENTS,
+    RISK_EVENTS,
+    PauseEvent,
+    RiskEngine,
+    RiskStateEvent,
+)
+from tradefabric.risk.venue_breaker import BREAKER_EVENTS, BreakerEvent
 from tradefabric.state.records import StateBatch, StrategyState, merge
 from tradefabric.state.store import StateStore
 
@@ -90,6 +97,9 @@ class Recorder:
         bus.subscribe(topics.ORDER_EVENTS, self._on_order_event, owner=OWNER)
         bus.subscribe(topics.FILLS, self._on_fill, owner=OWNER)
         bus.subscribe(RISK_EVENTS, self._on_risk_event, owner=OWNER)
+        # A pause or a breaker trip must survive a kill -9 as a halt does: recorded at once.
+        bus.subscribe(PAUSE_EVENTS, self._on_risk_event, owner=OWNER)
+        bus.subscribe(BREAKER_EVENTS, self._on_risk_event, owner=OWNER)
         clock.set_timer(risk_interval_ns, self._sample_risk)
 
     # Hot path: snapshot and enqueue --------------------------------------------------------
@@ -110,7 +120,7 @@ class Recorder:
             )
         )
 
-    def _on_risk_event(self, _event: RiskStateEvent) -> None:
+    def _on_risk_event(self, _event: RiskStateEvent | PauseEvent | BreakerEvent) -> None:
         self._record_risk()
 
     def _sample_risk(self, _due_ns: int) -> None:

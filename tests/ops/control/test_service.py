@@ -30,6 +30,7 @@ from tradefabric.ops.control.http import ControlServer
 from tradefabric.ops.control.service import ControlAuthError, ControlError, ControlService
 from tradefabric.ops.control.views import Credentials, PositionLeft
 from tradefabric.risk.audit import AuditLog, read_audit
+from tradefabric.risk.venue_breaker import VENUE_FAULTS, VenueFault
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 
 RECORDING = "spot_btcusdt_20240808.gz"
@@ -77,6 +78,35 @@ def test_calls_from_other_threads_run_on_the_loop_and_are_audited_first(
         ("control", "pause"), ("control", "resume"), ("control_denied", "halt"),
         ("control", "halt"), ("halt", None), ("control", "reset"), ("reset", None),
     ]  # fmt: skip
+
+
+def test_rearm_reopens_a_tripped_venue_and_the_risk_view_lists_it(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    audit_path = tmp_path / "audit.jsonl"
+
+    async def main() -> None:
+        node = _node(shared_data, AuditLog(audit_path))
+        service = ControlService(node, TOKEN, LoopBridge(asyncio.get_running_loop()))
+        now = node.clock.timestamp_ns()
+        for _ in range(3):  # the default breaker: 3 failures within 10 minutes
+            node.bus.publish(VENUE_FAULTS, VenueFault(venue="binance", kind="feed_failed",
+                                                      detail="crash", ts=now))  # fmt: skip
+        risk = await asyncio.to_thread(service.risk)
+        assert list(risk.tripped) == ["binance"]
+        result = await asyncio.to_thread(service.rearm, ANA, "binance", "venue is back")
+        assert "binance re-armed" in result.message
+        assert (await asyncio.to_thread(service.risk)).tripped == {}
+        again = await asyncio.to_thread(service.rearm, ANA, "binance", "twice")
+        assert "was not tripped" in again.message
+        kinds = [a.kind for a in node.alerts if a.kind.startswith(("venue_", "control_"))]
+        assert kinds == ["venue_tripped", "venue_rearmed", "control_rearm", "control_rearm"]
+        node.kernel.audit.close()
+
+    asyncio.run(main())
+    kinds = [(r.kind, msgspec.json.decode(r.data).get("operator")) for r in read_audit(audit_path)]
+    assert kinds[:3] == [("venue_breaker", "breaker"), ("control", "ana"),
+                         ("venue_breaker", "ana")]  # fmt: skip
 
 
 def test_an_unwritable_audit_log_stops_the_command_before_it_acts(shared_data: Path) -> None:

@@ -160,6 +160,12 @@ def _command_routes(app: FastAPI, service: ControlService) -> None:
         creds = _credentials(request)
         return _json(await run_in_threadpool(service.resume, creds, strategy_id))
 
+    @app.post("/api/venues/{venue}/rearm")
+    async def rearm(request: Request, venue: str) -> Response:
+        body = await _body(request, ReasonBody)
+        creds = _credentials(request)
+        return _json(await run_in_threadpool(service.rearm, creds, venue, body.reason))
+
     @app.post("/api/cancel_all")
     async def cancel_all(request: Request) -> Response:
         body = await _body(request, CancelBody)
@@ -186,19 +192,20 @@ def _command_routes(app: FastAPI, service: ControlService) -> None:
 class ControlServer:
     """Serve an app with uvicorn in a thread of its own; ``url`` once started."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, host: str, port: int, name: str = "control-http") -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                                 access_log=False, lifespan="off")  # fmt: skip
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, name="control-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._where = f"{host}:{port}"
+        self._name = name
         self.url = ""
 
     def _serve(self) -> None:
         try:
             self._server.run()
         except SystemExit:  # uvicorn exits when it cannot bind; start() reports it
-            log.error("control_api_failed", where=self._where)
+            log.error("http_server_failed", server=self._name, where=self._where)
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start serving; return once the socket listens (raise if it does not)."""
@@ -207,7 +214,7 @@ class ControlServer:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise NodeUnavailableError(
-                    f"control: the API could not listen on {self._where} (port in use?)"
+                    f"{self._name}: could not listen on {self._where} (port in use?)"
                 )
             time.sleep(0.01)
         host, port = self._server.servers[0].sockets[0].getsockname()[:2]

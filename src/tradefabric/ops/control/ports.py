@@ -141,6 +141,10 @@ class Node(Protocol):
     def cache(self) -> Cache: ...
     @property
     def alerts(self) -> Sequence[Alert]: ...
+    @property
+    def integrity(self) -> object | None:
+        """The cross-venue checks when configured (None: not run)."""
+        ...
 
     def status(self) -> Status:
         """Return the node's progress and health."""

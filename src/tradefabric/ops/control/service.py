@@ -23,6 +23,8 @@ from tradefabric.core.errors import FatalError
 from tradefabric.core.time import NS_PER_DAY
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.portfolio import BalanceSnapshot, PositionSnapshot
+from tradefabric.integrity import topics as integrity_topics
+from tradefabric.integrity.events import ConsensusPrice, VenueDeviation
 from tradefabric.model.orders import Fill, OrderSnapshot
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
 from tradefabric.ops.control.bridge import LoopBridge
@@ -35,8 +37,10 @@ from tradefabric.ops.control.views import (
     ControlDenied,
     Credentials,
     DataView,
+    EquityCurveView,
     FaultView,
     FlatAllReport,
+    IntegrityView,
     PnlView,
     PositionLeft,
     RiskView,
@@ -76,6 +80,11 @@ class ControlService:
         self._slippage_bps = flat_slippage_bps
         self._fills: deque[Fill] = deque(maxlen=fills_kept)
         node.bus.subscribe(exec_topics.FILLS, self._fills.append, owner="control")
+        # The latest consensus per asset and deviation per series (integrity publishes them).
+        self._consensus: dict[str, ConsensusPrice] = {}
+        self._deviations: dict[tuple[str, str], VenueDeviation] = {}
+        node.bus.subscribe(integrity_topics.CONSENSUS, self._on_consensus, owner="control")
+        node.bus.subscribe(integrity_topics.DEVIATIONS, self._on_deviation, owner="control")
         self._initial_equity = node.kernel.portfolio.equity()
 
     # --- authorization ---
@@ -131,11 +140,34 @@ class ControlService:
         """Return the most recent alerts, oldest first."""
         return self.bridge.call(lambda: list(self._node.alerts)[-limit:] if limit > 0 else [])
 
+    def equity_curve(self, limit: int = 500) -> EquityCurveView:
+        """Return the equity curve's last ``limit`` samples and the equity marked now."""
+        return self.bridge.call(lambda: self._equity_curve(limit))
+
+    def integrity(self) -> IntegrityView:
+        """Return the latest consensus per asset and each series' deviation from it."""
+        return self.bridge.call(lambda: IntegrityView(
+            configured=self._node.integrity is not None,
+            consensus=[self._consensus[a] for a in sorted(self._consensus)],
+            deviations=[self._deviations[k] for k in sorted(self._deviations)],
+        ))  # fmt: skip
+
     def read(self, fn: Callable[[Node], T]) -> T:
         """Run ``fn(node)`` on the node's loop (metrics, other read-only views)."""
         return self.bridge.call(lambda: fn(self._node))
 
     # --- commands ---
+
+    def deny(self, command: str, operator: str, reason: str) -> None:
+        """Audit ``command`` as refused by a front end's own check (``control_denied``)."""
+
+        def write() -> None:
+            now = self._node.clock.timestamp_ns()
+            record = ControlDenied(command=command, operator=operator or "operator", ts=now,
+                                   reason=reason)  # fmt: skip
+            self._node.kernel.audit.write("control_denied", now, record)
+
+        self.bridge.call(write)
 
     def pause(self, credentials: Credentials, strategy_id: str, reason: str) -> CommandResult:
         """Reject every new order of ``strategy_id`` until resumed (its data keeps coming)."""
@@ -148,6 +180,10 @@ class ControlService:
     def cancel_all(self, credentials: Credentials, strategy_id: str = "") -> CommandResult:
         """Cancel every open order (of one strategy when given)."""
         return self._command(credentials, "cancel_all", strategy_id, "", self._cancel_all)
+
+    def rearm(self, credentials: Credentials, venue: str, reason: str) -> CommandResult:
+        """Re-arm a venue whose circuit breaker tripped: its orders pass the risk engine again."""
+        return self._command(credentials, "rearm", venue, reason, self._rearm)
 
     def halt(self, credentials: Credentials, reason: str) -> CommandResult:
         """Halt trading (the risk engine's halt: open orders cancelled, audited)."""
@@ -242,6 +278,11 @@ class ControlService:
         self._node.kernel.risk.resume(target)
         return f"strategy {target} resumed"
 
+    def _rearm(self, operator: str, target: str, reason: str) -> str:
+        if self._node.kernel.risk.breakers.rearm(target, operator, reason or "re-armed"):
+            return f"venue {target} re-armed: its orders pass the risk engine again"
+        return f"venue {target}: its breaker was not tripped, nothing to re-arm"
+
     def _cancel_all(self, _operator: str, target: str, _reason: str) -> str:
         execution = self._node.kernel.execution
         orders = [o for o in execution.open_order_snapshots()
@@ -297,6 +338,21 @@ class ControlService:
             ts=self._node.clock.timestamp_ns(),
         )  # fmt: skip
 
+    def _on_consensus(self, price: ConsensusPrice) -> None:
+        self._consensus[price.asset] = price
+
+    def _on_deviation(self, deviation: VenueDeviation) -> None:
+        self._deviations[(deviation.venue, deviation.symbol)] = deviation
+
+    def _equity_curve(self, limit: int) -> EquityCurveView:
+        curve = self._node.kernel.equity_curve
+        start = max(len(curve.ts) - max(limit, 0), 0)
+        equity = self._node.kernel.mark_to_market()
+        # The curve is sampled in market time (a replay's is not the wall clock's).
+        now = self._node.status().last_market_ts or self._node.clock.timestamp_ns()
+        return EquityCurveView(ts=list(curve.ts[start:]), equity=list(curve.equity[start:]),
+                               now_ts=now, now_equity=equity)  # fmt: skip
+
     def _positions(self) -> list[PositionSnapshot]:
         self._node.kernel.mark_to_market()
         return [p for p in self._node.kernel.portfolio.positions() if p.quantity != 0.0]
@@ -340,6 +396,7 @@ class ControlService:
             halted=risk.halted, halt_reason=risk.halt_reason, paused=dict(risk.paused),
             accepted=risk.accepted, rejected=risk.rejected,
             rejected_by_rule=dict(risk.rejected_by_rule), day_high=risk.day_high,
+            tripped=risk.breakers.open_venues(),
         )  # fmt: skip
 
     def _status(self) -> StatusView:

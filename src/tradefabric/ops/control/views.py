@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from tradefabric.integrity.events import ConsensusPrice, VenueDeviation
 from tradefabric.model.orders import OrderSnapshot
 
 
@@ -26,11 +27,13 @@ class ControlCommand(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ControlDenied(msgspec.Struct, frozen=True, kw_only=True):
-    """Audit record of a command refused for a wrong token."""
+    """Audit record of a command refused (wrong token, or a front end's own check)."""
 
     command: str
     operator: str
     ts: int
+    reason: str = ""
+    """Why, when a front end refused it ("cross-origin request"); "" for a wrong token."""
 
 
 class PnlView(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,6 +88,8 @@ class RiskView(msgspec.Struct, frozen=True, kw_only=True):
     rejected: int
     rejected_by_rule: dict[str, int]
     day_high: float
+    tripped: dict[str, str] = {}
+    """Venue -> why its circuit breaker stopped its trading (``risk.venue_breaker``)."""
 
 
 class BookView(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,3 +157,22 @@ class FlatAllReport(msgspec.Struct, frozen=True, kw_only=True):
     """Orders still open at return."""
     flat: bool
     ts: int
+
+
+class EquityCurveView(msgspec.Struct, frozen=True, kw_only=True):
+    """The equity curve's latest samples (oldest first) and the equity marked now."""
+
+    ts: list[int]
+    equity: list[float]
+    now_ts: int
+    """The latest market event's time (the clock's before any), the curve's time base."""
+    now_equity: float
+
+
+class IntegrityView(msgspec.Struct, frozen=True, kw_only=True):
+    """The latest cross-venue consensus per asset and each series' deviation from it."""
+
+    configured: bool
+    """False: the node runs no integrity checks (no ``integrity:`` section)."""
+    consensus: list[ConsensusPrice]
+    deviations: list[VenueDeviation]

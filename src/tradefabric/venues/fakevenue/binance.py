@@ -80,6 +80,16 @@ class BinanceScript:
         self.history = BinanceHistory(market, trade_recordings=(recording,))
         """History endpoints (exchangeInfo, klines, aggTrades); add candle files to serve klines."""
 
+    @property
+    def market(self) -> BinanceMarket:
+        """Return the market this script serves."""
+        return self._market
+
+    @property
+    def bus(self) -> MessageBus:
+        """Return the private bus the replay's books and trades are published on."""
+        return self._bus
+
     def rest_routes(self) -> list[web.RouteDef]:
         """Return depth, time, recent trades, exchange info, klines and aggTrades (``history``)."""
         prefix = self._market.depth_snapshot_path.rsplit("/", 1)[0]
