@@ -11,10 +11,12 @@ from typing import Annotated, TypeVar
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from tradefabric.cli.models_commands import app as models_app
 from tradefabric.cli.output import fail, stdout
 from tradefabric.cli.output import stderr as err_console
 from tradefabric.core.errors import TradefabricError
 from tradefabric.ops.run_record import json_text
+from tradefabric.research.regime_backtest import run_regime_backtest
 from tradefabric.research.search import Executor
 from tradefabric.research.sweep import run_sweep
 from tradefabric.research.walk_forward import run_walk_forward
@@ -24,6 +26,7 @@ T = TypeVar("T")
 app = typer.Typer(
     help="Research: parameter sweeps and walk-forward optimisation.", no_args_is_help=True
 )
+app.add_typer(models_app, name="models")
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Sweep/walk-forward YAML.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")]
@@ -138,5 +141,33 @@ def walk_forward(
         f"catalog v{r.catalog_version}: OOS return {r.oos_return:+.4%}, degradation "
         f"{r.degradation:+.4f}, deflated Sharpe {r.dsr.dsr:.3f}, mean PBO {r.mean_pbo:.3f}; "
         f"{outcome.json}, {outcome.table}, {outcome.report}",
+        highlight=False,
+    )
+
+
+@app.command("regime-backtest")
+def regime_backtest(config: ConfigOption, json_output: JsonOption = False) -> None:
+    """At each regime change, backtest every strategy on the recent window: which still hold."""
+    try:
+        report = run_regime_backtest(config)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if _printed_as_json(report, json_output):
+        return
+    for check in report.checks:
+        held = [s.strategy for s in check.strategies if s.holds]
+        stdout.print(
+            f"{check.at[:16]} {check.previous} -> {check.regime}: holds {held or 'none'}",
+            highlight=False,
+        )
+        for s in check.strategies:
+            why = f" ({'; '.join(s.violations)})" if s.violations else ""
+            stdout.print(
+                f"  {s.strategy}: return {s.total_return:+.4%}, sharpe {s.sharpe:.3f}, "
+                f"max DD {s.max_drawdown:.4%}, trades {s.closing_trades}{why}",
+                highlight=False,
+            )
+    stdout.print(
+        f"catalog v{report.catalog_version}: {report.changes} regime changes; {report.json}",
         highlight=False,
     )

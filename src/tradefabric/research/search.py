@@ -16,6 +16,7 @@ import msgspec
 from tradefabric.core.errors import ConfigError
 from tradefabric.node.kernel import TradingConfig
 from tradefabric.research.objective import Constraints, Objective
+from tradefabric.research.prefilter_search import PrefilterSettings, prefilter_points
 from tradefabric.research.space import (
     ParamSpec,
     Sampler,
@@ -42,6 +43,9 @@ class SearchConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     seed: int = 0
     objective: Objective = Objective()
     constraints: Constraints = Constraints()
+    prefilter: PrefilterSettings | None = None
+    """Grid/random over one ema_cross strategy: run only the ``top`` points by the
+    vectorized path's return (``research.prefilter_search``)."""
     study: StudyConfig | None = None
     """TPE only: keep the Optuna study in a database, shared with other sweeps (give each
     sharing sweep its own seed: TPE's first trials are seeded random draws)."""
@@ -50,6 +54,8 @@ class SearchConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         check_space(self.params)
         if self.trials < 1 or self.batch < 1:
             raise ConfigError("trials and batch: must be >= 1")
+        if self.prefilter is not None and self.sampler is Sampler.TPE:
+            raise ConfigError("prefilter: only for grid and random sampling")
 
 
 class TrialJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,6 +168,9 @@ def run_search(
         points = grid_points(search.params)
     else:
         points = random_points(search.params, search.trials, search.seed)
+    if search.prefilter is not None:
+        where = (window.catalog, window.version, window.start, window.end)
+        points = prefilter_points(points, config, where, search.prefilter)
     records: list[TrialRecord] = []
     # Fixed points: any chunking gives the same trials; chunks keep every worker busy.
     step = max(search.batch, 8 * run.parallelism)
