@@ -10,10 +10,12 @@ from tests.execution.helpers import Harness
 from tradefabric.core.clock import LiveClock
 from tradefabric.data import topics
 from tradefabric.data.feed.backoff import Backoff
+from tradefabric.execution.live.events import LIVE_EVENTS, LiveEvent
 from tradefabric.model.data import Trade
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus
 from tradefabric.node.config import MarketDataConfig
 from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
+from tradefabric.node.live_venues import alert_live_events
 from tradefabric.node.market_data import MarketDataNode
 from tradefabric.node.supervisor import RestartPolicy, Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
@@ -121,3 +123,15 @@ async def test_a_live_feed_runs_again_without_doubling_its_subscriptions(
         assert feed.catch_up is not None and feed.backfill is not None
     ids = [t.trade_id for t in published]
     assert len(ids) == len(set(ids)) >= 1_000
+
+
+def test_live_execution_failures_count_for_the_venues_breaker(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    alert_live_events(h.bus, h.clock)
+    h.candle(60000.0, 60010.0, 59990.0, 60000.0)
+    now = h.clock.timestamp_ns()
+    for kind in ("heartbeat_failed", "order_unknown", "auth_failed", "order_unknown"):
+        h.bus.publish(LIVE_EVENTS, LiveEvent(kind=kind, level="warning", venue="binance",
+                                             message=kind, ts=now))  # fmt: skip
+    # heartbeat_failed is not a failure of trading; the other three trip the default breaker.
+    assert h.kernel.risk.breakers.open_venues()["binance"].endswith("order_unknown: order_unknown")

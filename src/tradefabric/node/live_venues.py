@@ -10,6 +10,7 @@ after the same risk checks as in simulation. ``LIVE_EVENTS`` become alerts.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
@@ -24,6 +25,7 @@ from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.node.kernel import TradingConfig
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+from tradefabric.risk.venue_breaker import VENUE_FAULTS, VenueFault
 
 
 def build_live_venues(
@@ -74,10 +76,20 @@ def venue_instruments(
     return found
 
 
+BREAKER_KINDS: Final = frozenset({"auth_failed", "order_unknown", "live_task_failed",
+                                   "reconcile_failed"})  # fmt: skip
+"""Live events that count as a failure of their venue for its circuit breaker."""
+
+
 def alert_live_events(bus: MessageBus, clock: Clock) -> None:
-    """Publish every live execution event as an alert (``ops.alerts``)."""
+    """Publish every live execution event as an alert (``ops.alerts``); the failures among
+    them (``BREAKER_KINDS``) also as ``VenueFault``s for the venue's circuit breaker."""
 
     def forward(event: LiveEvent) -> None:
+        if event.kind in BREAKER_KINDS:
+            fault = VenueFault(venue=event.venue, kind=event.kind, detail=event.message,
+                               ts=clock.timestamp_ns())  # fmt: skip
+            bus.publish(VENUE_FAULTS, fault)
         bus.publish(
             ALERTS,
             Alert(
