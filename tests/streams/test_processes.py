@@ -243,7 +243,8 @@ def test_a_killed_out_consumer_has_every_acked_event_on_disk(
     acked = _acked(client, prefix)
     on_disk = {(r.stream, r.entry_id) for r in read_event_log(journal)}
     journaled = len(read_event_log(journal))
-    assert 3000 <= len(acked) < total, "the consumer must die mid-stream, having acked"
+    # Acks follow the journal by up to one batch (50): journal first, then acknowledge.
+    assert 3000 - 50 <= len(acked) < total, "the consumer must die mid-stream, having acked"
     assert acked <= on_disk, f"{len(acked - on_disk)} acknowledged entries are not on disk"
 
     restarted = start_cli(*args, stderr_path=err)

@@ -6,6 +6,8 @@ Callers decide what to do by exception *type*, never by message text:
   (a venue is unreachable, a rate limit was hit, a book needs a fresh snapshot).
 - ``FatalError``: retrying cannot help (bad config, unreadable file).
 - ``DataError``: one piece of input was rejected; the stream it came from goes on.
+- ``OrderStatusUnknownError``: a request reached a venue and may have acted; neither
+  retry it nor give up on it: ask the venue (query by client order id) what happened.
 """
 
 from __future__ import annotations

@@ -54,10 +54,14 @@ def ecs_fields(
 
 
 def configure_logging(
-    level: str = "WARNING", json_logs: bool = True, log_format: str | None = None
+    level: str = "WARNING",
+    json_logs: bool = True,
+    log_format: str | None = None,
+    stream: TextIO | None = None,
 ) -> None:
-    """Send structlog output to stderr at ``level`` in ``log_format`` (one of ``LOG_FORMATS``;
-    None: JSON lines when ``json_logs``, else console text)."""
+    """Send structlog output at ``level`` in ``log_format`` (one of ``LOG_FORMATS``; None:
+    JSON lines when ``json_logs``, else console text) to ``stream``, or, by default, to
+    whatever ``sys.stderr`` is when each line is written."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
     chosen = log_format or ("json" if json_logs else "console")
     if chosen not in LOG_FORMATS:
@@ -76,7 +80,9 @@ def configure_logging(
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
+        logger_factory=structlog.PrintLoggerFactory(
+            file=stream if stream is not None else cast(TextIO, _CurrentStderr())
+        ),
         cache_logger_on_first_use=False,
     )
 

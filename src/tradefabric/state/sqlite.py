@@ -11,12 +11,34 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from tradefabric.core.errors import DataSourceError
 from tradefabric.state.store import Sql, SqlStateStore
+
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _wal(db: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """Switch to WAL, waiting while another process holds the file (its own first open).
+
+    The journal mode change does not wait on the busy timeout: two processes opening a
+    new store at once would see one fail at once with "database is locked".
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    delay = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in _BUSY or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)  # a process's start-up, never the trading path
+        delay = min(delay * 2, 0.5)
 
 
 class SqliteStateStore(SqlStateStore):
@@ -29,7 +51,7 @@ class SqliteStateStore(SqlStateStore):
             self._db = sqlite3.connect(
                 path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _wal(self._db, busy_timeout_s)
             self._db.execute("PRAGMA synchronous=FULL")
         except (OSError, sqlite3.Error) as exc:
             raise DataSourceError(f"state store {path}: cannot open: {exc}") from exc

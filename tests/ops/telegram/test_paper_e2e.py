@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import re
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,11 +52,7 @@ def running(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     root.setLevel(logging.DEBUG)
     old_structlog = structlog.get_config()
     structlog_file = logs[0].open("w")
-    old_stderr, sys.stderr = sys.stderr, structlog_file
-    try:
-        configure_logging("DEBUG", json_logs=True)
-    finally:
-        sys.stderr = old_stderr
+    configure_logging("DEBUG", json_logs=True, stream=structlog_file)
     os.environ["TG_TEST_TOKEN"] = BOT_TOKEN
     fake = FakeBotApi(BOT_TOKEN).start()
     recording = shared_data / "binance_ws" / "spot_btcusdt_20240808.gz"

@@ -92,8 +92,8 @@ async def test_a_live_bybit_node_restarts_and_equals_the_venues_ledger(
         assert held.filled_quantity == pytest.approx(at_venue.filled)
         assert held.venue_order_id == str(at_venue.venue_order_id)
     statuses = [execution.order(cid).status for cid in orders]  # type: ignore[union-attr]
-    # A cancel the engine did not ask for is the venue's decision: EXPIRED in the engine.
-    assert statuses == [OrderStatus.PARTIALLY_FILLED, OrderStatus.EXPIRED, OrderStatus.FILLED]
+    # The live engine keeps what the venue says: cancelled by hand at the venue is CANCELLED.
+    assert statuses == [OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCELLED, OrderStatus.FILLED]
     assert [exchange.order("BTCUSDT", cid).status for cid in orders] == [  # type: ignore[union-attr]
         OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCELLED, OrderStatus.FILLED,
     ]  # fmt: skip

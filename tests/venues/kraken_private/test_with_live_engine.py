@@ -19,12 +19,11 @@ from tests.venues.coinbase_private import conftest as coinbase
 from tests.venues.kraken_private import conftest as kraken
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
+from tradefabric.execution.live.config import LiveSettings
+from tradefabric.execution.live.engine import LiveVenue
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
+from tradefabric.node.kernel import ExecutionConfig, InstrumentConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
-
-engine = pytest.importorskip("tradefabric.execution.live.engine")
-live_config = pytest.importorskip("tradefabric.execution.live.config")
-kernel_module = pytest.importorskip("tradefabric.node.kernel")
 
 venue = kraken.venue
 cb_venue = coinbase.venue
@@ -34,21 +33,20 @@ CIDS = ("e2e-rest", "e2e-lost", "e2e-mkt")
 
 
 def _kernel(tmp: Path, name: str, client: Any, cancel_after_s: float = 0.0) -> tuple[Any, Any]:
-    k = kernel_module
-    config = k.TradingConfig(
-        execution={name: k.ExecutionConfig()},
+    config = TradingConfig(
+        execution={name: ExecutionConfig()},
         balances={name: {"USDT": 100_000.0, "BTC": 1.0}},
         instruments=(
-            k.InstrumentConfig(venue=name, symbol=SYMBOL, price_increment="0.01",
+            InstrumentConfig(venue=name, symbol=SYMBOL, price_increment="0.01",
                                size_increment="0.00000001"),
         ),
     )  # fmt: skip
-    settings = live_config.LiveSettings(
+    settings = LiveSettings(
         query_backoff_s=(0.05, 0.1), query_attempts=6, absent_after=2,
         cancel_after_s=cancel_after_s,
     )  # fmt: skip
-    live = engine.LiveVenue(client, settings)
-    trading = k.TradingKernel(
+    live = LiveVenue(client, settings)
+    trading = TradingKernel(
         config, MessageBus(), SimClock(1_722_470_400_000_000_000), {name: live},
         audit=AuditLog(tmp / "audit.jsonl"),
     )  # fmt: skip
