@@ -1,10 +1,23 @@
-"""Waits shared by the tests that run a live feed against the fake venue."""
+"""Waits shared by the tests: on a condition with a deadline, never a fixed sleep."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from tradefabric.node.live_feed import LiveFeed
+
+
+async def until(
+    condition: Callable[[], object], timeout_s: float = 10.0, poll_s: float = 0.005
+) -> None:
+    """Wait until ``condition()`` is truthy (polled every ``poll_s``); fail after ``timeout_s``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s:g} s")
+        await asyncio.sleep(poll_s)
 
 
 async def until_drained_and_valid(feed: LiveFeed, polls: int = 200) -> None:

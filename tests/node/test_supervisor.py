@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 from tests.execution.helpers import Harness
+from tests.feed_waits import until
 from tradefabric.core.clock import LiveClock
 from tradefabric.data import topics
 from tradefabric.data.feed.backoff import Backoff
@@ -52,8 +53,7 @@ def test_a_crashing_feed_is_restarted_alerted_and_trips_its_venue(tmp_path: Path
     async def scenario() -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(supervisor.run(component, stop))
-        while component.runs < 4:
-            await asyncio.sleep(0.005)
+        await until(lambda: component.runs >= 4)
         stop.set()
         await asyncio.wait_for(task, timeout=5)
 
@@ -82,10 +82,8 @@ def test_a_run_that_lasted_resets_the_backoff_and_stop_ends_restarts(tmp_path: P
         policy = RestartPolicy(initial_s=0.01, maximum_s=0.05, stable_s=0.02)
         supervisor = Supervisor("feed:x", "x", h.bus, h.clock, policy, backoff=backoff)
         task = asyncio.create_task(supervisor.run(lasting_then_crash, stop))
-        attempts = []
-        while supervisor.restarts < 3:
-            await asyncio.sleep(0.005)
-            attempts.append(backoff.attempt)
+        attempts: list[int] = []
+        await until(lambda: attempts.append(backoff.attempt) or supervisor.restarts >= 3)
         stop.set()
         await asyncio.wait_for(task, timeout=5)
         return attempts
@@ -113,8 +111,7 @@ async def test_a_live_feed_runs_again_without_doubling_its_subscriptions(
             stop = asyncio.Event()
             task = asyncio.create_task(feed.run(stop))
             start = len(published)
-            while len(published) < start + 500:
-                await asyncio.sleep(0.01)
+            await until(lambda s=start: len(published) >= s + 500, 60)
             stop.set()
             await asyncio.wait_for(task, timeout=20)
             # The bus's own table: the second run must not have added handlers.

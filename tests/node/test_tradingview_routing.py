@@ -17,6 +17,7 @@ import aiohttp
 import msgspec
 import pytest
 
+from tests.feed_waits import until
 from tradefabric.analytics import topics as analytics_topics
 from tradefabric.analytics.config import TradingViewConfig
 from tradefabric.analytics.signals.base import Signal
@@ -31,9 +32,9 @@ SECRET = "tradingview-test-secret-0123"
 
 
 async def _post_when_served(nodes: list[TradingNode], alert: dict[str, object]) -> int:
-    while not nodes or nodes[0].sources.webhook is None or not nodes[0].sources.webhook.url:
-        await asyncio.sleep(0.01)
+    await until(lambda: nodes and nodes[0].sources.webhook and nodes[0].sources.webhook.url, 60)
     webhook = nodes[0].sources.webhook
+    assert webhook is not None
     async with aiohttp.ClientSession() as session, session.post(webhook.url, json=alert) as reply:
         return reply.status
 

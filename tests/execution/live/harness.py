@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 
+from tests import feed_waits
 from tests.execution.live.refvenue import RefClient, RefVenue
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
@@ -88,10 +88,5 @@ class Live:
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait on a condition (never a fixed sleep)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.001)
+    """Wait on a condition (never a fixed sleep), polled every millisecond."""
+    await feed_waits.until(condition, timeout, poll_s=0.001)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from tests.feed_waits import until as wait_until
 from tradefabric.execution.live.binance.config import BinanceClientConfig, Credentials
 from tradefabric.execution.live.reports import (
     BalanceReport,
@@ -52,15 +51,6 @@ KEYS = (
     ApiKey(HMAC_KEY, hmac_secret=HMAC_SECRET),
     ApiKey(ED_KEY, ed25519_public_pem=ED25519_PUBLIC_PEM),
 )
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Wait until ``condition()`` holds (polled), failing after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 class Recorder:

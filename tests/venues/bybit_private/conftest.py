@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.feed_waits import until
 from tradefabric.execution.live.bybit.client import BybitLiveClient
 from tradefabric.execution.live.reports import (
     BalanceReport,
@@ -61,16 +61,6 @@ class Reports:
     def of(self, client_order_id: str) -> list[OrderStatusReport]:
         """Return the status reports of one order."""
         return [r for r in self.orders if r.client_order_id == client_order_id]
-
-
-async def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    """Wait until ``condition()`` is truthy; fail the test after ``timeout_s``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(0.01)
 
 
 def instrument(venue: str) -> Instrument:

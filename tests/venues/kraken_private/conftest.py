@@ -13,6 +13,7 @@ import aiohttp
 import msgspec
 import pytest
 
+from tests.feed_waits import until
 from tradefabric.execution.live.kraken import KrakenLiveClient, build_client
 from tradefabric.execution.live.reports import (
     BalanceReport,
@@ -59,16 +60,6 @@ class Recorder:
         """Return the last status reported for ``client_order_id``."""
         found = [r for r in self.orders if r.client_order_id == client_order_id]
         return found[-1] if found else None
-
-
-async def until(condition: Callable[[], object], timeout_s: float = 10.0) -> None:
-    """Wait until ``condition()`` is truthy (fail after ``timeout_s``)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s")
-        await asyncio.sleep(0.01)
 
 
 class Venue(msgspec.Struct):

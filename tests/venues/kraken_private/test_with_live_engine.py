@@ -80,9 +80,16 @@ async def _trade_through_the_engine(
     trading.execution.submit(_request(name, "e2e-mkt", 0.02, None))
 
     def settled() -> bool:
-        orders = [trading.execution.order(c) for c in CIDS]
+        # Each order as the venue has it: a market order may be filled there before its
+        # fill reaches us, so waiting for "accepted or filled" alone would race the fill.
         done = (OrderStatus.ACCEPTED, OrderStatus.FILLED)
-        return all(o is not None and o.status in done for o in orders)
+        for cid in CIDS:
+            ours, theirs = trading.execution.order(cid), script.exchange.order(SYMBOL, cid)
+            if ours is None or theirs is None or ours.status not in done:
+                return False
+            if (ours.status, ours.filled_quantity) != (theirs.status, pytest.approx(theirs.filled)):
+                return False
+        return True
 
     await until(settled, 15.0)
     assert script.exchange.placed == 3  # the lost one was settled by query, never resent
