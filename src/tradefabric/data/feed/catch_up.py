@@ -15,6 +15,12 @@ outage is deeper than one page. So the catch-up:
 - publishes on ``topics.TRADES_BACKFILLED`` every trade strictly between the two
   (ordered by time, then id) that was not published during the outage, each once.
 
+A reconnect that comes while an earlier one is still catching up (a stall: the
+socket reconnects, stays silent, the watchdog drops it again) takes the outage
+over: the earlier attempt stops at its next step without publishing, and the
+newer one fills the whole hole from the same boundary, skipping whatever the
+earlier attempt had already published. Two attempts never publish one trade twice.
+
 A venue that cannot page back far enough (Bybit serves only its latest trades)
 leaves a hole; with numeric ids it is published as a ``GapReport`` (what is
 recovered and what is not), otherwise logged with its time span.
@@ -74,6 +80,7 @@ class TradeCatchUp:
         self._first_after: dict[str, Trade] = {}
         self._seen: set[tuple[str, str]] = set()
         self._outage = False
+        self._attempt = 0
         self._arrived = asyncio.Event()
         self.recovered = 0
         self.pages_fetched = 0
@@ -103,9 +110,14 @@ class TradeCatchUp:
             self._outage = True
 
     async def on_reconnected(self, symbols: Sequence[str]) -> None:
-        """Fill the hole of the outage for ``symbols`` (unified names); return when done."""
+        """Fill the hole of the outage for ``symbols`` (unified names); return when done.
+
+        A later call (another reconnect) supersedes this one: it then returns early.
+        """
         if not self._outage:
             return
+        self._attempt += 1
+        attempt = self._attempt
         self._first_after.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._until_all_arrived(symbols), timeout=self._wait_s)
@@ -115,23 +127,26 @@ class TradeCatchUp:
         try:
             for symbol in symbols:
                 boundary = self._boundary.get(symbol)
-                if boundary is not None:
-                    await self._fill(symbol, boundary, self._newest.get(symbol))
+                if boundary is not None and attempt == self._attempt:
+                    await self._fill(symbol, boundary, self._newest.get(symbol), attempt)
         finally:
-            self._outage = False
-            self._seen.clear()
+            if attempt == self._attempt:
+                self._outage = False
+                self._seen.clear()
 
     async def _until_all_arrived(self, symbols: Sequence[str]) -> None:
         while not all(s in self._first_after for s in symbols if s in self._boundary):
             self._arrived.clear()
             await self._arrived.wait()
 
-    async def _fill(self, symbol: str, boundary: Trade, newest: Trade | None) -> None:
+    async def _fill(self, symbol: str, boundary: Trade, newest: Trade | None, attempt: int) -> None:
         lo = _key(boundary)
         if newest is None or _key(newest) <= lo:
             return
         end_ns, hi = newest.ts_event + 1, _key(newest)
         found, reached = await self._page(symbol, boundary.ts_event, end_ns)
+        if attempt != self._attempt:
+            return  # a newer reconnect took the outage over while we paged
         hole = sorted(
             (
                 t
@@ -141,6 +156,8 @@ class TradeCatchUp:
             key=_key,
         )
         for trade in hole:
+            # Seen from now on: an attempt that takes the outage over must not publish it again.
+            self._seen.add((symbol, trade.trade_id))
             self._bus.publish(topics.TRADES_BACKFILLED, trade)
         self.recovered += len(hole)
         if not reached:
