@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -53,6 +53,29 @@ _FIGURES: list[str] = []
 def report_figure(line: str) -> None:
     """Record a measured figure to print in the test session summary."""
     _FIGURES.append(line)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the files holding slow tests first, each file kept whole and in its own order.
+
+    The suite runs on parallel workers (pytest-xdist, one file per worker at a time):
+    starting the long files first keeps one of them from being the tail of the run.
+    """
+    slow_files = {i.path for i in items if i.get_closest_marker("slow") is not None}
+    items.sort(key=lambda i: i.path not in slow_files)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a parallel worker, hand the figures measured here to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"] = list(_FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Collect the figures a parallel worker measured (pytest-xdist calls this)."""
+    _FIGURES.extend(node.workeroutput.get("figures", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
