@@ -53,6 +53,7 @@ from tradefabric.execution.live.binance.signing import Ed25519Signer, ws_payload
 from tradefabric.execution.live.binance.spot import BinanceSpotClient
 from tradefabric.model.data import Trade
 from tradefabric.model.enums import InstrumentKind
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import (
     OrderSide,
@@ -120,16 +121,16 @@ class _NoState:
     def __init__(self) -> None:
         self.last = 0.0
 
-    def position_quantity(self, venue: str, symbol: str) -> float:
+    def position_quantity(self, instrument: InstrumentId) -> float:
         return 0.0
 
-    def gross_exposure_except(self, venue: str, symbol: str) -> float:
+    def gross_exposure_except(self, instrument: InstrumentId) -> float:
         return 0.0
 
     def open_orders(self) -> list[Any]:
         return []
 
-    def last_price(self, venue: str, symbol: str) -> float:
+    def last_price(self, instrument: InstrumentId) -> float:
         return self.last
 
 

@@ -8,6 +8,7 @@ from tests.execution.helpers import Harness
 from tradefabric.execution import topics
 from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.execution.sim.fees import FeeConfig
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     Fill,
     OrderRequest,
@@ -108,7 +109,7 @@ def test_reduce_only_never_increases_the_position(tmp_path: Path) -> None:
     oid = _send(h, SELL, 3.0, reduce_only=True)
     h.candle(100.0, 100.0, 100.0, 100.0)
     assert fills[-1].quantity == 1.0
-    assert h.execution.position_quantity("binance", "BTC/USDT") == 0.0
+    assert h.execution.position_quantity(InstrumentId("binance", "BTC/USDT")) == 0.0
     assert h.execution.order(oid).status is OrderStatus.PARTIALLY_FILLED
     h.candle(100.0, 100.0, 100.0, 100.0)
     assert h.execution.order(oid).status is OrderStatus.EXPIRED

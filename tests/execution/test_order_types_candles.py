@@ -9,6 +9,7 @@ from tests.execution.helpers import Harness
 from tradefabric.execution import topics
 from tradefabric.execution.sim.exchange import SimExchangeConfig
 from tradefabric.execution.sim.fees import FeeConfig
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     Fill,
     OrderEvent,
@@ -145,7 +146,7 @@ def test_oco_target_fill_cancels_the_stop(tmp_path: Path) -> None:
     h.candle(100.0, 106.0, 98.0, 104.0)
     assert [(f.client_order_id, f.price) for f in fills[1:]] == [(target, 105.0)]
     assert _status(h, stop) is OrderStatus.EXPIRED
-    assert h.execution.position_quantity("binance", "BTC/USDT") == 0.0
+    assert h.execution.position_quantity(InstrumentId("binance", "BTC/USDT")) == 0.0
 
 
 def test_bracket_sends_the_oco_pair_on_the_entry_fill(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from tests.conftest import REPO_ROOT, report_figure
 from tests.execution.live.harness import until
 from tests.venues.binance_private.conftest import HMAC_KEY, HMAC_SECRET, Venue, spot_venue  # noqa: F401
 from tradefabric.execution.live.heartbeat import read_heartbeat
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.node.kernel import load_config
 from tradefabric.node.paper import PaperRunner
 from tradefabric.node.trading_node import RunMode, TradingNode
@@ -91,7 +92,7 @@ def mismatch(node: TradingNode, venue: Venue) -> str:
         # Float sums in another order than the venue's ledger: equal to 1e-12 relative.
         if abs(held_amount - total) > 1e-12 * max(1.0, abs(total)):
             return f"{balance.asset}: {held_amount} vs {total}"
-    btc = node.kernel.portfolio.quantity("binance", "BTC/USDT")
+    btc = node.kernel.portfolio.quantity(InstrumentId("binance", "BTC/USDT"))
     if abs(btc - sum(f.quantity * f.side.sign for f in exchange.fills)) > 1e-12:
         return f"position {btc}"
     return ""

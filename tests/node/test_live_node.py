@@ -16,6 +16,7 @@ from tests.execution.live import refvenue
 from tests.execution.live.harness import until
 from tradefabric.core.errors import ConfigError
 from tradefabric.execution.live.config import CredentialsConfig, load_credentials
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.node.kernel import load_config
 from tradefabric.node.paper import PaperRunner
@@ -89,7 +90,7 @@ async def test_a_live_node_restarts_and_reconciles_to_the_venues_ledger(
 
     async def trade(node: TradingNode) -> None:
         execution = node.kernel.execution
-        execution.update_price(venue, "BTC/USDT", 60_000.0)
+        execution.update_price(InstrumentId(venue, "BTC/USDT"), 60_000.0)
         for n in range(3):
             request = OrderRequest(
                 strategy_id="s1", venue=venue, symbol="BTC/USDT", side=OrderSide.BUY,

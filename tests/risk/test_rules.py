@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.execution.helpers import Harness
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.risk.audit import read_audit
 from tradefabric.risk.blacklist import LiquidityMeasure
@@ -56,7 +57,7 @@ def test_max_position_per_symbol(tmp_path: Path) -> None:
     h = _harness(tmp_path, max_position_notional=1000.0, max_order_notional=1e6)
     h.execution.submit(_req(qty=0.015))
     h.candle(60000.0, 60010.0, 59990.0, 60000.0)  # fills 0.015 at the open
-    assert h.execution.position_quantity("binance", "BTC/USDT") == 0.015
+    assert h.execution.position_quantity(InstrumentId("binance", "BTC/USDT")) == 0.015
     _rejected_by(h, _req(qty=0.002), "max_position")
     # Reducing is always allowed.
     assert h.execution.submit(_req(OrderSide.SELL, 0.015)).status is OrderStatus.SUBMITTED
@@ -145,7 +146,7 @@ def test_drawdown_halt_blocks_every_order_until_reset(tmp_path: Path) -> None:
         _rejected_by(h, request, "halt")
     h.minute += 1
     h.candle(55000.0, 55100.0, 54900.0, 55000.0)
-    assert h.execution.position_quantity("binance", "BTC/USDT") == 0.0
+    assert h.execution.position_quantity(InstrumentId("binance", "BTC/USDT")) == 0.0
     assert h.venue.orders_received == received + 1
     kinds = [r.kind for r in read_audit(h.audit_path)]
     assert "halt" in kinds

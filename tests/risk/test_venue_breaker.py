@@ -11,6 +11,7 @@ import pytest
 from tests.execution.helpers import Harness
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_SECOND
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus
 from tradefabric.risk.audit import read_audit
 from tradefabric.risk.config import RiskConfig
@@ -59,7 +60,7 @@ def test_failures_within_the_window_trip_the_venue_and_its_orders_are_rejected(
     assert order.status is OrderStatus.REJECTED
     assert h.kernel.risk.rejected_by_rule == {"venue_tripped": 1}
     # Data still moves the venue: the earlier order filled, the position is there.
-    assert h.execution.position_quantity("binance", "BTC/USDT") == pytest.approx(0.01)
+    assert h.execution.position_quantity(InstrumentId("binance", "BTC/USDT")) == pytest.approx(0.01)
     assert h.kernel.risk.breakers.open_venues() == {"binance": events[0].reason}
 
 
@@ -84,7 +85,7 @@ def test_the_cooldown_rearms_it_and_flat_all_passes_while_tripped(tmp_path: Path
     assert h.execution.submit(_buy()).status is OrderStatus.REJECTED
     h.execution.flatten_all()  # reduce-only system orders still go out
     h.candle(60000.0, 60010.0, 59990.0, 60000.0)
-    assert h.execution.position_quantity("binance", "BTC/USDT") == pytest.approx(0.0)
+    assert h.execution.position_quantity(InstrumentId("binance", "BTC/USDT")) == pytest.approx(0.0)
     h.clock.advance_to(h.clock.timestamp_ns() + 31 * NS_PER_SECOND)
     assert h.execution.submit(_buy()).status is OrderStatus.SUBMITTED
     assert [(e.tripped, e.operator) for e in events] == [(True, "breaker"), (False, "cooldown")]

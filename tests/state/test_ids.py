@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.execution.helpers import Harness
 from tests.state.conftest import StoreFactory
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide
 from tradefabric.state.ids import ClientIdAllocator, base36
 
@@ -76,6 +77,6 @@ def test_the_execution_engine_takes_ids_from_the_allocator(
     request = OrderRequest(
         strategy_id="ema", venue="binance", symbol="BTC/USDT", side=OrderSide.BUY, quantity=0.01
     )
-    harness.kernel.execution.update_price("binance", "BTC/USDT", 60_000.0)
+    harness.kernel.execution.update_price(InstrumentId("binance", "BTC/USDT"), 60_000.0)
     ids = [harness.kernel.execution.submit(request).client_order_id for _ in range(2)]
     assert ids == ["ema-10-1", "ema-10-2"]

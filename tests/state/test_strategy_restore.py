@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from tradefabric.core.clock import SimClock
 from tradefabric.model.data import Candle
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.node.kernel import DataConfig, TradingConfig
 from tradefabric.node.trading_node import RunMode, TradingNode
 from tradefabric.state.config import StateConfig, open_store
@@ -61,7 +62,7 @@ def test_a_restarted_strategy_gets_its_saved_state_and_the_portfolios_position(
     CountingStrategy.restored.clear()
     first = TradingNode(_config(shared_data, db), RunMode.BACKTEST, SimClock(), None)
     first.replay_recording(shared_data / "binance_ws" / RECORDING)
-    held = first.kernel.portfolio.quantity("binance", "BTC/USDT")
+    held = first.kernel.portfolio.quantity(InstrumentId("binance", "BTC/USDT"))
     ema = first.kernel.strategies[0]
     assert isinstance(ema, EmaCross)
     first.finish("", 0.0)
@@ -73,7 +74,7 @@ def test_a_restarted_strategy_gets_its_saved_state_and_the_portfolios_position(
     second = TradingNode(_config(shared_data, db), RunMode.BACKTEST, SimClock(), None)
     restored = second.kernel.strategies[0]
     assert isinstance(restored, EmaCross)
-    assert second.kernel.portfolio.quantity("binance", "BTC/USDT") == held
+    assert second.kernel.portfolio.quantity(InstrumentId("binance", "BTC/USDT")) == held
     assert held > 0  # the run ends long: the restart must not forget it
     assert restored.held == ema.held == held
     assert CountingStrategy.restored == [None, saved.data]

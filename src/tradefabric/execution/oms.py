@@ -26,6 +26,7 @@ from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.orders import Order, OrderError
 from tradefabric.execution.portfolio import Portfolio
 from tradefabric.execution.precision import Precision
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     Fill,
     OrderEvent,
@@ -58,7 +59,7 @@ class ExecutionEngine:
         self.portfolio = portfolio
         self._audit = audit
         self._venues: dict[str, ExecutionClient] = {}
-        self._precisions: dict[tuple[str, str], Precision] = {}
+        self._precisions: dict[InstrumentId, Precision] = {}
         self._orders: dict[str, Order] = {}
         """Every order not yet finished, plus the most recent finished ones."""
         self._finished: OrderedDict[str, None] = OrderedDict()
@@ -91,13 +92,13 @@ class ExecutionEngine:
         self._venues[venue.name] = venue
         venue.connect(self)
 
-    def add_instrument(self, venue: str, symbol: str, precision: Precision) -> None:
-        """Round orders on (venue, symbol) with ``precision``."""
-        self._precisions[(venue, symbol)] = precision
+    def add_instrument(self, instrument: InstrumentId, precision: Precision) -> None:
+        """Round orders on ``instrument`` with ``precision``."""
+        self._precisions[instrument] = precision
 
-    def precision(self, venue: str, symbol: str) -> Precision | None:
-        """Return the tick/lot orders on (venue, symbol) are rounded with, or None."""
-        return self._precisions.get((venue, symbol))
+    def precision(self, instrument: InstrumentId) -> Precision | None:
+        """Return the tick/lot orders on ``instrument`` are rounded with, or None."""
+        return self._precisions.get(instrument)
 
     def set_id_source(self, source: Callable[[str], str]) -> None:
         """Take client order ids from ``source(strategy_id)`` (unique across restarts and nodes).
@@ -147,9 +148,9 @@ class ExecutionEngine:
             finished.append(order.snapshot())
         return finished
 
-    def update_price(self, venue: str, symbol: str, price: float) -> None:
+    def update_price(self, instrument: InstrumentId, price: float) -> None:
         """Record the latest market price (reference for market orders' notional)."""
-        self.prices.setdefault(venue, {})[symbol] = price
+        self.prices.setdefault(instrument.venue, {})[instrument.symbol] = price
 
     # Strategy side -------------------------------------------------------------------------
 
@@ -243,15 +244,15 @@ class ExecutionEngine:
 
     # TradingState (read by the risk engine) ---------------------------------------------------
 
-    def position_quantity(self, venue: str, symbol: str) -> float:
-        """Return the signed quantity held on (venue, symbol)."""
-        return self.portfolio.quantity(venue, symbol)
+    def position_quantity(self, instrument: InstrumentId) -> float:
+        """Return the signed quantity held on ``instrument``."""
+        return self.portfolio.quantity(instrument)
 
-    def gross_exposure_except(self, venue: str, symbol: str) -> float:
+    def gross_exposure_except(self, instrument: InstrumentId) -> float:
         """Return the gross notional of every other position, at the latest prices."""
         total = 0.0
         for p in self.portfolio.positions():
-            if (p.venue, p.symbol) != (venue, symbol):
+            if (p.venue, p.symbol) != (instrument.venue, instrument.symbol):
                 price = self.prices.get(p.venue, {}).get(p.symbol, p.mark)
                 total += abs(p.quantity * price)
         return total
@@ -260,9 +261,9 @@ class ExecutionEngine:
         """Return every order still open."""
         return [o.snapshot() for o in self._open.values()]
 
-    def last_price(self, venue: str, symbol: str) -> float:
-        """Return the latest market price of (venue, symbol), NaN when unknown."""
-        return self.prices.get(venue, {}).get(symbol, math.nan)
+    def last_price(self, instrument: InstrumentId) -> float:
+        """Return the latest market price of ``instrument``, NaN when unknown."""
+        return self.prices.get(instrument.venue, {}).get(instrument.symbol, math.nan)
 
     # Venue side (ExecutionReports) ------------------------------------------------------------
 
@@ -416,7 +417,7 @@ class ExecutionEngine:
         return candidate
 
     def _rounded(self, request: OrderRequest) -> OrderRequest:
-        precision = self._precisions.get((request.venue, request.symbol))
+        precision = self._precisions.get(InstrumentId(request.venue, request.symbol))
         if precision is None:
             return request
         buy = request.side is OrderSide.BUY

@@ -2,16 +2,18 @@
 
 Balances are per venue and currency: a spot buy of ``q`` BTC/USDT at ``p`` adds
 ``q`` BTC and removes ``q * p + fee`` USDT. A position is the signed base
-quantity a strategy holds on one (venue, symbol), with the average entry price
-of what is open; realized PnL moves when it shrinks or flips. Equity is valued
-in each venue's quote currency at the latest mark (the portfolio assumes one
-quote currency per run, which is what the backtests here trade).
+quantity a strategy holds on one instrument (``InstrumentId``: venue + symbol),
+with the average entry price of what is open; realized PnL moves when it shrinks
+or flips. Equity is valued in each venue's quote currency at the latest mark
+(the portfolio assumes one quote currency per run, which is what the backtests
+here trade).
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import Fill
 
 _FLAT = 1e-12
@@ -51,7 +53,7 @@ class PortfolioTotals(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Position:
-    """A signed position on one (venue, symbol)."""
+    """A signed position on one instrument."""
 
     __slots__ = (
         "avg_price",
@@ -65,10 +67,10 @@ class Position:
         "venue",
     )
 
-    def __init__(self, venue: str, symbol: str) -> None:
-        self.venue = venue
-        self.symbol = symbol
-        self.base = split_symbol(symbol)[0]
+    def __init__(self, instrument: InstrumentId) -> None:
+        self.venue = instrument.venue
+        self.symbol = instrument.symbol
+        self.base = split_symbol(instrument.symbol)[0]
         self.quantity = 0.0
         self.avg_price = 0.0
         self.realized_pnl = 0.0
@@ -134,7 +136,7 @@ class Portfolio:
         self._balances: dict[str, dict[str, float]] = {
             venue: dict(amounts) for venue, amounts in initial_balances.items()
         }
-        self._positions: dict[tuple[str, str], Position] = {}
+        self._positions: dict[InstrumentId, Position] = {}
         self._marks: dict[str, dict[str, float]] = {}
         """venue -> base currency -> latest mark (what equity values bases at)."""
         self.realized_pnl = 0.0
@@ -145,36 +147,36 @@ class Portfolio:
         """Fills that reduced or closed a position (round trips, for the win rate)."""
         self.winning_fills = 0
         """Closing fills whose realized PnL net of both legs' fees was positive."""
-        self._open_positions: set[tuple[str, str]] = set()
+        self._open_positions: set[InstrumentId] = set()
         """Keys of the positions whose quantity is not zero (kept on every fill)."""
 
-    def position(self, venue: str, symbol: str) -> Position:
-        """Return the position on (venue, symbol), created flat when new."""
-        key = (venue, symbol)
-        position = self._positions.get(key)
+    def position(self, instrument: InstrumentId) -> Position:
+        """Return the position on ``instrument``, created flat when new."""
+        position = self._positions.get(instrument)
         if position is None:
-            position = self._positions[key] = Position(venue, symbol)
-            self._marks.setdefault(venue, {})
+            position = self._positions[instrument] = Position(instrument)
+            self._marks.setdefault(instrument.venue, {})
         return position
 
-    def quantity(self, venue: str, symbol: str) -> float:
-        """Return the signed quantity held on (venue, symbol)."""
-        position = self._positions.get((venue, symbol))
+    def quantity(self, instrument: InstrumentId) -> float:
+        """Return the signed quantity held on ``instrument``."""
+        position = self._positions.get(instrument)
         return 0.0 if position is None else position.quantity
 
     def on_fill(self, fill: Fill) -> None:
         """Apply a fill to its position and the venue's balances."""
         signed = fill.quantity * fill.side.sign
-        position = self.position(fill.venue, fill.symbol)
+        instrument = InstrumentId(fill.venue, fill.symbol)
+        position = self.position(instrument)
         before = abs(position.quantity)
         avg_before = position.avg_price
         traded = position.traded_notional
         entry_fee_rate = position.fees / traded if traded else 0.0
         realized = position.apply(signed, fill.price, fill.fee)
         if position.quantity != 0.0:
-            self._open_positions.add((fill.venue, fill.symbol))
+            self._open_positions.add(instrument)
         else:
-            self._open_positions.discard((fill.venue, fill.symbol))
+            self._open_positions.discard(instrument)
         self.realized_pnl += realized
         if abs(position.quantity) < before or realized != 0.0:
             self.closing_fills += 1
@@ -197,22 +199,22 @@ class Portfolio:
         """Set one balance to what a live venue reports (reconciliation: the venue is truth)."""
         self._balances.setdefault(venue, {})[currency] = amount
 
-    def set_position(self, venue: str, symbol: str, quantity: float, avg_price: float) -> None:
+    def set_position(self, instrument: InstrumentId, quantity: float, avg_price: float) -> None:
         """Set a position's quantity and entry to a live venue's (reconciliation)."""
-        position = self.position(venue, symbol)
+        position = self.position(instrument)
         position.quantity = quantity
         position.avg_price = avg_price if quantity else 0.0
         if quantity:
-            self._open_positions.add((venue, symbol))
+            self._open_positions.add(instrument)
         else:
-            self._open_positions.discard((venue, symbol))
+            self._open_positions.discard(instrument)
 
-    def mark(self, venue: str, symbol: str, price: float) -> None:
-        """Set the latest price of (venue, symbol), if a position exists there."""
-        position = self._positions.get((venue, symbol))
+    def mark(self, instrument: InstrumentId, price: float) -> None:
+        """Set the latest price of ``instrument``, if a position exists there."""
+        position = self._positions.get(instrument)
         if position is not None:
             position.mark = price
-            self._marks[venue][position.base] = price
+            self._marks[instrument.venue][position.base] = price
 
     @property
     def exposed(self) -> bool:
@@ -290,7 +292,8 @@ class Portfolio:
             saved.setdefault(b.venue, {})[b.currency] = b.amount
         self._balances.update(saved)
         for p in positions:
-            position = self.position(p.venue, p.symbol)
+            instrument = InstrumentId(p.venue, p.symbol)
+            position = self.position(instrument)
             position.quantity = p.quantity
             position.avg_price = p.avg_price
             position.realized_pnl = p.realized_pnl
@@ -300,7 +303,7 @@ class Portfolio:
             if p.mark:
                 self._marks[p.venue][position.base] = p.mark
             if p.quantity != 0.0:
-                self._open_positions.add((p.venue, p.symbol))
+                self._open_positions.add(instrument)
         self.realized_pnl = totals.realized_pnl
         self.fees = totals.fees
         self.traded_notional = totals.traded_notional

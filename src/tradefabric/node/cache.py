@@ -50,7 +50,7 @@ class NodeCache:
 
     def latest_price(self, instrument: InstrumentId) -> float | None:
         """Return the last trade or candle close seen for ``instrument``, or None."""
-        price = self._execution.last_price(instrument.venue, instrument.symbol)
+        price = self._execution.last_price(instrument)
         return None if math.isnan(price) else price
 
     def orders(self) -> list[OrderSnapshot]:

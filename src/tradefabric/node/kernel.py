@@ -342,15 +342,15 @@ class TradingKernel:
         self.algorithms = ExecAlgorithmEngine(
             bus, self.execution, clock, books=books, seed=config.seed, algorithms=BUILTIN
         )
-        self._precisions: dict[tuple[str, str], Precision] = {}
-        increments = {(i.venue, i.symbol): (i.price_increment, i.size_increment)
+        self._precisions: dict[InstrumentId, Precision] = {}
+        increments = {InstrumentId(i.venue, i.symbol): (i.price_increment, i.size_increment)
                       for i in config.instruments}  # fmt: skip
         for iid, inst in (instruments or {}).items():
-            increments[(iid.venue, iid.symbol)] = (inst.price_increment, inst.size_increment)
-        for (venue_name, symbol), (tick, lot) in increments.items():
+            increments[iid] = (inst.price_increment, inst.size_increment)
+        for iid, (tick, lot) in increments.items():
             precision = Precision(tick, lot)
-            self._precisions[(venue_name, symbol)] = precision
-            self.execution.add_instrument(venue_name, symbol, precision)
+            self._precisions[iid] = precision
+            self.execution.add_instrument(iid, precision)
         for venue in venues.values():
             self.execution.add_venue(venue)
         self.equity_curve = EquityCurve()
@@ -379,21 +379,22 @@ class TradingKernel:
 
     def precisions(self) -> dict[InstrumentId, Precision]:
         """Return the tick/lot of every instrument the kernel trades."""
-        return {InstrumentId(v, s): p for (v, s), p in self._precisions.items()}
+        return dict(self._precisions)
 
-    def precision(self, venue: str, symbol: str) -> Precision:
-        """Return the tick/lot of (venue, symbol); unknown instruments are a config error."""
-        precision = self._precisions.get((venue, symbol))
+    def precision(self, instrument: InstrumentId) -> Precision:
+        """Return the tick/lot of ``instrument``; unknown instruments are a config error."""
+        precision = self._precisions.get(instrument)
         if precision is None:
-            raise ConfigError(f"instruments: no tick/lot for {venue}:{symbol}")
+            raise ConfigError(f"instruments: no tick/lot for {instrument}")
         return precision
 
     def _build(self, config: StrategyConfig) -> Strategy:
         if isinstance(config, EmaCrossConfig):
-            return EmaCross(config, self.precision(config.venue, config.symbol))
+            return EmaCross(config, self.precision(InstrumentId(config.venue, config.symbol)))
         if isinstance(config, PluginStrategyConfig):
             return build_plugin_strategy(config)
-        return SignalRouter(config, self.precision(config.venue, config.symbol), self.bus)
+        precision = self.precision(InstrumentId(config.venue, config.symbol))
+        return SignalRouter(config, precision, self.bus)
 
     def _start(self, strategy: Strategy) -> None:
         for strategy_id in strategy.strategy_ids():
@@ -482,7 +483,7 @@ class TradingKernel:
         """Mark every position at the latest price and return the equity."""
         for venue, prices in self._prices.items():
             for symbol, price in prices.items():
-                self.portfolio.mark(venue, symbol, price)
+                self.portfolio.mark(InstrumentId(venue, symbol), price)
         return self.portfolio.equity()
 
     def _check_equity(self, due_ns: int) -> None:

@@ -12,6 +12,7 @@ import msgspec
 from tradefabric.core.bus import MessageBus
 from tradefabric.data import topics
 from tradefabric.model.data import Quote
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.risk.config import RiskConfig
 
 
@@ -27,20 +28,20 @@ class LiquidityMeasure(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LiquidityBlacklist:
-    """Keep, per (venue, symbol), why it is blacklisted now ("" when it is not)."""
+    """Keep, per instrument, why it is blacklisted now ("" when it is not)."""
 
     def __init__(self, config: RiskConfig, bus: MessageBus | None = None) -> None:
         self._config = config
-        self._static = {tuple(item.split(":", 1)) for item in config.blacklist}
-        self._measured: dict[tuple[str, str], str] = {}
+        self._static = {InstrumentId.parse(item) for item in config.blacklist}
+        self._measured: dict[InstrumentId, str] = {}
         if bus is not None:
             bus.subscribe(topics.QUOTES, self.on_quote)
 
-    def reason(self, venue: str, symbol: str) -> str:
-        """Return why (venue, symbol) is blacklisted, or ""."""
-        if (venue, symbol) in self._static:
+    def reason(self, instrument: InstrumentId) -> str:
+        """Return why ``instrument`` is blacklisted, or ""."""
+        if instrument in self._static:
             return "on the configured blacklist"
-        return self._measured.get((venue, symbol), "")
+        return self._measured.get(instrument, "")
 
     def on_quote(self, quote: Quote) -> None:
         """Update the spread rule from a top-of-book quote."""
@@ -59,7 +60,7 @@ class LiquidityBlacklist:
     def update(self, measure: LiquidityMeasure) -> None:
         """Apply one measurement: blacklist on a wide spread or thin depth, else clear."""
         config = self._config
-        key = (measure.venue, measure.symbol)
+        key = InstrumentId(measure.venue, measure.symbol)
         if measure.spread_bps > config.max_spread_bps:
             self._measured[key] = (
                 f"spread {measure.spread_bps:.1f} bps > {config.max_spread_bps:.1f}"

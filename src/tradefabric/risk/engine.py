@@ -20,6 +20,7 @@ from tradefabric.core.bus import MessageBus, Topic
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import FatalError
 from tradefabric.core.time import NS_PER_DAY, NS_PER_SECOND
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderSide, OrderSnapshot, OrderType
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.blacklist import LiquidityBlacklist
@@ -54,20 +55,20 @@ class FixedConsensus:
 class TradingState(Protocol):
     """What the risk engine reads of the execution engine's state."""
 
-    def position_quantity(self, venue: str, symbol: str) -> float:
-        """Return the signed quantity held on (venue, symbol)."""
+    def position_quantity(self, instrument: InstrumentId) -> float:
+        """Return the signed quantity held on ``instrument``."""
         ...
 
-    def gross_exposure_except(self, venue: str, symbol: str) -> float:
-        """Return the gross notional of every position but (venue, symbol)."""
+    def gross_exposure_except(self, instrument: InstrumentId) -> float:
+        """Return the gross notional of every position but the one on ``instrument``."""
         ...
 
     def open_orders(self) -> Iterable[OrderSnapshot]:
         """Return every order still open at a venue."""
         ...
 
-    def last_price(self, venue: str, symbol: str) -> float:
-        """Return the latest market price of (venue, symbol) (NaN when unknown)."""
+    def last_price(self, instrument: InstrumentId) -> float:
+        """Return the latest market price of ``instrument`` (NaN when unknown)."""
         ...
 
 
@@ -201,8 +202,9 @@ class RiskEngine:
         if state is None:
             raise RiskError("RiskEngine.attach was not called before the first order")
         venue, symbol = order.venue, order.symbol
+        instrument = InstrumentId(venue, symbol)
         limit = order.price if order.order_type is OrderType.LIMIT else order.trigger_price
-        last = state.last_price(venue, symbol)
+        last = state.last_price(instrument)
         reference = limit if limit is not None else last
         resting = [o for o in state.open_orders() if o.venue == venue and o.symbol == symbol]
         consensus = self._consensus.consensus_price(symbol) if self._consensus else None
@@ -215,12 +217,12 @@ class RiskEngine:
             limit_price=limit,
             reference_price=reference,
             reduce_only=order.reduce_only,
-            position_quantity=state.position_quantity(venue, symbol),
-            other_exposure=state.gross_exposure_except(venue, symbol),
+            position_quantity=state.position_quantity(instrument),
+            other_exposure=state.gross_exposure_except(instrument),
             open_orders=sum(1 for _ in state.open_orders()),
             consensus_price=consensus,
             orders_in_window=self._orders_in_window(venue, now),
-            blacklist_reason=self.blacklist.reason(venue, symbol),
+            blacklist_reason=self.blacklist.reason(instrument),
             resting_buy_prices=_prices(resting, OrderSide.BUY),
             resting_sell_prices=_prices(resting, OrderSide.SELL),
             halted=self.halted and not (system and order.reduce_only),

@@ -27,6 +27,7 @@ from tradefabric.execution import topics
 from tradefabric.execution.live.events import PORTFOLIO_CORRECTED, PortfolioCorrection
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio, PositionSnapshot
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import Fill, OrderEvent
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.engine import (
@@ -116,7 +117,7 @@ class Recorder:
         self.put(
             StateBatch(
                 fills=(fill,),
-                positions=(portfolio.position(fill.venue, fill.symbol).snapshot(),),
+                positions=(portfolio.position(InstrumentId(fill.venue, fill.symbol)).snapshot(),),
                 balances=tuple(portfolio.venue_balances(fill.venue)),
                 totals=portfolio.totals(),
             )
@@ -128,7 +129,7 @@ class Recorder:
         venue = correction.venue
         positions: tuple[PositionSnapshot, ...] = ()
         if correction.symbol:
-            positions = (portfolio.position(venue, correction.symbol).snapshot(),)
+            positions = (portfolio.position(InstrumentId(venue, correction.symbol)).snapshot(),)
         self.put(StateBatch(positions=positions, balances=tuple(portfolio.venue_balances(venue))))
 
     def _on_risk_event(self, _event: RiskStateEvent | PauseEvent | BreakerEvent) -> None:

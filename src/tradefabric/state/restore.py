@@ -19,6 +19,7 @@ import structlog
 
 from tradefabric.execution.orders import Order, OrderError
 from tradefabric.execution.portfolio import Portfolio, PortfolioTotals
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot, OrderStatus
 from tradefabric.risk.audit import AuditRecord, log_files
 from tradefabric.state.ids import ClientIdAllocator
@@ -140,16 +141,16 @@ def catch_up(store: StateStore, audit_path: Path, initial_balances: Portfolio) -
         return 0, 0
     portfolio = initial_balances
     _load_portfolio(store, portfolio)
-    touched: set[tuple[str, str]] = set()
+    touched: set[InstrumentId] = set()
     for fill in missing:
         portfolio.on_fill(fill)
-        touched.add((fill.venue, fill.symbol))
-    venues = {venue for venue, _ in touched}
+        touched.add(InstrumentId(fill.venue, fill.symbol))
+    venues = {instrument.venue for instrument in touched}
     store.write(
         StateBatch(
             orders=stale,
             fills=tuple(missing),
-            positions=tuple(portfolio.position(v, s).snapshot() for v, s in sorted(touched)),
+            positions=tuple(portfolio.position(i).snapshot() for i in sorted(touched)),
             balances=tuple(b for v in sorted(venues) for b in portfolio.venue_balances(v)),
             totals=portfolio.totals() if missing else None,
         )

@@ -42,6 +42,7 @@ from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.precision import Precision
 from tradefabric.execution.sim.exchange import BookSource
 from tradefabric.model.data import Candle, Quote, Trade
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     Fill,
     OrderEvent,
@@ -293,7 +294,7 @@ class StrategyContext:
 
     def precision(self, venue: str, symbol: str) -> Precision:
         """Return the tick and lot of an instrument; unknown ones are a ``StrategyError``."""
-        precision = self._execution.precision(venue, symbol)
+        precision = self._execution.precision(InstrumentId(venue, symbol))
         if precision is None:
             raise StrategyError(f"strategy {self.strategy_id}: no tick/lot for {venue}:{symbol}")
         return precision
@@ -302,7 +303,7 @@ class StrategyContext:
 
     def position(self, venue: str, symbol: str) -> float:
         """Return the signed quantity held on (venue, symbol) (the account's, all strategies)."""
-        return self._execution.position_quantity(venue, symbol)
+        return self._execution.position_quantity(InstrumentId(venue, symbol))
 
     def balance(self, venue: str, currency: str) -> float:
         """Return the balance of ``currency`` on ``venue``."""
@@ -363,7 +364,7 @@ class StrategyContext:
 
     def last_price(self, venue: str, symbol: str) -> float:
         """Return the latest market price of (venue, symbol), NaN when unknown."""
-        return self._execution.last_price(venue, symbol)
+        return self._execution.last_price(InstrumentId(venue, symbol))
 
     # Lifecycle ---------------------------------------------------------------------------
 

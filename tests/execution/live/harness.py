@@ -14,6 +14,7 @@ from tradefabric.core.clock import SimClock
 from tradefabric.execution.live.config import LiveSettings
 from tradefabric.execution.live.engine import LiveVenue
 from tradefabric.execution.live.events import LIVE_EVENTS, LiveEvent
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderSnapshot, OrderType
 from tradefabric.node.kernel import ExecutionConfig, InstrumentConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog, AuditRecord
@@ -56,7 +57,7 @@ class Live:
             self.config, self.bus, self.clock, {VENUE: self.live}, audit=self.audit
         )
         self.execution = self.kernel.execution
-        self.execution.update_price(VENUE, SYMBOL, 60_000.0)
+        self.execution.update_price(InstrumentId(VENUE, SYMBOL), 60_000.0)
         self.events: list[LiveEvent] = []
         self.bus.subscribe(LIVE_EVENTS, self.events.append)
 

@@ -22,6 +22,7 @@ from tradefabric.execution.live.binance.spot import BinanceSpotClient
 from tradefabric.execution.live.config import LiveSettings
 from tradefabric.execution.live.engine import LiveVenue
 from tradefabric.execution.topics import FILLS
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import Fill, OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.node.kernel import ExecutionConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
@@ -79,7 +80,7 @@ class Node:
 @pytest.fixture
 async def node(spot_venue: Venue, tmp_path: Path) -> AsyncIterator[Node]:  # noqa: F811
     built = Node(spot_venue, tmp_path)
-    built.execution.update_price("binance", "BTC/USDT", spot_venue.book_touch()[0])
+    built.execution.update_price(InstrumentId("binance", "BTC/USDT"), spot_venue.book_touch()[0])
     await built.live.start()
     yield built
     await built.live.stop()
@@ -88,7 +89,7 @@ async def node(spot_venue: Venue, tmp_path: Path) -> AsyncIterator[Node]:  # noq
 
 async def test_orders_through_the_engine_equal_the_ledger(node: Node) -> None:
     bid, ask = node.venue.book_touch()
-    node.execution.update_price("binance", "BTC/USDT", bid)
+    node.execution.update_price(InstrumentId("binance", "BTC/USDT"), bid)
     resting = node.limit(OrderSide.BUY, 0.001, round(bid - 300, 2))
     taker = node.limit(OrderSide.BUY, 0.001, round(ask + 50, 2))
     await until(lambda: node.status(resting) is S.ACCEPTED, 10)

@@ -13,6 +13,7 @@ import pytest
 from tests.execution.live.harness import SLOW_QUERY, SYMBOL, VENUE, Live, until
 from tradefabric.execution.live.config import LiveSettings
 from tradefabric.execution.live.reports import OrderStatusReport, TradeReport
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import LiquiditySide, OrderSide, OrderStatus, OrderType
 
 S = OrderStatus
@@ -33,7 +34,7 @@ async def test_submit_ack_sets_the_venue_order_id_and_fills_apply(tmp_path: Path
     await until(lambda: live.state(order.client_order_id).status is S.FILLED)
     done = live.state(order.client_order_id)
     assert done.avg_price == pytest.approx((0.04 * 59_990 + 0.06 * 59_980) / 0.1)
-    assert live.kernel.portfolio.quantity(VENUE, SYMBOL) == pytest.approx(0.1)
+    assert live.kernel.portfolio.quantity(InstrumentId(VENUE, SYMBOL)) == pytest.approx(0.1)
     assert live.kernel.portfolio.balance(VENUE, "USDT") == pytest.approx(live.ref.balances["USDT"])
     # The venue order id travels on the order events too (the audit log has it).
     events = [msgspec.json.decode(r.data) for r in live.audited("order_event")]
@@ -161,7 +162,7 @@ async def test_late_fill_after_cancel_is_applied(tmp_path: Path) -> None:
     final = live.state(cid)
     assert final.status is S.CANCELLED
     assert final.filled_quantity == pytest.approx(0.03)
-    assert live.kernel.portfolio.quantity(VENUE, SYMBOL) == pytest.approx(0.03)
+    assert live.kernel.portfolio.quantity(InstrumentId(VENUE, SYMBOL)) == pytest.approx(0.03)
     assert live.live.applier.counts.late_fills == 1
 
 

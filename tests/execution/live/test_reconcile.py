@@ -12,6 +12,7 @@ from tests.execution.live.refvenue import RefVenue
 from tradefabric.execution.live.apply import EXTERNAL_PREFIX, EXTERNAL_STRATEGY
 from tradefabric.execution.live.events import RECONCILED, ReconcileSummary
 from tradefabric.execution.live.reports import PositionReport
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderSide, OrderStatus
 
 S = OrderStatus
@@ -67,7 +68,7 @@ async def test_reconnect_applies_the_fills_the_stream_lost(tmp_path: Path) -> No
     assert live.state(a).status is S.FILLED
     assert live.state(b).status is S.PARTIALLY_FILLED
     assert live.state(b).filled_quantity == pytest.approx(0.1)
-    assert live.kernel.portfolio.quantity(VENUE, SYMBOL) == pytest.approx(0.2)
+    assert live.kernel.portfolio.quantity(InstrumentId(VENUE, SYMBOL)) == pytest.approx(0.2)
     assert live.kernel.portfolio.balance(VENUE, "USDT") == pytest.approx(live.ref.balances["USDT"])
     summary = live.live.summaries[-1]
     assert summary.reason == "reconnect"
@@ -119,7 +120,7 @@ async def test_positions_are_set_to_the_venues(tmp_path: Path) -> None:
     )
     live = Live(tmp_path, venue=ref)
     await live.start()
-    position = live.kernel.portfolio.position(VENUE, SYMBOL)
+    position = live.kernel.portfolio.position(InstrumentId(VENUE, SYMBOL))
     assert (position.quantity, position.avg_price) == (-0.3, 61_000.0)
     assert ("position", SYMBOL) in discrepancies(live)
 

@@ -12,6 +12,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import LiveClock
 from tradefabric.execution.live.config import LiveSettings
 from tradefabric.execution.live.engine import LiveVenue
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.node.kernel import ExecutionConfig, InstrumentConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
@@ -41,7 +42,7 @@ async def test_the_engine_settles_a_lost_ack_and_reconciles_after_a_drop(
     try:
         await until(spot.book_ready)
         bid, ask = spot.touch()
-        execution.update_price("bybit", "BTC/USDT", (bid + ask) / 2)
+        execution.update_price(InstrumentId("bybit", "BTC/USDT"), (bid + ask) / 2)
 
         def submit(cid: str, side: OrderSide, qty: float, price: float | None) -> None:
             kind = OrderType.LIMIT if price is not None else OrderType.MARKET

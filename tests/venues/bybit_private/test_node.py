@@ -9,6 +9,7 @@ import yaml
 
 from tests.node.test_live_node import run_node
 from tests.venues.bybit_private.conftest import Venue, until
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.node.trading_node import TradingNode
 
@@ -55,7 +56,7 @@ async def test_a_live_bybit_node_restarts_and_equals_the_venues_ledger(
         await until(spot.book_ready)
         bid, ask = spot.touch()
         execution = node.kernel.execution
-        execution.update_price("bybit", "BTC/USDT", (bid + ask) / 2)
+        execution.update_price(InstrumentId("bybit", "BTC/USDT"), (bid + ask) / 2)
         wanted = [
             (OrderType.LIMIT, 0.002, bid - 100), (OrderType.LIMIT, 0.003, bid - 200),
             (OrderType.MARKET, 0.001, None),

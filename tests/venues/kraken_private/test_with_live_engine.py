@@ -21,6 +21,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import SimClock
 from tradefabric.execution.live.config import LiveSettings
 from tradefabric.execution.live.engine import LiveVenue
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tradefabric.node.kernel import ExecutionConfig, InstrumentConfig, TradingConfig, TradingKernel
 from tradefabric.risk.audit import AuditLog
@@ -50,7 +51,7 @@ def _kernel(tmp: Path, name: str, client: Any, cancel_after_s: float = 0.0) -> t
         config, MessageBus(), SimClock(1_722_470_400_000_000_000), {name: live},
         audit=AuditLog(tmp / "audit.jsonl"),
     )  # fmt: skip
-    trading.execution.update_price(name, SYMBOL, 60_000.0)
+    trading.execution.update_price(InstrumentId(name, SYMBOL), 60_000.0)
     return trading, live
 
 

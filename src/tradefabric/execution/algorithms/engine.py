@@ -34,6 +34,7 @@ from tradefabric.execution.liquidity import book_slippage
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.sim.exchange import BookSource, ImpactCurve
 from tradefabric.model.data import OrderBookDeltas, Trade
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     ChildMark,
     Fill,
@@ -271,7 +272,7 @@ class ExecAlgorithmEngine:
     ) -> tuple[float | None, float | None]:
         """Return the mid now and the forecast slippage (bps) of ``quantity`` against it."""
         book = self.book(request.venue, request.symbol)
-        mid = book.mid() if book is not None else self.execution.last_price(*_instrument(request))
+        mid = book.mid() if book is not None else self.execution.last_price(_instrument(request))
         if math.isnan(mid):
             return None, None
         notional = quantity * mid
@@ -297,8 +298,8 @@ _CLOSED = frozenset(
 )
 
 
-def _instrument(request: OrderRequest) -> tuple[str, str]:
-    return request.venue, request.symbol
+def _instrument(request: OrderRequest) -> InstrumentId:
+    return InstrumentId(request.venue, request.symbol)
 
 
 def _walk_forecast(book: OrderBook, notional: float, request: OrderRequest) -> float:

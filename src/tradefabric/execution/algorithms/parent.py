@@ -14,6 +14,7 @@ from tradefabric.core.time import NS_PER_MS
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.algorithms.base import ExecAlgorithm
 from tradefabric.execution.algorithms.tactics import tactics_for
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     ChildMark,
     Fill,
@@ -60,7 +61,7 @@ class Parent:
         # Seeded by the run's seed and the parent's id: the same parent jitters the same way.
         self.rng = random.Random(f"{seed}:{parent_id}")
         self.tactics = tactics_for(request.venue)
-        self.precision = engine.execution.precision(request.venue, request.symbol)
+        self.precision = engine.execution.precision(InstrumentId(request.venue, request.symbol))
         self.children: dict[str, _Child] = {}
         self.marks: list[ChildMark] = []
         self.pending = 0.0

@@ -45,6 +45,7 @@ from tradefabric.execution.live.events import (
 from tradefabric.execution.live.protocol import LiveExecutionClient
 from tradefabric.execution.live.reports import MassStatus, OrderStatusReport
 from tradefabric.execution.oms import ExecutionEngine
+from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import OrderSnapshot, OrderStatus
 
 log = structlog.get_logger(__name__)
@@ -256,12 +257,11 @@ class Reconciler:
     def _positions(self, mass: MassStatus, tally: _Tally) -> None:
         portfolio = self._engine.portfolio
         for position in mass.positions:
-            held = portfolio.quantity(self.venue, position.symbol)
+            instrument = InstrumentId(self.venue, position.symbol)
+            held = portfolio.quantity(instrument)
             if _close(held, position.quantity):
                 continue
-            portfolio.set_position(
-                self.venue, position.symbol, position.quantity, position.entry_price
-            )
+            portfolio.set_position(instrument, position.quantity, position.entry_price)
             tally.positions += 1
             self._discrepancy("position", position.symbol, repr(held), repr(position.quantity))
             self._engine.bus.publish(
