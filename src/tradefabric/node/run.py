@@ -19,6 +19,7 @@ from tradefabric.core.errors import AuditWriteError, ConfigError
 from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
 from tradefabric.execution.sim.exchange import BookSource, SimulatedExchange
+from tradefabric.execution.tca import PARENTS_FILE
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.node.isolation import FaultRecord
@@ -131,8 +132,6 @@ def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> Au
     )
 
 
-PARENTS_FILE = "parents.jsonl"
-"""Every parent order of the run (execution algorithms), in its final state."""
 _PREVIOUS_OUTPUTS = ("chart.png", "chart.svg", "report.html", PARENTS_FILE)
 """Files a run writes only at its end: a re-run must not leave the previous run's copy."""
 

@@ -73,6 +73,10 @@ class ExecAlgorithmEngine:
         self._parents: dict[str, Parent] = {}
         self._by_child: dict[str, Parent] = {}
         self._working: dict[tuple[str, str], list[Parent]] = {}
+        self._market: dict[tuple[str, str], list[Parent]] = {}
+        """Parents whose market VWAP still takes trades: working ones, and closed ones until
+        a trade stamped after their close (the trade that filled the last child is often
+        handled after the fill closed the parent)."""
         self._forecasters: dict[str, ImpactCurve] = {}
         self._counter = 0
         self.children_sent = 0
@@ -126,6 +130,7 @@ class ExecAlgorithmEngine:
         parent.algorithm = algo
         parent.status = OrderStatus.ACCEPTED
         self._working.setdefault((request.venue, request.symbol), []).append(parent)
+        self._market.setdefault((request.venue, request.symbol), []).append(parent)
         self.publish(parent)
         self.guarded(parent, algo.start)
         return parent.snapshot()
@@ -227,6 +232,14 @@ class ExecAlgorithmEngine:
 
     def _on_trade(self, trade: Trade) -> None:
         self._advance(trade.ts_event)
+        watched = self._market.get((trade.venue, trade.symbol))
+        if not watched:
+            return
+        for parent in list(watched):
+            if parent.status in _CLOSED and trade.ts_event > parent.ts_last:
+                watched.remove(parent)  # the market after the parent's close
+            else:
+                parent.on_market_trade(trade)
 
     def _on_order_event(self, event: OrderEvent) -> None:
         parent = self._by_child.get(event.client_order_id)

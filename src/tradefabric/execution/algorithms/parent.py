@@ -14,6 +14,7 @@ from tradefabric.core.time import NS_PER_MS
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.algorithms.base import ExecAlgorithm
 from tradefabric.execution.algorithms.tactics import tactics_for
+from tradefabric.model.data import Trade
 from tradefabric.model.orders import (
     ChildMark,
     Fill,
@@ -71,6 +72,8 @@ class Parent:
         self.notional = 0.0
         self.fees = 0.0
         self.maker = 0.0
+        self.market_volume = 0.0
+        self.market_notional = 0.0
         self.arrival_price: float | None = None
         self.forecast_bps: float | None = None
         self.done_sending = False
@@ -210,6 +213,12 @@ class Parent:
             self.maker += fill.quantity
         self.ts_last = self.now_ns()
 
+    def on_market_trade(self, trade: Trade) -> None:
+        """Add a market trade of the parent's instrument to its market VWAP."""
+        if trade.ts_event > self.ts_init:
+            self.market_volume += trade.size
+            self.market_notional += trade.price * trade.size
+
     def is_post_only_rejection(self, child_id: str, previous: OrderStatus) -> bool:
         """Return True for a venue's rejection of a post-only child (it would have taken).
 
@@ -231,7 +240,8 @@ class Parent:
             maker_quantity=self.maker, children=tuple(self.children),
             arrival_price=self.arrival_price, forecast_bps=self.forecast_bps,
             reason=self.reason, ts_init=self.ts_init, ts_last=self.ts_last,
-            marks=tuple(self.marks),
+            marks=tuple(self.marks), market_volume=self.market_volume,
+            market_notional=self.market_notional,
         )  # fmt: skip
 
 
