@@ -288,3 +288,6 @@ class ParentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     stamped after ``ts_init``, until the parent closed)."""
     market_notional: float = 0.0
     """Price times quantity of those trades: their VWAP is the parent's market VWAP."""
+    post_only: bool = False
+    reduce_only: bool = False
+    """The request's flags, kept so a restart rebuilds the same parent."""
