@@ -260,7 +260,7 @@ class TradingNode:
 
         The simulated exchange keeps nothing across a restart: orders open at the crash
         are finished (audited) rather than left open forever. A halted node stays halted.
-        Parent orders of execution algorithms resume what their children left.
+        Parent orders of execution algorithms resume what their children left (``attach``).
         """
         state = self.config.state
         if state is None:
@@ -270,12 +270,8 @@ class TradingNode:
             risk_interval_ns=interval_to_ns(self.config.risk_interval),
             live_venues=frozenset(self.live_venues),
         )  # fmt: skip
-        store = recorder.store
-        fills = store.fills()
         if self.live_venues:
-            self._resume_live_venues(fills)
-        # After the orders (restored, the lost ones expired): parents adopt their children.
-        self.kernel.algorithms.restore(store.parents(), store.orders(), fills)
+            self._resume_live_venues(recorder.store.fills())
         for strategy in self.kernel.strategies:
             strategy.ctx.set_state_saver(recorder.save_strategy_state)
             saved = recorder.store.strategy_state(strategy.strategy_id)

@@ -25,6 +25,7 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import TradefabricError
 from tradefabric.execution import topics
+from tradefabric.execution.algorithms.engine import ExecAlgorithmEngine
 from tradefabric.execution.live.events import PORTFOLIO_CORRECTED, PortfolioCorrection
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio, PositionSnapshot
@@ -56,6 +57,7 @@ class KernelParts(Protocol):
     portfolio: Portfolio
     risk: RiskEngine
     audit: AuditLog
+    algorithms: ExecAlgorithmEngine
 
 
 class RecorderStatus(msgspec.Struct, frozen=True, kw_only=True):
