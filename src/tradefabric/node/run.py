@@ -217,6 +217,8 @@ class KernelRun:
         self.events.flush()
         if self.run_dir is not None:
             write_equity_csv(self.run_dir / "equity.csv", self.kernel.equity_curve)
+            # The parents so far: a report made at midnight has the day's transaction costs.
+            write_jsonl(self.run_dir / PARENTS_FILE, list(self.kernel.algorithms.parents()))
 
     def finish(self, info: RunInfo, seconds: float) -> BacktestResult:
         """Stop the kernel, close the record, write the run folder and the last day's report."""
