@@ -1,5 +1,6 @@
 """Transaction cost analysis of a backtest on the real recorded BTC/USDT book: a TWAP and a peg,
-every figure recomputed here from the run folder's fills and the recording's own trades."""
+the pre-trade forecasts from the liquidity forecaster fitted on the same recording, every figure
+recomputed here from the run folder's fills and the recording's own trades."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ import pytest
 
 from tests.conftest import report_figure
 from tests.execution.test_exec_algorithms import CASES, RECORDING, STRATEGY, algo_config, records
+from tradefabric.execution.liquidity import (
+    Loss,
+    fit_liquidity_model,
+    record_slippage,
+    save_liquidity_model,
+)
 from tradefabric.execution.tca import RunCosts
 from tradefabric.model.orders import ParentSnapshot
 from tradefabric.node.backtest import BacktestRunner
@@ -69,6 +76,15 @@ def _expected(parent: ParentSnapshot, fills: list[dict[str, Any]]) -> dict[str, 
 def test_tca_of_a_twap_and_a_peg_backtest(shared_data: Path, tmp_path: Path) -> None:
     recording = shared_data / "binance_ws" / RECORDING
     config = algo_config(recording, CASES["twap"])
+    # The pre-trade forecast is the liquidity forecaster's, fitted on the same recording.
+    model_path = tmp_path / "liquidity.json"
+    save_liquidity_model(model_path, fit_liquidity_model(record_slippage(recording, "binance"),
+                                                         50.0, loss=Loss.SQUARED))  # fmt: skip
+    venue = config.execution["binance"]
+    sim = msgspec.structs.replace(venue.sim, liquidity_model=model_path)
+    config = msgspec.structs.replace(
+        config, execution={"binance": msgspec.structs.replace(venue, sim=sim)}
+    )
     peg = PluginStrategyConfig(class_path=STRATEGY, id="peg", interval="1s", params={
         **CASES["peg"], "after_candles": 60})  # fmt: skip
     config = msgspec.structs.replace(config, strategies=(*config.strategies, peg))
@@ -100,6 +116,7 @@ def test_tca_of_a_twap_and_a_peg_backtest(shared_data: Path, tmp_path: Path) -> 
             abs=1e-2,
         )
         assert cost.children == len(parent.children) and cost.fill_ratio == pytest.approx(1.0)
+        assert cost.forecast_bps is not None and all(m.forecast_bps for m in parent.marks)
     by_algo = {c.algorithm: c for c in costs.parents}
     assert by_algo["peg"].maker_share == 1.0 and by_algo["twap"].maker_share == 0.0
     (day,) = costs.days
