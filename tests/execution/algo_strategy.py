@@ -21,6 +21,8 @@ class ParentOnceParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     exec_params: ExecParams | None = None
     cancel_after_candles: int | None = None
     """Cancel the parent this many candles after it was sent."""
+    parent_id: str = ""
+    """The parent's client order id (sending it again after a restart is idempotent)."""
 
 
 class ParentOnce(PluginStrategy):
@@ -56,7 +58,7 @@ class ParentOnce(PluginStrategy):
             strategy_id=self.strategy_id, venue=spec.venue, symbol=spec.symbol, side=p.side,
             quantity=p.quantity, order_type=OrderType.MARKET if price is None else OrderType.LIMIT,
             price=price, post_only=p.post_only, exec_algorithm=p.algorithm,
-            exec_params=p.exec_params,
+            exec_params=p.exec_params, client_order_id=p.parent_id,
         )  # fmt: skip
         self.parent_id = self.ctx.submit_algo(request).parent_id
         self.sent_at = self.candles

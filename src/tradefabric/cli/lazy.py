@@ -117,6 +117,11 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
     "report": LazyCommand(
         "tradefabric.cli.backtest_commands", "report_app", "Reports on run folders."
     ),
+    "tca": LazyCommand(
+        "tradefabric.cli.tca_command",
+        "tca",
+        "Print each parent order's costs: arrival, VWAP, forecast slippage (bps), fees, fills.",
+    ),
     "guard": LazyCommand(
         "tradefabric.cli.guard_command",
         "guard",

@@ -13,7 +13,7 @@ import typer
 from tradefabric.cli.output import fail, print_json, stdout
 from tradefabric.core.errors import TradefabricError
 from tradefabric.execution.portfolio import BalanceSnapshot, PositionSnapshot
-from tradefabric.model.orders import OrderSnapshot
+from tradefabric.model.orders import OrderSnapshot, ParentSnapshot
 from tradefabric.risk.audit_verify import verify_audit
 from tradefabric.risk.engine import RiskSnapshot
 from tradefabric.state.config import open_store_at
@@ -96,6 +96,10 @@ class StateView(msgspec.Struct, frozen=True, kw_only=True):
     balances: list[BalanceSnapshot]
     fills: int
     client_order_id_counter: int
+    parents_total: int = 0
+    """Parent orders of execution algorithms."""
+    open_parents: list[ParentSnapshot] = []
+    """The ones a restart resumes."""
 
 
 @state_app.command("show")
@@ -117,6 +121,8 @@ def state_show(
                 balances=store.balances(),
                 fills=len(store.fills()),
                 client_order_id_counter=store.counter("client_order_id"),
+                parents_total=len(store.parents()),
+                open_parents=store.parents(open_only=True),
             )
         finally:
             store.close()
@@ -148,6 +154,19 @@ def _print(view: StateView) -> None:
         stdout.print(
             f"  {o.client_order_id} {o.venue}:{o.symbol} {o.side} {o.quantity:g} "
             f"{o.order_type} {o.status} filled {o.filled_quantity:g}",
+            highlight=False,
+        )
+    if view.parents_total:
+        stdout.print(
+            f"parent orders: {view.parents_total} ({len(view.open_parents)} open, resumed at "
+            "the next start)",
+            highlight=False,
+        )
+    for parent in view.open_parents:
+        stdout.print(
+            f"  {parent.parent_id} {parent.exec_algorithm} {parent.venue}:{parent.symbol} "
+            f"{parent.side} {parent.quantity:g} filled {parent.filled_quantity:g} "
+            f"({len(parent.children)} children)",
             highlight=False,
         )
     for p in view.positions:

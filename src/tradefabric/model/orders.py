@@ -283,3 +283,11 @@ class ParentSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     ts_last: int
     marks: tuple[ChildMark, ...] = ()
     """Per child, in ``children`` order: the mid and forecast when it was sent."""
+    market_volume: float = 0.0
+    """Quantity the market traded on the parent's instrument while it worked (its trades
+    stamped after ``ts_init``, until the parent closed)."""
+    market_notional: float = 0.0
+    """Price times quantity of those trades: their VWAP is the parent's market VWAP."""
+    post_only: bool = False
+    reduce_only: bool = False
+    """The request's flags, kept so a restart rebuilds the same parent."""

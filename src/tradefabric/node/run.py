@@ -19,6 +19,7 @@ from tradefabric.core.errors import AuditWriteError, ConfigError
 from tradefabric.execution.client import ExecutionClient
 from tradefabric.execution.liquidity import LiquidityForecaster, load_liquidity_model
 from tradefabric.execution.sim.exchange import BookSource, SimulatedExchange
+from tradefabric.execution.tca import PARENTS_FILE
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.node.isolation import FaultRecord
@@ -131,8 +132,6 @@ def _run_audit(config: TradingConfig, run_dir: Path | None, durable: bool) -> Au
     )
 
 
-PARENTS_FILE = "parents.jsonl"
-"""Every parent order of the run (execution algorithms), in its final state."""
 _PREVIOUS_OUTPUTS = ("chart.png", "chart.svg", "report.html", PARENTS_FILE)
 """Files a run writes only at its end: a re-run must not leave the previous run's copy."""
 
@@ -218,6 +217,8 @@ class KernelRun:
         self.events.flush()
         if self.run_dir is not None:
             write_equity_csv(self.run_dir / "equity.csv", self.kernel.equity_curve)
+            # The parents so far: a report made at midnight has the day's transaction costs.
+            write_jsonl(self.run_dir / PARENTS_FILE, list(self.kernel.algorithms.parents()))
 
     def finish(self, info: RunInfo, seconds: float) -> BacktestResult:
         """Stop the kernel, close the record, write the run folder and the last day's report."""

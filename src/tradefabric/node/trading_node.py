@@ -260,6 +260,7 @@ class TradingNode:
 
         The simulated exchange keeps nothing across a restart: orders open at the crash
         are finished (audited) rather than left open forever. A halted node stays halted.
+        Parent orders of execution algorithms resume what their children left (``attach``).
         """
         state = self.config.state
         if state is None:

@@ -1,7 +1,8 @@
 """The daily report: one UTC day of a run folder as self-contained HTML plus a JSON twin.
 
 It reads only the run folder (``fills.jsonl``, ``orders.jsonl``, ``signals.jsonl``,
-``risk_rejections.jsonl``, ``risk_events.jsonl``, ``anomalies.jsonl``, ``equity.csv``),
+``risk_rejections.jsonl``, ``risk_events.jsonl``, ``anomalies.jsonl``, ``equity.csv``,
+``parents.jsonl`` for the transaction costs of the day's parent orders),
 so it can be made during the run (the kernel's day-end timer, ``DailyReporter``)
 or afterwards (``tradefabric report daily --run DIR [--day YYYY-MM-DD]``), with
 the same result. Charts are PNGs (matplotlib, Agg) embedded as base64: the HTML
@@ -27,6 +28,7 @@ import numpy as np
 from tradefabric.core.errors import ConfigError, DataSourceError
 from tradefabric.core.plotting import concise_time_axis, pyplot
 from tradefabric.core.time import NS_PER_DAY, ns_to_iso, parse_utc
+from tradefabric.execution.tca import DayCost, ParentCost, day_costs, run_costs
 from tradefabric.model.orders import Fill, OrderEvent, OrderSnapshot, OrderStatus
 from tradefabric.ops.run_record import DataAnomaly, json_text
 from tradefabric.risk.engine import RiskDecision, RiskStateEvent
@@ -84,6 +86,9 @@ class DailyReport(msgspec.Struct, frozen=True, kw_only=True):
     anomalies: int
     anomalies_by_kind: list[CountLine]
     anomaly_samples: list[DataAnomaly]
+    tca: DayCost | None = None
+    """Transaction cost analysis of the parent orders that arrived this day (None: none)."""
+    tca_parents: list[ParentCost] = []
 
 
 def _lines(path: Path, kind: type[T]) -> Iterator[T]:
@@ -266,6 +271,7 @@ def build_daily_report(
         r for r in _lines(run_dir / "risk_rejections.jsonl", RiskDecision) if start <= r.ts < end
     ]
     anomalies = [a for a in _lines(run_dir / "anomalies.jsonl", DataAnomaly) if start <= a.ts < end]
+    costs = [c for c in run_costs(run_dir, required=False).parents if c.day == day]
     report = DailyReport(
         day=day,
         strategies=sorted({o.strategy_id for o in orders} | strategies),
@@ -288,6 +294,8 @@ def build_daily_report(
         anomalies=len(anomalies),
         anomalies_by_kind=_counts(a.kind for a in anomalies),
         anomaly_samples=anomalies[:20],
+        tca=next(iter(day_costs(costs)), None),
+        tca_parents=costs,
     )
     return report, positions, eq_ts, eq
 
@@ -337,6 +345,37 @@ def _table(title: str, rows: list[CountLine]) -> str:
     return f"<h3>{html.escape(title)}</h3><table>{body}</table>"
 
 
+def _bps_cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def _tca_html(report: DailyReport) -> str:
+    """Return the day's transaction cost table: one row per parent, then the day's total."""
+    day = report.tca
+    if day is None:
+        return "<h2>Transaction costs</h2><p>no parent orders</p>"
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("parent", "algo", "side", "fill", "avg price", "arrival", "vs arrival bps",
+                  "vs VWAP bps", "vs forecast bps", "fees", "maker")
+    )  # fmt: skip
+    rows = "".join(
+        f"<tr><td>{html.escape(c.parent_id)}</td><td>{html.escape(c.algorithm)}</td>"
+        f"<td>{c.side}</td><td>{c.fill_ratio:.1%}</td><td>{c.avg_price or 0:.8g}</td>"
+        f"<td>{c.arrival_price or 0:.8g}</td><td>{_bps_cell(c.slippage_bps)}</td>"
+        f"<td>{_bps_cell(c.vwap_slippage_bps)}</td><td>{_bps_cell(c.vs_forecast_bps)}</td>"
+        f"<td>{c.fees:,.2f}</td><td>{c.maker_share:.1%}</td></tr>"
+        for c in report.tca_parents
+    )
+    total = (
+        f"<tr><th>day ({day.parents})</th><td></td><td></td><td>{day.fill_ratio:.1%}</td>"
+        f"<td>{day.notional:,.2f}</td><td></td><td>{_bps_cell(day.slippage_bps)}</td>"
+        f"<td>{_bps_cell(day.vwap_slippage_bps)}</td><td>{_bps_cell(day.vs_forecast_bps)}</td>"
+        f"<td>{day.fees:,.2f}</td><td>{day.maker_share:.1%}</td></tr>"
+    )
+    return f"<h2>Transaction costs</h2><table><tr>{head}</tr>{rows}{total}</table>"
+
+
 def render_html(report: DailyReport, charts: list[tuple[str, str]]) -> str:
     """Return the report as one self-contained HTML page."""
     summary = (
@@ -381,7 +420,7 @@ def render_html(report: DailyReport, charts: list[tuple[str, str]]) -> str:
         f"<h2>Risk</h2>{_table('Rejections by rule', report.rejections_by_rule)}"
         f"<h3>Halts and resets</h3><ul>{events or '<li>none</li>'}</ul>"
         f"<h2>Data anomalies</h2>{_table('By kind', report.anomalies_by_kind)}"
-        f"<ul>{anomalies or '<li>none</li>'}</ul></body></html>\n"
+        f"<ul>{anomalies or '<li>none</li>'}</ul>{_tca_html(report)}</body></html>\n"
     )
 
 

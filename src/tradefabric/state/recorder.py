@@ -1,4 +1,5 @@
-"""Write order events, fills, positions, balances and the risk halt to the store off the hot path.
+"""Write order events, fills, parent orders, positions, balances and the risk halt to the store
+off the hot path.
 
 Bus handlers only take a snapshot of what changed and put it on a bounded
 queue; a writer thread merges what is queued into one ``StateBatch`` (one
@@ -24,11 +25,12 @@ from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import Clock
 from tradefabric.core.errors import TradefabricError
 from tradefabric.execution import topics
+from tradefabric.execution.algorithms.engine import ExecAlgorithmEngine
 from tradefabric.execution.live.events import PORTFOLIO_CORRECTED, PortfolioCorrection
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.portfolio import Portfolio, PositionSnapshot
 from tradefabric.model.identifiers import InstrumentId
-from tradefabric.model.orders import Fill, OrderEvent
+from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
 from tradefabric.risk.audit import AuditLog
 from tradefabric.risk.engine import (
     PAUSE_EVENTS,
@@ -56,6 +58,7 @@ class KernelParts(Protocol):
     portfolio: Portfolio
     risk: RiskEngine
     audit: AuditLog
+    algorithms: ExecAlgorithmEngine
 
 
 class RecorderStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +101,7 @@ class Recorder:
         self._thread.start()
         bus.subscribe(topics.ORDER_EVENTS, self._on_order_event, owner=OWNER)
         bus.subscribe(topics.FILLS, self._on_fill, owner=OWNER)
+        bus.subscribe(topics.PARENT_EVENTS, self._on_parent, owner=OWNER)
         bus.subscribe(RISK_EVENTS, self._on_risk_event, owner=OWNER)
         # A pause or a breaker trip must survive a kill -9 as a halt does: recorded at once.
         bus.subscribe(PAUSE_EVENTS, self._on_risk_event, owner=OWNER)
@@ -122,6 +126,10 @@ class Recorder:
                 totals=portfolio.totals(),
             )
         )
+
+    def _on_parent(self, parent: ParentSnapshot) -> None:
+        # Its children are orders (recorded above): a restart rebuilds the parent from both.
+        self.put(StateBatch(parents=(parent,)))
 
     def _on_correction(self, correction: PortfolioCorrection) -> None:
         # Reconciliation set a balance or position to the venue's: store what it is now.

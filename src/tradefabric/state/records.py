@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from tradefabric.execution.portfolio import BalanceSnapshot, PortfolioTotals, PositionSnapshot
-from tradefabric.model.orders import Fill, OrderSnapshot
+from tradefabric.model.orders import Fill, OrderSnapshot, ParentSnapshot
 from tradefabric.risk.engine import RiskSnapshot
 
 
@@ -42,10 +42,13 @@ class StateBatch(msgspec.Struct, frozen=True, kw_only=True):
     totals: PortfolioTotals | None = None
     risk: RiskSnapshot | None = None
     strategies: tuple[StrategyState, ...] = ()
+    parents: tuple[ParentSnapshot, ...] = ()
+    """Parent orders of execution algorithms (their latest state)."""
 
     def __len__(self) -> int:
         return (
             len(self.orders)
+            + len(self.parents)
             + len(self.fills)
             + len(self.positions)
             + len(self.balances)
@@ -67,4 +70,5 @@ def merge(batches: list[StateBatch]) -> StateBatch:
         totals=totals,
         risk=risk,
         strategies=tuple(s for b in batches for s in b.strategies),
+        parents=tuple(p for b in batches for p in b.parents),
     )

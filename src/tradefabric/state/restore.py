@@ -45,6 +45,8 @@ class RestoreReport(msgspec.Struct, frozen=True, kw_only=True):
     caught_up_fills: int
     resets_applied: int = 0
     expired: int = 0
+    parents_resumed: int = 0
+    """Open parent orders of execution algorithms that resume at the first market event."""
 
 
 class AuditState(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,7 +201,9 @@ def attach(
 ) -> tuple[Recorder, RestoreReport]:
     """Restore ``kernel`` from ``store``, then record into it; return the recorder and report.
 
-    Call before any market data flows. ``venue_state_lost`` (simulated venues,
+    Call before any market data flows. Parent orders of execution algorithms are
+    rebuilt and resume at the first market event (``ExecAlgorithmEngine.restore``).
+    ``venue_state_lost`` (simulated venues,
     which keep nothing across a restart) finishes the restored open orders
     (audited, recorded), except those on ``live_venues``, which keep their orders:
     the live engine's reconciliation settles them against the venue. Pending ``risk
@@ -218,6 +222,11 @@ def attach(
     )
     kernel.execution.set_id_source(ClientIdAllocator(store, block=id_block))
     recorder.flush()
-    report = msgspec.structs.replace(report, resets_applied=len(resets), expired=len(expired))
+    # After the orders (restored, the lost ones finished and stored): each parent adopts
+    # its children from them, so what filled before the crash is never sent again.
+    resumed = kernel.algorithms.restore(store.parents(), store.orders(), store.fills())
+    report = msgspec.structs.replace(
+        report, resets_applied=len(resets), expired=len(expired), parents_resumed=resumed
+    )
     log.info("state restored", **msgspec.structs.asdict(report))
     return recorder, report

@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 from tradefabric.execution.portfolio import BalanceSnapshot, PortfolioTotals, PositionSnapshot
-from tradefabric.model.orders import Fill, OrderSnapshot
+from tradefabric.model.orders import Fill, OrderSnapshot, ParentSnapshot
 from tradefabric.risk.engine import RiskSnapshot
 from tradefabric.state.records import ResetRequest, StateBatch, StrategyState
 
@@ -40,6 +40,10 @@ class StateStore(Protocol):
 
     def fills(self) -> list[Fill]:
         """Return every fill, in the order they were stored."""
+        ...
+
+    def parents(self, open_only: bool = False) -> list[ParentSnapshot]:
+        """Return the latest state of every parent order (or of the open ones), by creation."""
         ...
 
     def positions(self) -> list[PositionSnapshot]:
@@ -137,6 +141,8 @@ class SqlStateStore(abc.ABC):
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, data TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS strategy_state (strategy_id TEXT PRIMARY KEY, "
             f"ts BIGINT NOT NULL, data {self.BLOB} NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS parents (parent_id TEXT PRIMARY KEY, "
+            "is_open INTEGER NOT NULL, ts_init BIGINT NOT NULL, data TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS resets (n {self.AUTO_ID}, operator TEXT NOT NULL, "
             "reason TEXT NOT NULL, ts BIGINT NOT NULL, applied_ts BIGINT NOT NULL)",
@@ -153,6 +159,7 @@ class SqlStateStore(abc.ABC):
             return
         with self._transaction() as sql:
             _write_orders(sql, batch.orders)
+            _write_parents(sql, batch.parents)
             _write_fills(sql, batch.fills)
             _write_portfolio(sql, batch)
             for state in batch.strategies:
@@ -208,6 +215,12 @@ class SqlStateStore(abc.ABC):
         rows = self._rows(f"SELECT data FROM orders{where} ORDER BY ts_init, client_order_id")
         return [_decode(r[0], OrderSnapshot) for r in rows]
 
+    def parents(self, open_only: bool = False) -> list[ParentSnapshot]:
+        """Return the latest state of every parent order (or of the open ones), by creation."""
+        where = " WHERE is_open = 1" if open_only else ""
+        rows = self._rows(f"SELECT data FROM parents{where} ORDER BY ts_init, parent_id")
+        return [_decode(r[0], ParentSnapshot) for r in rows]
+
     def fills(self) -> list[Fill]:
         """Return every fill, in the order they were stored."""
         return [_decode(r[0], Fill) for r in self._rows("SELECT data FROM fills ORDER BY n")]
@@ -262,6 +275,17 @@ def _write_orders(sql: Sql, orders: Sequence[OrderSnapshot]) -> None:
             "ON CONFLICT (client_order_id) DO UPDATE SET is_open = excluded.is_open, "
             "data = excluded.data",
             (order.client_order_id, is_open, order.ts_init, _json(order)),
+        )
+
+
+def _write_parents(sql: Sql, parents: Sequence[ParentSnapshot]) -> None:
+    for parent in _latest(parents, lambda p: p.parent_id):
+        is_open = 0 if parent.status in _TERMINAL else 1
+        sql(
+            "INSERT INTO parents (parent_id, is_open, ts_init, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (parent_id) DO UPDATE SET is_open = excluded.is_open, "
+            "data = excluded.data",
+            (parent.parent_id, is_open, parent.ts_init, _json(parent)),
         )
 
 

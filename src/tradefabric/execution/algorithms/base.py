@@ -49,6 +49,8 @@ class AlgoContext(Protocol):
     rng: random.Random
     tactics: VenueTactics
     precision: Precision | None
+    ts_init: int
+    """When the parent arrived (algorithm clock), kept across restarts."""
 
     @property
     def filled(self) -> float:
@@ -128,6 +130,15 @@ class ExecAlgorithm:
     def start(self) -> None:
         """Begin working the parent."""
         raise NotImplementedError
+
+    def resume(self) -> None:
+        """Go on working a parent restored after a restart (its children adopted).
+
+        The default starts again on what is left, unless a child is still open (a live
+        venue kept it): the algorithm then goes on when that child finishes.
+        """
+        if not self.ctx.open_children():
+            self.start()
 
     def on_child_done(self, child: OrderSnapshot) -> None:
         """Handle a child that reached a terminal state."""

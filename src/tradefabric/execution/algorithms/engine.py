@@ -29,7 +29,7 @@ from tradefabric.data import topics
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.algorithms.base import POST_ONLY_REJECTED, AlgoError, ExecAlgorithm
-from tradefabric.execution.algorithms.parent import EPSILON, Parent
+from tradefabric.execution.algorithms.parent import CHILD_TAG, EPSILON, Parent
 from tradefabric.execution.liquidity import book_slippage
 from tradefabric.execution.oms import ExecutionEngine
 from tradefabric.execution.sim.exchange import BookSource, ImpactCurve
@@ -74,7 +74,16 @@ class ExecAlgorithmEngine:
         self._parents: dict[str, Parent] = {}
         self._by_child: dict[str, Parent] = {}
         self._working: dict[tuple[str, str], list[Parent]] = {}
+        self._market: dict[tuple[str, str], list[Parent]] = {}
+        """Parents whose market VWAP still takes trades: working ones, and closed ones until
+        a trade stamped after their close (the trade that filled the last child is often
+        handled after the fill closed the parent)."""
         self._forecasters: dict[str, ImpactCurve] = {}
+        self._resuming: list[Parent] = []
+        """Restored parents that resume at the first market event (market time)."""
+        self._orphans: dict[str, list[OrderSnapshot]] = {}
+        """Children of parents whose stored record was lost: adopted when resubmitted."""
+        self._orphan_fills: list[Fill] = []
         self._counter = 0
         self.children_sent = 0
         bus.subscribe(topics.BOOK_DELTAS, self._on_deltas)
@@ -117,6 +126,7 @@ class ExecAlgorithmEngine:
         parent = Parent(self, request, parent_id, self._seed)
         algo = algorithm(parent, params)  # validates the parameters first
         self._parents[parent_id] = parent
+        self._adopt(parent, self._orphans.pop(parent_id, []), self._orphan_fills)
         self._arrival(parent, algo)
         decision = self.execution.risk.check(_as_order(parent), system=False)
         if not decision.accepted:
@@ -127,9 +137,69 @@ class ExecAlgorithmEngine:
         parent.algorithm = algo
         parent.status = OrderStatus.ACCEPTED
         self._working.setdefault((request.venue, request.symbol), []).append(parent)
+        self._market.setdefault((request.venue, request.symbol), []).append(parent)
         self.publish(parent)
         self.guarded(parent, algo.start)
         return parent.snapshot()
+
+    def restore(
+        self, parents: list[ParentSnapshot], orders: list[OrderSnapshot], fills: list[Fill]
+    ) -> int:
+        """Take back the parents a previous run of this node stored; return how many resume.
+
+        ``orders`` and ``fills`` are the restored ones (the state store's, caught up from
+        the audit log): a parent's children are the orders tagged with its id, so a child
+        sent after the parent's last stored state still counts, and its number is never
+        used again. Finished parents are kept for idempotent resubmission (the strategy
+        sending the same parent id again gets it back, nothing is sent). Open ones resume
+        at the first market event: each algorithm's ``resume`` sends what is left.
+        """
+        children: dict[str, list[OrderSnapshot]] = {}
+        for order in orders:
+            if order.tag.startswith(CHILD_TAG):
+                children.setdefault(order.tag.removeprefix(CHILD_TAG), []).append(order)
+        resumed = 0
+        for snapshot in parents:
+            parent = Parent.from_snapshot(self, snapshot, self._seed)
+            self._parents[parent.parent_id] = parent
+            self._adopt(parent, children.pop(parent.parent_id, []), fills)
+            if parent.status not in _CLOSED and self._rearm(parent):
+                resumed += 1
+        self._orphans = children
+        orphan_ids = {o.client_order_id for group in children.values() for o in group}
+        self._orphan_fills = [f for f in fills if f.client_order_id in orphan_ids]
+        return resumed
+
+    def _adopt(self, parent: Parent, orders: list[OrderSnapshot], fills: list[Fill]) -> None:
+        parent.adopt(orders, fills)
+        for child_id in parent.children:
+            self._by_child[child_id] = parent
+
+    def _rearm(self, parent: Parent) -> bool:
+        """Give a restored open parent its algorithm again; False when it cannot run."""
+        algorithm = self._algorithms.get(parent.request.exec_algorithm)
+        params = parent.request.exec_params
+        if algorithm is not None and params is None:
+            params = algorithm.Params()
+        if algorithm is None or not isinstance(params, algorithm.Params):
+            parent.reason = f"exec_algorithm {parent.request.exec_algorithm!r} gone after restart"
+            parent.status = OrderStatus.CANCELLED
+            return False
+        parent.algorithm = algorithm(parent, params)
+        key = (parent.request.venue, parent.request.symbol)
+        self._working.setdefault(key, []).append(parent)
+        self._market.setdefault(key, []).append(parent)
+        self._resuming.append(parent)
+        return True
+
+    def _resume(self) -> None:
+        resuming, self._resuming = self._resuming, []
+        for parent in resuming:
+            self.settle(parent)  # everything filled before the crash: it closes now
+            algo = parent.algorithm
+            if algo is not None and parent.active:
+                self.publish(parent)
+                self.guarded(parent, algo.resume)
 
     def cancel(self, parent_id: str) -> None:
         """Cancel a parent: its algorithm stops and its open children are cancelled."""
@@ -213,8 +283,13 @@ class ExecAlgorithmEngine:
         self._clock_started = True
         self.clock.advance_to(ts_ns)
 
+    def _on_market(self, ts_ns: int) -> None:
+        self._advance(ts_ns)
+        if self._resuming:
+            self._resume()
+
     def _on_deltas(self, deltas: OrderBookDeltas) -> None:
-        self._advance(deltas.ts_event)
+        self._on_market(deltas.ts_event)
         working = self._working.get((deltas.venue, deltas.symbol))
         if not working:
             return
@@ -227,7 +302,15 @@ class ExecAlgorithmEngine:
                 self.guarded(parent, functools.partial(algo.on_book, book))
 
     def _on_trade(self, trade: Trade) -> None:
-        self._advance(trade.ts_event)
+        self._on_market(trade.ts_event)
+        watched = self._market.get((trade.venue, trade.symbol))
+        if not watched:
+            return
+        for parent in list(watched):
+            if parent.status in _CLOSED and trade.ts_event > parent.ts_last:
+                watched.remove(parent)  # the market after the parent's close
+            else:
+                parent.on_market_trade(trade)
 
     def _on_order_event(self, event: OrderEvent) -> None:
         parent = self._by_child.get(event.client_order_id)

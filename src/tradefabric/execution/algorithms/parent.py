@@ -14,6 +14,7 @@ from tradefabric.core.time import NS_PER_MS
 from tradefabric.data.order_book import OrderBook
 from tradefabric.execution.algorithms.base import ExecAlgorithm
 from tradefabric.execution.algorithms.tactics import tactics_for
+from tradefabric.model.data import Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.orders import (
     ChildMark,
@@ -72,12 +73,58 @@ class Parent:
         self.notional = 0.0
         self.fees = 0.0
         self.maker = 0.0
+        self.market_volume = 0.0
+        self.market_notional = 0.0
         self.arrival_price: float | None = None
         self.forecast_bps: float | None = None
         self.done_sending = False
         self.cancelling = False
         self.ts_init = engine.clock.timestamp_ns()
         self.ts_last = self.ts_init
+        self._next_child = 1
+        """The number of the next child: ids are never reused, across restarts too."""
+
+    @classmethod
+    def from_snapshot(
+        cls, engine: ExecAlgorithmEngine, snapshot: ParentSnapshot, seed: int
+    ) -> Parent:
+        """Rebuild a parent a previous run of the node stored (its children: ``adopt``)."""
+        request = OrderRequest(
+            strategy_id=snapshot.strategy_id, venue=snapshot.venue, symbol=snapshot.symbol,
+            side=snapshot.side, quantity=snapshot.quantity,
+            order_type=OrderType.MARKET if snapshot.price is None else OrderType.LIMIT,
+            price=snapshot.price, post_only=snapshot.post_only,
+            reduce_only=snapshot.reduce_only, client_order_id=snapshot.parent_id,
+            exec_algorithm=snapshot.exec_algorithm, exec_params=snapshot.exec_params,
+        )  # fmt: skip
+        parent = cls(engine, request, snapshot.parent_id, seed)
+        parent.status = snapshot.status
+        parent.reason = snapshot.reason
+        parent.marks = list(snapshot.marks)
+        parent.arrival_price = snapshot.arrival_price
+        parent.forecast_bps = snapshot.forecast_bps
+        parent.market_volume = snapshot.market_volume
+        parent.market_notional = snapshot.market_notional
+        parent.ts_init, parent.ts_last = snapshot.ts_init, snapshot.ts_last
+        return parent
+
+    def adopt(self, orders: list[OrderSnapshot], fills: list[Fill]) -> None:
+        """Take over the children sent before a restart: their fills count, their ids stay used.
+
+        The orders (restored from the state store, caught up from the audit log) are the
+        truth: a child sent after the parent's last stored state is still found by its tag.
+        """
+        for order in sorted(orders, key=child_number):
+            if order.client_order_id in self.children:
+                continue
+            child = _Child(order.quantity, order.post_only)
+            child.filled = order.filled_quantity
+            child.open = order.status not in _FINAL
+            self.children[order.client_order_id] = child
+            self._next_child = max(self._next_child, child_number(order) + 1)
+        for fill in fills:
+            if fill.client_order_id in self.children:
+                self._add_fill(fill)
 
     # AlgoContext -----------------------------------------------------------------------------
 
@@ -117,7 +164,7 @@ class Parent:
             symbol=self.request.symbol, side=self.side, quantity=quantity,
             order_type=order_type, price=price, time_in_force=time_in_force,
             post_only=post_only, reduce_only=self.request.reduce_only,
-            tag=f"algo {self.parent_id}",
+            tag=f"{CHILD_TAG}{self.parent_id}",
         )  # fmt: skip
         if delay_ms <= 0.0:
             self._send(request)
@@ -135,7 +182,8 @@ class Parent:
         self.alarm(self.now_ns() + delay_ns, send)
 
     def _send(self, request: OrderRequest) -> None:
-        child_id = f"{self.parent_id}-c{len(self.children) + 1}"
+        child_id = f"{self.parent_id}-c{self._next_child}"
+        self._next_child += 1
         self.children[child_id] = _Child(request.quantity, request.post_only)
         self.marks.append(self._engine.mark(child_id, request))
         self._engine.register_child(child_id, self)
@@ -205,11 +253,20 @@ class Parent:
 
     def on_fill(self, fill: Fill) -> None:
         """Add a child's fill to the parent's price, fees and maker share."""
+        self._add_fill(fill)
+        self.ts_last = self.now_ns()
+
+    def _add_fill(self, fill: Fill) -> None:
         self.notional += fill.price * fill.quantity
         self.fees += fill.fee
         if fill.liquidity is LiquiditySide.MAKER:
             self.maker += fill.quantity
-        self.ts_last = self.now_ns()
+
+    def on_market_trade(self, trade: Trade) -> None:
+        """Add a market trade of the parent's instrument to its market VWAP."""
+        if trade.ts_event > self.ts_init:
+            self.market_volume += trade.size
+            self.market_notional += trade.price * trade.size
 
     def is_post_only_rejection(self, child_id: str, previous: OrderStatus) -> bool:
         """Return True for a venue's rejection of a post-only child (it would have taken).
@@ -232,8 +289,20 @@ class Parent:
             maker_quantity=self.maker, children=tuple(self.children),
             arrival_price=self.arrival_price, forecast_bps=self.forecast_bps,
             reason=self.reason, ts_init=self.ts_init, ts_last=self.ts_last,
-            marks=tuple(self.marks),
+            marks=tuple(self.marks), market_volume=self.market_volume,
+            market_notional=self.market_notional, post_only=request.post_only,
+            reduce_only=request.reduce_only,
         )  # fmt: skip
+
+
+CHILD_TAG = "algo "
+"""A child order's tag is this and its parent's id."""
+
+
+def child_number(order: OrderSnapshot) -> int:
+    """Return the number of a child order (``<parent id>-c<n>``); 0 when it has none."""
+    _, _, number = order.client_order_id.rpartition("-c")
+    return int(number) if number.isdigit() else 0
 
 
 _FINAL = frozenset(

@@ -46,6 +46,15 @@ class Twap(ExecAlgorithm):
         self._start_ns = self.ctx.now_ns()
         self._slice(self._start_ns)
 
+    def resume(self) -> None:
+        """Go on with the schedule after a restart: top up to the slices due by now at once
+        (what the crash missed is caught up), then keep the original grid to the horizon."""
+        self._start_ns = self.ctx.ts_init
+        elapsed = self.ctx.now_ns() - self._start_ns
+        due = elapsed // self._interval_ns + 1 if elapsed >= 0 else 1
+        self._k = min(self.slices, due) - 1
+        self._slice(self.ctx.now_ns())
+
     def _slice(self, _due: int) -> None:
         if not self.active or not self.ctx.active:
             return
