@@ -263,8 +263,12 @@ class LiveFeed:
             self._newest_trade_ns[trade.symbol] = trade.ts_event
 
     async def _poll_trades(self, symbol: str) -> int:
-        assert self._rest is not None
-        return await self.live.poll_trades(self._rest, symbol)
+        recent = await self._recent_trades(symbol)
+        if self.catch_up is None:
+            return self.live.merge_trades(symbol, recent)
+        # Marked as REST's: trades a poll stands in with do not end an outage.
+        with self.catch_up.rest_trades():
+            return self.live.merge_trades(symbol, recent)
 
     async def _recent_trades(self, symbol: str) -> list[Trade]:
         assert self._rest is not None
