@@ -95,9 +95,18 @@ class LatestOnlyVenue:
     def __init__(self) -> None:
         self.now = 10
         """The venue's latest trade so far: the market moves on while the stream is silent."""
+        self.calls = 0
+        self.first_call_started = asyncio.Event()
+        self.release_first_call = asyncio.Event()
+        self.release_first_call.set()
 
     async def fetch(self, symbol: str, start_ns: int, end_ns: int) -> list[Trade]:
-        return VENUE_TRADES[max(0, self.now - PAGE) : self.now]
+        self.calls += 1
+        page = VENUE_TRADES[max(0, self.now - PAGE) : self.now]
+        if self.calls == 1:
+            self.first_call_started.set()
+            await self.release_first_call.wait()
+        return page
 
 
 def _rest_poll(bus: MessageBus, catch_up: TradeCatchUp, venue: LatestOnlyVenue, now: int) -> None:
@@ -169,3 +178,31 @@ async def test_a_reconnect_while_rest_stands_in_fills_the_whole_outage_once() ->
     [report] = catch_up.reports
     assert (report.first_missing, report.last_missing) == (11, 80)
     assert (report.recovered, report.unrecoverable) == (40, 30)
+
+
+async def test_a_reconnect_while_a_silent_round_pages_keeps_the_boundary() -> None:
+    # The first round gave up waiting for the stream and pages; a reconnect takes over
+    # before it reports: the newer attempt must still fill from the original boundary.
+    bus, venue = MessageBus(), LatestOnlyVenue()
+    catch_up = TradeCatchUp(
+        bus, SimClock(0), VENUE, venue.fetch, first_trade_wait_s=0.05, settle_s=0.01
+    )
+    for trade in VENUE_TRADES[:10]:
+        bus.publish(topics.TRADES, trade)
+    catch_up.on_disconnected()
+    venue.release_first_call.clear()
+    first = asyncio.create_task(catch_up.on_reconnected([SYMBOL]))
+    await asyncio.sleep(0)
+    _rest_poll(bus, catch_up, venue, 40)
+    await asyncio.wait_for(venue.first_call_started.wait(), timeout=10)
+    catch_up.on_disconnected()
+    second = asyncio.create_task(catch_up.on_reconnected([SYMBOL]))
+    await asyncio.sleep(0)
+    venue.now = 100
+    for trade in VENUE_TRADES[89:100]:
+        bus.publish(topics.TRADES, trade)
+    venue.release_first_call.set()
+    await asyncio.wait_for(asyncio.gather(first, second), timeout=10)
+    [report] = catch_up.reports
+    assert (report.first_missing, report.last_missing) == (11, 80)
+    assert (report.recovered, report.unrecoverable) == (20, 50)

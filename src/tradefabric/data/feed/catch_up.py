@@ -176,10 +176,13 @@ class TradeCatchUp:
             if attempt != self._attempt:
                 return []
             newest = self._newest.get(symbol)
-            if newest is not None and symbol in self._polled and symbol not in self._first_after:
-                silent.append(symbol)
+            # Judged with the upper bound: the stream is whole from its first trade on.
+            still_silent = symbol in self._polled and symbol not in self._first_after
             await self._fill(symbol, self._boundary[symbol], newest, attempt)
-            if symbol in silent and newest is not None:
+            if attempt != self._attempt:
+                return []  # taken over while paging: the hole is the newer attempt's
+            if still_silent and newest is not None:
+                silent.append(symbol)
                 self._move_boundary(symbol, newest)
         return silent
 
