@@ -132,7 +132,10 @@ class TradeCatchUp:
             self._merging_rest = False
 
     def on_disconnected(self) -> None:
-        """Mark the boundary: the newest trade of each symbol published so far."""
+        """Mark the boundary: the newest trade of each symbol published so far.
+
+        Called when the socket goes, or goes silent while REST stands in for it.
+        """
         if not self._outage:
             self._boundary = dict(self._newest)
             self._first_after.clear()
