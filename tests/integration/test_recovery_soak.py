@@ -180,19 +180,7 @@ async def _run(case: Case, shared_data: Path, tmp_path: Path, retention: int | N
     )
 
 
-BYBIT_SPOT_STALL = pytest.mark.xfail(
-    strict=True,
-    reason="bybit spot serves only its latest 60 trades: during a stall that outlasts the "
-    "watchdog, REST polls stand in for the reconnected but silent socket and the catch-up "
-    "runs before the stream resumes, so a run of trades after it is lost without a GapReport",
-)
-SOAK = [
-    pytest.param(c, id=c.name, marks=[BYBIT_SPOT_STALL] if c.name == "bybit-spot" else [])
-    for c in CASES
-]
-
-
-@pytest.mark.parametrize("case", SOAK)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_no_trade_is_lost_across_drops_and_stalls(
     case: Case, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

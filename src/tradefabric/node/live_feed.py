@@ -123,7 +123,7 @@ class LiveFeed:
                 # The connection's clock: its last-frame times are read on that clock.
                 self.connection, recv_clock, config.symbols, self._poll_trades,
                 rest_lead=self._rest_lead, lag_threshold_s=config.rest_fallback_lag_s,
-                probe_s=config.rest_probe_s,
+                probe_s=config.rest_probe_s, on_silent=self._on_stream_silent,
             )  # fmt: skip
             # Only the freshness race needs the newest streamed trade: no work per trade otherwise.
             node.bus.subscribe(topics.TRADES, self._on_trade)
@@ -222,9 +222,19 @@ class LiveFeed:
         if catch_up and self.connection.connects > 1:
             # Trades of the outage: venues without consecutive ids raise no TradeGap, so
             # page REST back in time to the last trade before it (``TradeCatchUp``).
-            task = asyncio.create_task(self._catch_up_trades())
-            self._catch_ups.add(task)
-            task.add_done_callback(self._catch_ups.discard)
+            self._start_catch_up()
+
+    def _on_stream_silent(self) -> None:
+        # A stall the watchdog has not cut: the stream skips trades while REST stands in,
+        # an outage like a drop's, caught up by time once the stream delivers again.
+        if self.catch_up is not None:
+            self.catch_up.on_disconnected()
+            self._start_catch_up()
+
+    def _start_catch_up(self) -> None:
+        task = asyncio.create_task(self._catch_up_trades())
+        self._catch_ups.add(task)
+        task.add_done_callback(self._catch_ups.discard)
 
     def _on_disconnected(self) -> None:
         # From the moment the socket is gone updates are missed: say so now, not at reconnect.
@@ -263,8 +273,12 @@ class LiveFeed:
             self._newest_trade_ns[trade.symbol] = trade.ts_event
 
     async def _poll_trades(self, symbol: str) -> int:
-        assert self._rest is not None
-        return await self.live.poll_trades(self._rest, symbol)
+        recent = await self._recent_trades(symbol)
+        if self.catch_up is None:
+            return self.live.merge_trades(symbol, recent)
+        # Marked as REST's: trades a poll stands in with do not end an outage.
+        with self.catch_up.rest_trades():
+            return self.live.merge_trades(symbol, recent)
 
     async def _recent_trades(self, symbol: str) -> list[Trade]:
         assert self._rest is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import time
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import report_figure
-from tests.feed_waits import until_drained_and_valid
+from tests.feed_waits import until, until_drained_and_valid
 from tradefabric.core.bus import MessageBus
 from tradefabric.core.clock import LiveClock, SimClock
 from tradefabric.core.errors import (
@@ -256,3 +258,56 @@ async def test_fake_venue_rest_serves_trades_it_streamed(shared_data: Path) -> N
     assert len(trades) == 60 and script.trades_streamed > 60  # Bybit spot serves 60 at most
     assert [t.ts_event for t in trades] == sorted(t.ts_event for t in trades)
     assert abs(sample.venue_time - time.time_ns()) < 5_000_000_000
+
+
+def _recorded_trade_ids(path: Path) -> list[int]:
+    """Return the trade ids of a Binance recording (the fake serves them as Bybit's)."""
+    ids = []
+    with gzip.open(path, "rt") as lines:
+        for line in lines:
+            _, _, raw = line.partition(" ")
+            if '@trade"' in raw[:40]:
+                ids.append(int(json.loads(raw)["data"]["t"]))
+    return ids
+
+
+@pytest.mark.slow
+async def test_a_stall_the_watchdog_does_not_cut_is_reported_once_the_stream_resumes(
+    shared_data: Path,
+) -> None:
+    # Spot serves only its latest 60 trades: REST polls standing in for the silent
+    # socket skip trades between them. The socket is never cut (watchdog 30 s), so only
+    # the silence opens the outage; what REST could not serve must be in a GapReport.
+    async with FakeVenueServer(script_for("bybit", shared_data / SPOT), speed=40.0) as server:
+        node = MarketDataNode(MarketDataConfig(venue="bybit"), clock=LiveClock())
+        kept: list[int] = []
+        node.bus.subscribe(topics.TRADES, lambda t: kept.append(int(t.trade_id)))
+        node.bus.subscribe(topics.TRADES_BACKFILLED, lambda t: kept.append(int(t.trade_id)))
+        config = LiveFeedConfig(
+            symbols=("BTC/USDT",), channels=("trade",), ws_url=server.ws_url,
+            rest_url=server.http_url, silence_timeout_s=30.0, rest_fallback_lag_s=0.5,
+            rest_probe_s=1000.0,
+        )  # fmt: skip
+        feed = LiveFeed(node, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(feed.run(stop))
+        await until(lambda: len(kept) > 500)
+        server.faults.stall(1.5)
+        assert feed.catch_up is not None
+        catch_up = feed.catch_up
+        await until(lambda: catch_up.reports, timeout_s=15)  # published as the outage ends
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)
+    assert feed.status().connection.reconnects == 0
+    recorded = _recorded_trade_ids(shared_data / SPOT)
+    expected = [i for i in recorded if kept[0] <= i <= max(kept)]
+    lost = set(expected) - set(kept)
+    reported = {i for r in catch_up.reports for i in range(r.first_missing, r.last_missing + 1)}
+    assert lost, "the stall must have cost trades REST could not serve"
+    assert len(kept) == len(set(kept)), "a trade published twice"
+    assert lost <= reported
+    assert sum(r.unrecoverable for r in catch_up.reports) == len(lost)
+    report_figure(
+        f"bybit spot stall of 1.5 s at 40x under the watchdog: {len(lost)} trades REST could "
+        f"not serve, all in {len(catch_up.reports)} GapReport(s)"
+    )

@@ -15,6 +15,14 @@ outage is deeper than one page. So the catch-up:
 - publishes on ``topics.TRADES_BACKFILLED`` every trade strictly between the two
   (ordered by time, then id) that was not published during the outage, each once.
 
+Only the stream ends an outage. While the socket is back but silent (a stall),
+REST polls stand in for it (``rest_trades`` marks what they publish); a venue
+serving only its latest trades leaves holes between polls, so those trades do
+not count as the stream resuming. When the stream stays silent past
+``first_trade_wait_s`` while REST delivers, the catch-up fills and reports the
+hole up to the newest trade so far and the outage goes on from there, round
+after round, until the stream delivers again.
+
 A reconnect that comes while an earlier one is still catching up (a stall: the
 socket reconnects, stays silent, the watchdog drops it again) takes the outage
 over: the earlier attempt stops at its next step without publishing, and the
@@ -30,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import structlog
 
@@ -78,8 +86,12 @@ class TradeCatchUp:
         self._newest: dict[str, Trade] = {}
         self._boundary: dict[str, Trade] = {}
         self._first_after: dict[str, Trade] = {}
-        self._seen: set[tuple[str, str]] = set()
+        """The first trade the stream (not a REST poll) published in this round, by symbol."""
+        self._polled: set[str] = set()
+        """Symbols REST polls published trades of in this round."""
+        self._seen: dict[tuple[str, str], _Key] = {}
         self._outage = False
+        self._merging_rest = False
         self._attempt = 0
         self._arrived = asyncio.Event()
         self.recovered = 0
@@ -93,16 +105,37 @@ class TradeCatchUp:
         newest = self._newest.get(trade.symbol)
         if newest is None or _key(trade) > _key(newest):
             self._newest[trade.symbol] = trade
-        if self._outage:
-            # Published during the outage or after it (REST polls, the resubscribed
-            # stream): never backfill these again.
-            self._seen.add((trade.symbol, trade.trade_id))
-            if trade.symbol in self._boundary and trade.symbol not in self._first_after:
-                self._first_after[trade.symbol] = trade
-                self._arrived.set()
+        if not self._outage:
+            return
+        # Published during the outage or after it (REST polls, the resubscribed
+        # stream): never backfill these again.
+        self._seen[(trade.symbol, trade.trade_id)] = _key(trade)
+        if trade.symbol not in self._boundary:
+            return
+        if self._merging_rest:
+            self._polled.add(trade.symbol)
+        elif trade.symbol not in self._first_after:
+            self._first_after[trade.symbol] = trade
+            self._arrived.set()
+
+    @contextlib.contextmanager
+    def rest_trades(self) -> Iterator[None]:
+        """Mark the trades published inside as a REST poll's, not the stream's.
+
+        A poll stands in for a silent stream; where the venue serves only its latest
+        trades it skips what happened between polls, so it does not end an outage.
+        """
+        self._merging_rest = True
+        try:
+            yield
+        finally:
+            self._merging_rest = False
 
     def on_disconnected(self) -> None:
-        """Mark the boundary: the newest trade of each symbol published so far."""
+        """Mark the boundary: the newest trade of each symbol published so far.
+
+        Called when the socket goes, or goes silent while REST stands in for it.
+        """
         if not self._outage:
             self._boundary = dict(self._newest)
             self._first_after.clear()
@@ -112,27 +145,55 @@ class TradeCatchUp:
     async def on_reconnected(self, symbols: Sequence[str]) -> None:
         """Fill the hole of the outage for ``symbols`` (unified names); return when done.
 
-        A later call (another reconnect) supersedes this one: it then returns early.
+        Returns once the stream delivers again (or the market is quiet). A later call
+        (another reconnect) supersedes this one: it then returns early.
         """
         if not self._outage:
             return
         self._attempt += 1
         attempt = self._attempt
+        pending = [s for s in symbols if s in self._boundary]
+        try:
+            while pending and attempt == self._attempt:
+                pending = await self._round(pending, attempt)
+        finally:
+            if attempt == self._attempt:
+                self._outage = False
+                self._seen.clear()
+
+    async def _round(self, symbols: list[str], attempt: int) -> list[str]:
+        """Fill each symbol's hole up to its newest trade; return the symbols still silent.
+
+        A symbol is silent when REST polls published its trades but the stream did not:
+        its hole is reported up to the newest trade and its outage goes on from there.
+        """
         self._first_after.clear()
+        self._polled.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._until_all_arrived(symbols), timeout=self._wait_s)
         # Let the resubscribed stream settle (a snapshot of recent trades, then live
         # ones): from the newest trade published then on, the stream is whole again.
         await asyncio.sleep(self._settle_s)
-        try:
-            for symbol in symbols:
-                boundary = self._boundary.get(symbol)
-                if boundary is not None and attempt == self._attempt:
-                    await self._fill(symbol, boundary, self._newest.get(symbol), attempt)
-        finally:
-            if attempt == self._attempt:
-                self._outage = False
-                self._seen.clear()
+        silent = []
+        for symbol in symbols:
+            if attempt != self._attempt:
+                return []
+            newest = self._newest.get(symbol)
+            # Judged with the upper bound: the stream is whole from its first trade on.
+            still_silent = symbol in self._polled and symbol not in self._first_after
+            await self._fill(symbol, self._boundary[symbol], newest, attempt)
+            if attempt != self._attempt:
+                return []  # taken over while paging: the hole is the newer attempt's
+            if still_silent and newest is not None:
+                silent.append(symbol)
+                self._move_boundary(symbol, newest)
+        return silent
+
+    def _move_boundary(self, symbol: str, boundary: Trade) -> None:
+        """Go on with the outage of ``symbol`` from ``boundary`` (everything up to it is done)."""
+        self._boundary[symbol] = boundary
+        done = _key(boundary)
+        self._seen = {k: v for k, v in self._seen.items() if k[0] != symbol or v > done}
 
     async def _until_all_arrived(self, symbols: Sequence[str]) -> None:
         while not all(s in self._first_after for s in symbols if s in self._boundary):
@@ -157,7 +218,7 @@ class TradeCatchUp:
         )
         for trade in hole:
             # Seen from now on: an attempt that takes the outage over must not publish it again.
-            self._seen.add((symbol, trade.trade_id))
+            self._seen[(symbol, trade.trade_id)] = _key(trade)
             self._bus.publish(topics.TRADES_BACKFILLED, trade)
         self.recovered += len(hole)
         if not reached:

@@ -16,6 +16,11 @@ While on REST every ``check_s`` poll keeps racing: when ``settle_polls``
 polls in a row find nothing new (the stream delivered it first) and the
 stream is fresh, trades go back to the stream. Both sources share the
 parser's seen trade ids, so the overlap is dropped, never counted twice.
+
+A connected stream that goes silent (a stall the watchdog has not cut yet) is
+reported once to ``on_silent``: what it skips while REST stands in is an
+outage like a drop's, and where the venue serves only its latest trades REST
+cannot cover it all.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class RestFallback:
         check_s: float = 0.25,
         probe_s: float = 5.0,
         settle_polls: int = 3,
+        on_silent: Callable[[], None] | None = None,
     ) -> None:
         self._connection = connection
         self._clock = clock
@@ -80,6 +86,8 @@ class RestFallback:
         self._check_s = check_s
         self._probe_ns = int(probe_s * 1e9)
         self._settle_polls = settle_polls
+        self._on_silent = on_silent
+        self._silence_reported = False
         self._on_rest = False
         self._quiet_polls = 0
         self._last_probe_ns = 0
@@ -114,15 +122,26 @@ class RestFallback:
 
     async def _step(self) -> None:
         if self.stream_is_stale():
+            self._report_silence()
             self._use_rest("stream silent or down")
             await self._poll_all()
-        elif self._on_rest:
+            return
+        self._silence_reported = False
+        if self._on_rest:
             new = await self._poll_all()
             self._quiet_polls = 0 if new else self._quiet_polls + 1
             if self._quiet_polls >= self._settle_polls:
                 self._use_stream()
         elif self._clock.timestamp_ns() - self._last_probe_ns >= self._probe_ns:
             await self._race()
+
+    def _report_silence(self) -> None:
+        # Once per silence, before REST's first poll; a dropped socket is its own outage.
+        if self._silence_reported or self._on_silent is None:
+            return
+        if self._connection.stats().connected:
+            self._silence_reported = True
+            self._on_silent()
 
     async def _race(self) -> None:
         self._last_probe_ns = self._clock.timestamp_ns()

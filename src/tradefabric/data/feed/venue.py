@@ -83,6 +83,10 @@ class MarketDataEndpoints(Protocol):
         """Publish REST trades the stream has not delivered (deduped by id); return how many."""
         ...
 
+    def merge_trades(self, symbol: str, trades: Sequence[Trade]) -> int:
+        """Publish those of ``trades`` (REST's, of ``symbol``) the stream has not delivered."""
+        ...
+
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once."""
         ...

@@ -264,7 +264,11 @@ class KrakenLive:
 
     async def poll_trades(self, rest: VenueRestClient, symbol: str) -> int:
         """Fetch recent trades by REST and publish those the stream has not delivered."""
-        return self.parser.merge_rest_trades(await self.recent_trades(rest, symbol))
+        return self.merge_trades(symbol, await self.recent_trades(rest, symbol))
+
+    def merge_trades(self, symbol: str, trades: Sequence[Trade]) -> int:
+        """Publish the REST trades of ``symbol`` the stream has not delivered; count them."""
+        return self.parser.merge_rest_trades(trades)
 
     async def sample_server_time(self, rest: VenueRestClient) -> OffsetSample:
         """Measure the venue's clock against ours once (Kraken tells whole seconds)."""
