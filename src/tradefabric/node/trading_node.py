@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
@@ -60,6 +61,7 @@ from tradefabric.node.run import (
     RunInfo,
     build_sim_venues,
 )
+from tradefabric.node.schedule import Scheduler
 from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
@@ -240,6 +242,8 @@ class TradingNode:
         """One per live feed while ``run_live`` runs: restarts and last errors."""
         self.dashboard: DashboardServer | None = None
         """The web dashboard while ``run_live`` runs (``dashboard:``)."""
+        self.scheduler: Scheduler | None = None
+        """The batch jobs of ``schedule:`` while ``run_live`` runs."""
 
     def _build_live_venues(
         self, instruments: Mapping[InstrumentId, Instrument], confirm_live: bool
@@ -409,12 +413,15 @@ class TradingNode:
             for venue in self.live_venues.values():
                 await venue.start()
             self._serve_operators()
+            self._start_scheduler()
             if engine is not None:
                 background.start(engine.run)
             background.start(self.sources.run)  # stopped in finally: feeds may end first
             await self._run_feeds(feeds, stop)
             clean = True
         finally:
+            if self.scheduler is not None:  # running jobs are ended, none started after
+                await self.scheduler.stop()
             await background.stop()  # the data engine parses what is still queued
             for venue in self.live_venues.values():
                 await venue.stop()
@@ -479,6 +486,19 @@ class TradingNode:
         self.control = serve_node(self, control)
         if telegram is not None:
             self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
+
+    def _start_scheduler(self) -> None:
+        """Start ``schedule:``'s jobs; each run's request, result and log go to RUN/jobs/."""
+        if not self.config.schedule:
+            return
+        run_dir = self.run.run_dir
+        work = run_dir / "jobs" if run_dir else Path(tempfile.mkdtemp(prefix="tradefabric-jobs-"))
+        self.scheduler = Scheduler(
+            self.bus, self.clock, self.config.schedule, work, run_dir=run_dir,
+            defaults={"daily_report": {"initial_equity": self.run.initial_equity}},
+            flush=self.run.flush,
+        )  # fmt: skip
+        self.scheduler.start()
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

@@ -1,0 +1,197 @@
+"""The node's scheduler: cron minutes of the node's clock start jobs in real worker processes
+at lower priority, one run per name at a time; every end is alerted and no failure, crash or
+timeout reaches the node."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from tests.feed_waits import until
+from tests.ops.run_folder import write_run
+from tradefabric.core.bus import MessageBus
+from tradefabric.core.clock import SimClock
+from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import NS_PER_MINUTE, parse_utc
+from tradefabric.node.kernel import load_config
+from tradefabric.node.schedule import ScheduledJob, Scheduler
+from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
+
+MIDNIGHT = parse_utc("2024-08-02")
+JOBS = "tests.node.sched_jobs"
+
+
+class Node:
+    """A bus, a clock moved by the test, the alerts published, and a scheduler over them."""
+
+    def __init__(self, tmp_path: Path, *entries: ScheduledJob, run_dir: Path | None = None):
+        self.bus = MessageBus()
+        self.clock = SimClock(MIDNIGHT)
+        self.alerts: list[Alert] = []
+        self.bus.subscribe(ALERTS, self.alerts.append)
+        self.flushes = 0
+        self.scheduler = Scheduler(
+            self.bus, self.clock, entries, tmp_path / "jobs", run_dir=run_dir,
+            flush=self._flush, defaults={"daily_report": {"initial_equity": 100_000.0}},
+        )  # fmt: skip
+        self.scheduler.start()
+
+    def _flush(self) -> None:
+        self.flushes += 1
+
+    def to_minute(self, minute: int) -> None:
+        self.clock.advance_to(MIDNIGHT + minute * NS_PER_MINUTE)
+
+    def stats(self, name: str) -> Any:
+        return next(s for s in self.scheduler.stats() if s.name == name)
+
+    def kinds(self, name: str) -> list[str]:
+        return [a.kind for a in self.alerts if a.component == f"job:{name}"]
+
+
+def _entry(job: str, cron: str = "* * * * *", **fields: Any) -> ScheduledJob:
+    return msgspec.convert({"job": job, "cron": cron, **fields}, ScheduledJob)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_a_due_job_runs_in_a_lower_priority_worker_off_the_loop(tmp_path: Path) -> None:
+    release, pid_file = tmp_path / "go", tmp_path / "pid"
+    args = {"release": str(release), "pid_file": str(pid_file)}
+    node = Node(tmp_path, _entry(f"{JOBS}:wait_for_release", "5 0 * * *", name="w", args=args,
+                                 nice=5))  # fmt: skip
+    node.to_minute(4)
+    assert not node.stats("w").running and not pid_file.exists()
+    node.to_minute(5)
+    assert node.stats("w").running
+    # The worker is a process of its own, blocked until this loop (the node's) lets it go:
+    # the loop keeps running while the job runs.
+    await until(pid_file.exists)
+    worker = int(pid_file.read_text())
+    assert worker != os.getpid()
+    release.touch()
+    await until(lambda: node.kinds("w") == ["job_finished"])
+    stats = node.stats("w")
+    assert (stats.runs, stats.failures, stats.running) == (1, 0, False)
+    assert stats.last_summary == {
+        "pid": worker, "niceness": min(19, os.nice(0) + 5), "due_ns": MIDNIGHT + 5 * NS_PER_MINUTE,
+    }  # fmt: skip
+    assert stats.next_ns == parse_utc("2024-08-03") + 5 * NS_PER_MINUTE
+    assert node.alerts[0].level is AlertLevel.INFO and "w finished in" in node.alerts[0].message
+    await until(lambda: not _alive(worker))
+
+
+async def test_one_run_per_name_at_a_time_a_busy_minute_is_skipped(tmp_path: Path) -> None:
+    release, pid_file = tmp_path / "go", tmp_path / "pid"
+    args = {"release": str(release), "pid_file": str(pid_file)}
+    node = Node(tmp_path, _entry(f"{JOBS}:wait_for_release", name="w", args=args))
+    node.to_minute(1)
+    await until(pid_file.exists)
+    node.to_minute(3)  # minutes 2 and 3 come while the first run still goes
+    assert node.stats("w").skipped == 2
+    assert node.kinds("w") == ["job_skipped", "job_skipped"]
+    assert "previous run is still going" in node.alerts[0].message
+    release.touch()
+    await until(lambda: node.kinds("w")[-1:] == ["job_finished"])
+    pid_file.unlink()
+    node.to_minute(4)  # free again: this minute runs
+    await until(lambda: node.kinds("w").count("job_finished") == 2)
+    assert (node.stats("w").runs, node.stats("w").skipped) == (2, 2)
+
+
+async def test_failures_crashes_and_timeouts_are_alerted_and_the_next_run_goes(
+    tmp_path: Path,
+) -> None:
+    node = Node(
+        tmp_path,
+        _entry(f"{JOBS}:fail", name="bug"),
+        _entry(f"{JOBS}:crash", name="crash"),
+        _entry("tests.node.no_such_module:job", name="missing"),
+        _entry(f"{JOBS}:hang", name="slow", timeout_s=0.5, args={"pid_file": str(tmp_path / "p")}),
+    )
+    node.to_minute(1)
+    names = ("bug", "crash", "missing", "slow")
+    await until(lambda: all(node.kinds(n) == ["job_failed"] for n in names), timeout_s=20)
+    errors = {n: node.stats(n).last_error for n in names}
+    assert errors["bug"] == "RuntimeError: boom in bug"
+    assert errors["crash"] == "the worker ended (exit 3) without a result"
+    assert errors["missing"].startswith("ConfigError: job 'tests.node.no_such_module:job': cannot")
+    assert errors["slow"] == "timed out after 0.5 s"
+    assert not _alive(int((tmp_path / "p").read_text()))  # the hung worker was killed
+    assert all(a.level is AlertLevel.WARNING for a in node.alerts)
+    assert "Traceback" in (tmp_path / "jobs" / "bug.log").read_text()  # the job's own log
+    node.to_minute(2)  # the scheduler goes on: every entry runs (and fails) again
+    await until(lambda: all(node.stats(n).failures == 2 for n in names), timeout_s=20)
+
+
+async def test_stopping_ends_a_running_job_and_starts_no_more(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    node = Node(tmp_path, _entry(f"{JOBS}:hang", name="h", args={"pid_file": str(pid_file)}))
+    node.to_minute(1)
+    await until(pid_file.exists)
+    worker = int(pid_file.read_text())
+    await node.scheduler.stop()
+    assert not _alive(worker)
+    assert not node.stats("h").running
+    node.to_minute(5)
+    assert not node.stats("h").running and node.stats("h").runs == 0
+
+
+@pytest.mark.usefixtures("shared_data")
+async def test_the_daily_report_job_writes_yesterdays_report(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    run_dir = write_run(shared_data, tmp_path / "run", days=1.5)
+    for report in (run_dir / "reports").iterdir():
+        report.unlink()  # the backtest wrote them at its end: the job writes them now
+    node = Node(tmp_path, _entry("daily_report", "5 0 * * *"), run_dir=run_dir)
+    node.to_minute(5)
+    assert node.flushes == 1  # the run folder was flushed before the worker read it
+    await until(lambda: node.kinds("daily_report") == ["job_finished"], timeout_s=30)
+    day = "2024-08-01"
+    html = run_dir / "reports" / f"daily-{day}.html"
+    assert node.stats("daily_report").last_summary == {"day": day, "html": str(html)}
+    twin = msgspec.json.decode((run_dir / "reports" / f"daily-{day}.json").read_bytes())
+    assert twin["day"] == day and twin["fills"] > 0 and twin["start_equity"] == 100_000.0
+    assert "<html" in html.read_text()
+
+
+def test_the_schedule_loads_from_yaml_and_refuses_bad_entries(tmp_path: Path) -> None:
+    config = tmp_path / "node.yaml"
+    config.write_text(
+        "schedule:\n"
+        "  - {job: daily_report, cron: '5 0 * * *'}\n"
+        "  - {job: retrain, cron: '0 3 * * 0', args: {config: model.yaml}, nice: 15}\n"
+        "  - {job: compact, cron: '@daily', args: {catalog: cat, data_type: trades}}\n"
+    )
+    loaded = load_config(config).schedule
+    assert [(e.label, e.nice) for e in loaded] == [("daily_report", 10), ("retrain", 15),
+                                                    ("compact", 10)]  # fmt: skip
+    assert loaded[1].target == "tradefabric.research.jobs:retrain_job"
+    bad = {
+        "{job: retrain, cron: '0 25 * * *', args: {config: m.yaml}}": "schedule: retrain: cron "
+        "'0 25 * * *': hour '25': 25 outside 0-23",
+        "{job: retrain, cron: '0 3 * * 0'}": "schedule: retrain: args: Object missing required "
+        "field `config`",
+        "{job: compact, cron: '* * * * *', args: {catalog: c, bogus: 1}}": "unknown field `bogus`",
+        "{job: reprot, cron: '* * * * *'}": "unknown job 'reprot'; use daily_report, compact",
+        "{job: daily_report, cron: '* * * * *', nice: 20}": "nice must be 0-19",
+    }
+    for entry, message in bad.items():
+        config.write_text(f"schedule:\n  - {entry}\n")
+        with pytest.raises(ConfigError) as info:
+            load_config(config)
+        assert str(config) in str(info.value) and message in str(info.value), info.value
+    config.write_text("schedule:\n" + "  - {job: daily_report, cron: '5 0 * * *'}\n" * 2)
+    with pytest.raises(ConfigError, match=r"names must be unique; give `name:` to \['daily_rep"):
+        load_config(config)
