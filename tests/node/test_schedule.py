@@ -6,55 +6,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
 
 from tests.feed_waits import until
+from tests.node.sched_harness import JOBS, MIDNIGHT, Node, entry
 from tests.ops.run_folder import write_run
-from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import SimClock
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_MINUTE, parse_utc
 from tradefabric.node.kernel import load_config
-from tradefabric.node.schedule import ScheduledJob, Scheduler
-from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
-
-MIDNIGHT = parse_utc("2024-08-02")
-JOBS = "tests.node.sched_jobs"
-
-
-class Node:
-    """A bus, a clock moved by the test, the alerts published, and a scheduler over them."""
-
-    def __init__(self, tmp_path: Path, *entries: ScheduledJob, run_dir: Path | None = None):
-        self.bus = MessageBus()
-        self.clock = SimClock(MIDNIGHT)
-        self.alerts: list[Alert] = []
-        self.bus.subscribe(ALERTS, self.alerts.append)
-        self.flushes = 0
-        self.scheduler = Scheduler(
-            self.bus, self.clock, entries, tmp_path / "jobs", run_dir=run_dir,
-            flush=self._flush, defaults={"daily_report": {"initial_equity": 100_000.0}},
-        )  # fmt: skip
-        self.scheduler.start()
-
-    def _flush(self) -> None:
-        self.flushes += 1
-
-    def to_minute(self, minute: int) -> None:
-        self.clock.advance_to(MIDNIGHT + minute * NS_PER_MINUTE)
-
-    def stats(self, name: str) -> Any:
-        return next(s for s in self.scheduler.stats() if s.name == name)
-
-    def kinds(self, name: str) -> list[str]:
-        return [a.kind for a in self.alerts if a.component == f"job:{name}"]
-
-
-def _entry(job: str, cron: str = "* * * * *", **fields: Any) -> ScheduledJob:
-    return msgspec.convert({"job": job, "cron": cron, **fields}, ScheduledJob)
+from tradefabric.ops.alerts import AlertLevel
 
 
 def _alive(pid: int) -> bool:
@@ -68,7 +30,7 @@ def _alive(pid: int) -> bool:
 async def test_a_due_job_runs_in_a_lower_priority_worker_off_the_loop(tmp_path: Path) -> None:
     release, pid_file = tmp_path / "go", tmp_path / "pid"
     args = {"release": str(release), "pid_file": str(pid_file)}
-    node = Node(tmp_path, _entry(f"{JOBS}:wait_for_release", "5 0 * * *", name="w", args=args,
+    node = Node(tmp_path, entry(f"{JOBS}:wait_for_release", "5 0 * * *", name="w", args=args,
                                  nice=5))  # fmt: skip
     node.to_minute(4)
     assert not node.stats("w").running and not pid_file.exists()
@@ -94,7 +56,7 @@ async def test_a_due_job_runs_in_a_lower_priority_worker_off_the_loop(tmp_path: 
 async def test_one_run_per_name_at_a_time_a_busy_minute_is_skipped(tmp_path: Path) -> None:
     release, pid_file = tmp_path / "go", tmp_path / "pid"
     args = {"release": str(release), "pid_file": str(pid_file)}
-    node = Node(tmp_path, _entry(f"{JOBS}:wait_for_release", name="w", args=args))
+    node = Node(tmp_path, entry(f"{JOBS}:wait_for_release", name="w", args=args))
     node.to_minute(1)
     await until(pid_file.exists)
     node.to_minute(3)  # minutes 2 and 3 come while the first run still goes
@@ -114,10 +76,10 @@ async def test_failures_crashes_and_timeouts_are_alerted_and_the_next_run_goes(
 ) -> None:
     node = Node(
         tmp_path,
-        _entry(f"{JOBS}:fail", name="bug"),
-        _entry(f"{JOBS}:crash", name="crash"),
-        _entry("tests.node.no_such_module:job", name="missing"),
-        _entry(f"{JOBS}:hang", name="slow", timeout_s=0.5, args={"pid_file": str(tmp_path / "p")}),
+        entry(f"{JOBS}:fail", name="bug"),
+        entry(f"{JOBS}:crash", name="crash"),
+        entry("tests.node.no_such_module:job", name="missing"),
+        entry(f"{JOBS}:hang", name="slow", timeout_s=0.5, args={"pid_file": str(tmp_path / "p")}),
     )
     node.to_minute(1)
     names = ("bug", "crash", "missing", "slow")
@@ -136,7 +98,7 @@ async def test_failures_crashes_and_timeouts_are_alerted_and_the_next_run_goes(
 
 async def test_stopping_ends_a_running_job_and_starts_no_more(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
-    node = Node(tmp_path, _entry(f"{JOBS}:hang", name="h", args={"pid_file": str(pid_file)}))
+    node = Node(tmp_path, entry(f"{JOBS}:hang", name="h", args={"pid_file": str(pid_file)}))
     node.to_minute(1)
     await until(pid_file.exists)
     worker = int(pid_file.read_text())
@@ -154,7 +116,7 @@ async def test_the_daily_report_job_writes_yesterdays_report(
     run_dir = write_run(shared_data, tmp_path / "run", days=1.5)
     for report in (run_dir / "reports").iterdir():
         report.unlink()  # the backtest wrote them at its end: the job writes them now
-    node = Node(tmp_path, _entry("daily_report", "5 0 * * *"), run_dir=run_dir)
+    node = Node(tmp_path, entry("daily_report", "5 0 * * *"), run_dir=run_dir)
     node.to_minute(5)
     assert node.flushes == 1  # the run folder was flushed before the worker read it
     await until(lambda: node.kinds("daily_report") == ["job_finished"], timeout_s=30)
@@ -187,8 +149,8 @@ def test_the_schedule_loads_from_yaml_and_refuses_bad_entries(tmp_path: Path) ->
         "{job: reprot, cron: '* * * * *'}": "unknown job 'reprot'; use daily_report, compact",
         "{job: daily_report, cron: '* * * * *', nice: 20}": "nice must be 0-19",
     }
-    for entry, message in bad.items():
-        config.write_text(f"schedule:\n  - {entry}\n")
+    for line, message in bad.items():
+        config.write_text(f"schedule:\n  - {line}\n")
         with pytest.raises(ConfigError) as info:
             load_config(config)
         assert str(config) in str(info.value) and message in str(info.value), info.value

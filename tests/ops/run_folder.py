@@ -13,6 +13,7 @@ from tradefabric.data import topics
 from tradefabric.model.data import Candle
 from tradefabric.node.kernel import TradingConfig
 from tradefabric.node.run import KernelRun, RunInfo, build_sim_venues
+from tradefabric.risk.config import RiskConfig
 from tradefabric.strategies.ema_cross import EmaCrossConfig
 
 FIRST_DAY = "2024-08-01"
@@ -37,14 +38,22 @@ def real_candles(shared_data: Path, first_day: str, days: float) -> list[Candle]
     return out
 
 
-def write_run(shared_data: Path, root: Path, days: float = 1.5) -> Path:
-    """Backtest EMA cross over ``days`` days; return the run folder (audit, fills, reports)."""
+def write_run(
+    shared_data: Path, root: Path, days: float = 1.5, *, rotate_audit: bool = False
+) -> Path:
+    """Backtest EMA cross over ``days`` days; return the run folder (audit, fills, reports).
+
+    ``rotate_audit``: the audit log as a live node with a state store writes it, one file
+    per UTC day."""
     config = TradingConfig(
-        seed=1, strategies=(EmaCrossConfig(id="ema", fast=12, slow=26, notional=1_000.0),)
+        seed=1,
+        strategies=(EmaCrossConfig(id="ema", fast=12, slow=26, notional=1_000.0),),
+        risk=RiskConfig(audit_rotate_daily=rotate_audit),
     )
     clock = SimClock()
     bus = MessageBus()
-    run = KernelRun(config, bus, clock, dict(build_sim_venues(config, bus, None)), root)
+    venues = dict(build_sim_venues(config, bus, None))
+    run = KernelRun(config, bus, clock, venues, root, durable_audit=rotate_audit)
     candles = real_candles(shared_data, FIRST_DAY, days)
     for candle in candles:
         clock.advance_to(candle.ts_event)

@@ -36,6 +36,10 @@ log = structlog.get_logger(__name__)
 
 REPORTS_GLOB = "reports/daily-*.*"
 AUDIT_GLOBS = ("audit.jsonl", "audit-????-??-??.jsonl", "audit.head")
+_REFUSALS = frozenset(
+    {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
+)
+"""S3 answers that retrying cannot change (the target or the credentials are wrong)."""
 
 
 class S3Target(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -177,7 +181,16 @@ def copy_run(
     client: S3Client | None = None,
 ) -> CopyReport:
     """Copy ``run_dir``'s audit files and daily reports to ``target``; verify each upload."""
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
     files = list(_files(run_dir, audit, reports))
     s3 = client if client is not None else s3_client(target)
-    copied = [_copy_one(s3, target, run_dir, relative) for relative in files]
+    try:
+        copied = [_copy_one(s3, target, run_dir, relative) for relative in files]
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        error = ConfigError if code in _REFUSALS else RetryableError
+        raise error(f"s3://{target.bucket}: {exc}") from exc
+    except BotoCoreError as exc:  # unreachable endpoint, timeouts: may work later
+        raise RetryableError(f"s3://{target.bucket}: {exc}") from exc
     return CopyReport(bucket=target.bucket, files=copied)
