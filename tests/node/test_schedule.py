@@ -8,15 +8,18 @@ import os
 from pathlib import Path
 
 import msgspec
+import pyarrow as pa
 import pytest
 
 from tests.feed_waits import until
 from tests.node.sched_harness import JOBS, MIDNIGHT, Node, entry
-from tests.ops.run_folder import write_run
+from tests.ops.run_folder import real_candles, write_run
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_MINUTE, parse_utc
 from tradefabric.node.kernel import load_config
 from tradefabric.ops.alerts import AlertLevel
+from tradefabric.store.catalog import Catalog
+from tradefabric.store.catalog_writer import CatalogWriter
 
 
 def _alive(pid: int) -> bool:
@@ -157,3 +160,34 @@ def test_the_schedule_loads_from_yaml_and_refuses_bad_entries(tmp_path: Path) ->
     config.write_text("schedule:\n" + "  - {job: daily_report, cron: '5 0 * * *'}\n" * 2)
     with pytest.raises(ConfigError, match=r"names must be unique; give `name:` to \['daily_rep"):
         load_config(config)
+
+
+def _real_candle_table(shared_data: Path, start: int, count: int) -> pa.Table:
+    """Return ``count`` real 1m BTC/USDT candles of 2024-08-01 from minute ``start``."""
+    rows = real_candles(shared_data, "2024-08-01", 1)[start : start + count]
+    return pa.table({
+        "venue": [c.venue for c in rows], "symbol": [c.symbol for c in rows],
+        "interval": [c.interval for c in rows], "ts_open": [c.ts_open for c in rows],
+        "open": [c.open for c in rows], "high": [c.high for c in rows],
+        "low": [c.low for c in rows], "close": [c.close for c in rows],
+        "volume": [c.volume for c in rows], "ts_event": [c.ts_event for c in rows],
+    })  # fmt: skip
+
+
+async def test_the_compact_job_merges_a_feeds_small_files(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    catalog = tmp_path / "catalog"
+    writer = CatalogWriter(catalog)
+    for start in range(0, 1440, 480):  # a live feed's flushes: three files in one partition
+        writer.write_table("candles", _real_candle_table(shared_data, start, 480), "feed", "append")
+    count = "SELECT count(*), sum(volume) FROM candles"
+    before = Catalog(catalog).query(count).rows
+    node = Node(tmp_path, entry("compact", "30 0 * * *", args={"catalog": str(catalog)}))
+    node.to_minute(30)
+    await until(lambda: node.kinds("compact") == ["job_finished"], timeout_s=30)
+    summary = node.stats("compact").last_summary
+    assert summary == {"partitions": 1, "files_before": 3, "files_after": 1, "rows": 1440,
+                       "duplicates": 0, "version": 4}  # fmt: skip
+    assert Catalog(catalog).query(count).rows == before
+    assert len(Catalog(catalog).files()) == 1
