@@ -162,8 +162,9 @@ def _run_node(
         cfg = load_config(config)
         run_dir = out or cfg.output_dir / f"{config.stem}-{mode}"
         runner = PaperRunner(
-            cfg, ws_url=urls[0], rest_url=urls[1], mode=mode, confirm_live=confirm_live
-        )
+            cfg, ws_url=urls[0], rest_url=urls[1], mode=mode, confirm_live=confirm_live,
+            config_file=config,
+        )  # fmt: skip
         result = asyncio.run(_live(runner, run_dir, duration))
     except TradefabricError as exc:
         raise fail(exc) from exc

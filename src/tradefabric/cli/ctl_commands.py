@@ -181,6 +181,15 @@ def reset(
     _command(url, token, "/api/reset", {"reason": reason}, operator, json_output)
 
 
+@app.command("reload")
+def reload(
+    reason: Annotated[str, typer.Option("--reason", help="Why (audited).")] = "",
+    url: Url = DEFAULT_URL, token: Token = "", operator: Operator = "", json_output: Json = False,
+) -> None:  # fmt: skip
+    """Re-read the node's config file: risk limits, schedule, alert throttles; refuse the rest."""
+    _command(url, token, "/api/reload", {"reason": reason}, operator, json_output)
+
+
 @app.command("flatall")
 def flatall(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for flat.")] = 10.0,

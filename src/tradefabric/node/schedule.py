@@ -171,12 +171,37 @@ class Scheduler:
         self._defaults = defaults or {}
         self._flush = flush
         self._stopped = False
+        self._ticking = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Check every minute of the clock from now on (a paper/live clock needs the loop)."""
-        if self._entries:
+        if self._entries and not self._ticking:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             self._clock.set_timer(NS_PER_MINUTE, self._on_minute)
+            self._ticking = True
+
+    def update(self, entries: Sequence[ScheduledJob]) -> list[str]:
+        """Run ``entries`` from the next minute on (a config reload); return what changed.
+
+        An entry kept by name keeps its counters and its run in progress; a removed
+        entry's run in progress finishes and is reported, and is not started again."""
+        check_schedule(entries)
+        old, new = self._entries, {}
+        changed = []
+        for job in entries:
+            entry = old.get(job.label)
+            if entry is None:
+                entry = _Entry(job)
+                changed.append(f"schedule: added {job.label} ({job.cron})")
+            elif entry.job != job:
+                entry.job, entry.cron = job, parse_cron(job.cron)
+                changed.append(f"schedule: changed {job.label} ({job.cron})")
+            new[job.label] = entry
+        changed += [f"schedule: removed {name}" for name in old if name not in new]
+        self._entries = new
+        self.start()
+        return changed
 
     def stats(self) -> list[JobStats]:
         """Return each entry's runs, failures, skips, last outcome and next due time."""
@@ -202,6 +227,8 @@ class Scheduler:
         if builtin is not None and builtin.flush_run and self._flush is not None:
             self._flush()  # on the loop: the buffered event streams reach the disk first
         entry.task = asyncio.get_running_loop().create_task(self._run(entry, due_ns))
+        self._tasks.add(entry.task)
+        entry.task.add_done_callback(self._tasks.discard)
 
     async def _run(self, entry: _Entry, due_ns: int) -> None:
         name = entry.job.label
@@ -272,7 +299,7 @@ class Scheduler:
     async def stop(self) -> None:
         """Start nothing more; end running jobs (SIGTERM, then SIGKILL) and wait for them."""
         self._stopped = True
-        tasks = [e.task for e in self._entries.values() if e.task is not None]
+        tasks = list(self._tasks)  # removed entries' runs too
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -54,6 +54,7 @@ from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.live_sources import LiveSources
 from tradefabric.node.live_venues import alert_live_events, build_live_venues
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
+from tradefabric.node.reload import ConfigReloader
 from tradefabric.node.run import (
     BacktestResult,
     DailySchedule,
@@ -61,7 +62,7 @@ from tradefabric.node.run import (
     RunInfo,
     build_sim_venues,
 )
-from tradefabric.node.schedule import Scheduler
+from tradefabric.node.schedule import ScheduledJob, Scheduler
 from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
@@ -244,6 +245,8 @@ class TradingNode:
         """The web dashboard while ``run_live`` runs (``dashboard:``)."""
         self.scheduler: Scheduler | None = None
         """The batch jobs of ``schedule:`` while ``run_live`` runs."""
+        self.reloader: ConfigReloader | None = None
+        """Set by ``enable_reload``: the config file ``reload_config`` re-reads."""
 
     def _build_live_venues(
         self, instruments: Mapping[InstrumentId, Instrument], confirm_live: bool
@@ -499,6 +502,23 @@ class TradingNode:
             flush=self.run.flush,
         )  # fmt: skip
         self.scheduler.start()
+
+    def enable_reload(self, file: Path, loaded: TradingConfig) -> None:
+        """Let ``reload_config`` re-read ``file`` (``loaded``: what it said at start)."""
+        self.reloader = ConfigReloader(self, file, loaded)
+
+    def reload_config(self) -> str:
+        """Re-read the config file; apply what may change at runtime (``node.reload``)."""
+        if self.reloader is None:
+            raise ConfigError("this node was not started from a config file: nothing to reload")
+        return self.reloader.reload()
+
+    def update_schedule(self, entries: tuple[ScheduledJob, ...]) -> list[str]:
+        """Run ``entries`` as the schedule from the next minute on; return what changed."""
+        if self.scheduler is not None:
+            return self.scheduler.update(entries)
+        self._start_scheduler()  # the node had no schedule: ``self.config`` has the new one
+        return [f"schedule: added {e.label} ({e.cron})" for e in entries]
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

@@ -36,6 +36,11 @@ class LiquidityBlacklist:
         if bus is not None:
             bus.subscribe(topics.QUOTES, self.on_quote)
 
+    def set_config(self, config: RiskConfig) -> None:
+        """Use ``config``'s thresholds and static list from the next quote on."""
+        self._config = config
+        self._static = {tuple(item.split(":", 1)) for item in config.blacklist}
+
     def reason(self, venue: str, symbol: str) -> str:
         """Return why (venue, symbol) is blacklisted, or ""."""
         if (venue, symbol) in self._static:

@@ -188,6 +188,12 @@ def _command_routes(app: FastAPI, service: ControlService) -> None:
         body = await _body(request, ReasonBody)
         return _json(await run_in_threadpool(service.reset, _credentials(request), body.reason))
 
+    @app.post("/api/reload")
+    async def reload(request: Request) -> Response:
+        body = await _body(request, ReasonBody)
+        creds = _credentials(request)
+        return _json(await run_in_threadpool(service.reload_config, creds, body.reason))
+
 
 class ControlServer:
     """Serve an app with uvicorn in a thread of its own; ``url`` once started."""

@@ -149,3 +149,8 @@ class Node(Protocol):
     def status(self) -> Status:
         """Return the node's progress and health."""
         ...
+
+    def reload_config(self) -> str:
+        """Re-read the config file, apply what may change at runtime, say what was done;
+        raise ``ConfigError`` naming what cannot change (then nothing is applied)."""
+        ...
