@@ -112,7 +112,6 @@ async def test_stopping_ends_a_running_job_and_starts_no_more(tmp_path: Path) ->
     assert not node.stats("h").running and node.stats("h").runs == 0
 
 
-@pytest.mark.usefixtures("shared_data")
 async def test_the_daily_report_job_writes_yesterdays_report(
     shared_data: Path, tmp_path: Path
 ) -> None:
@@ -191,3 +190,32 @@ async def test_the_compact_job_merges_a_feeds_small_files(
                        "duplicates": 0, "version": 4}  # fmt: skip
     assert Catalog(catalog).query(everything).rows == before
     assert len(Catalog(catalog).files()) == 1
+
+
+async def test_an_updated_schedule_keeps_counts_and_lets_a_removed_run_finish(
+    tmp_path: Path,
+) -> None:
+    release, pid_file = tmp_path / "go", tmp_path / "pid"
+    args = {"release": str(release), "pid_file": str(pid_file)}
+    waiting = entry(f"{JOBS}:wait_for_release", name="w", args=args)
+    failing = entry(f"{JOBS}:fail", "0 * * * *", name="bug")
+    node = Node(tmp_path, waiting, failing)
+    assert node.scheduler.run_now("bug") == "bug: started"
+    await until(lambda: node.stats("bug").failures == 1)
+    node.to_minute(1)
+    await until(pid_file.exists)
+    assert node.scheduler.run_now("w") == "w: the previous run is still going, not started again"
+    hourly = entry(f"{JOBS}:fail", "30 * * * *", name="bug")
+    changes = node.scheduler.update([hourly, entry("daily_report", "5 0 * * sun")])
+    assert changes == [
+        "schedule: changed bug (30 * * * *)", "schedule: added daily_report (5 0 * * sun)",
+        "schedule: removed w",
+    ]  # fmt: skip
+    assert node.stats("bug").failures == 1  # kept by name
+    release.touch()  # the removed entry's run ends and is reported
+    await until(lambda: node.kinds("w") == ["job_finished"])
+    node.to_minute(30)
+    await until(lambda: node.stats("bug").failures == 2)
+    assert [s.name for s in node.scheduler.stats()] == ["bug", "daily_report"]
+    with pytest.raises(ConfigError, match=r"no scheduled job 'w' \(scheduled: \['bug', 'daily"):
+        node.scheduler.run_now("w")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +39,8 @@ from tradefabric.ops.jobs import CompactArgs, DailyReportArgs, RetrainArgs, S3Co
 log = structlog.get_logger(__name__)
 
 NS_PER_MINUTE = 60_000_000_000
+_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
+"""An entry's name names its files in the work folder."""
 STOP_GRACE_S = 5.0
 """How long a job may take to end after SIGTERM when the node stops, before SIGKILL."""
 
@@ -77,6 +80,8 @@ class ScheduledJob(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     def __post_init__(self) -> None:
         where = f"schedule: {self.label}"
+        if not _NAME.fullmatch(self.label):
+            raise ConfigError(f"{where}: a name is letters, digits and _ . : - only")
         try:
             parse_cron(self.cron)
         except ConfigError as exc:
@@ -207,6 +212,18 @@ class Scheduler:
         """Return each entry's runs, failures, skips, last outcome and next due time."""
         now = self._clock.timestamp_ns()
         return [entry.stats(now) for entry in self._entries.values()]
+
+    def run_now(self, name: str) -> str:
+        """Start entry ``name`` now (an operator's request); say what happened."""
+        entry = self._entries.get(name)
+        if entry is None:
+            raise ConfigError(f"no scheduled job {name!r} (scheduled: {sorted(self._entries)})")
+        if self._stopped:
+            raise ConfigError(f"{name}: the scheduler has stopped")
+        if entry.task is not None:
+            return f"{name}: the previous run is still going, not started again"
+        self._launch(entry, self._clock.timestamp_ns())
+        return f"{name}: started"
 
     def _on_minute(self, due_ns: int) -> None:
         if self._stopped:

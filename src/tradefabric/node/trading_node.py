@@ -62,7 +62,7 @@ from tradefabric.node.run import (
     RunInfo,
     build_sim_venues,
 )
-from tradefabric.node.schedule import ScheduledJob, Scheduler
+from tradefabric.node.schedule import JobStats, ScheduledJob, Scheduler
 from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
@@ -512,6 +512,16 @@ class TradingNode:
         if self.reloader is None:
             raise ConfigError("this node was not started from a config file: nothing to reload")
         return self.reloader.reload()
+
+    def job_stats(self) -> list[JobStats]:
+        """Return each scheduled job's runs, failures, skips and next due time."""
+        return self.scheduler.stats() if self.scheduler is not None else []
+
+    def run_job(self, name: str) -> str:
+        """Start scheduled job ``name`` now in its worker; say what happened."""
+        if self.scheduler is None:
+            raise ConfigError("this node runs no schedule: (no jobs to run)")
+        return self.scheduler.run_now(name)
 
     def update_schedule(self, entries: tuple[ScheduledJob, ...]) -> list[str]:
         """Run ``entries`` as the schedule from the next minute on; return what changed."""

@@ -128,6 +128,27 @@ class Cache(Protocol):
         ...
 
 
+class JobStatus(Protocol):
+    """One scheduled job as the scheduler counts it (``node.schedule.JobStats``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cron(self) -> str: ...
+    @property
+    def runs(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def last_error(self) -> str: ...
+    @property
+    def next_ns(self) -> int: ...
+
+
 class Node(Protocol):
     """A running trading node as the control service sees it."""
 
@@ -153,4 +174,12 @@ class Node(Protocol):
     def reload_config(self) -> str:
         """Re-read the config file, apply what may change at runtime, say what was done;
         raise ``ConfigError`` naming what cannot change (then nothing is applied)."""
+        ...
+
+    def job_stats(self) -> Sequence[JobStatus]:
+        """Return each scheduled job's counts (empty: no schedule)."""
+        ...
+
+    def run_job(self, name: str) -> str:
+        """Start scheduled job ``name`` now; raise ``ConfigError`` when there is none."""
         ...

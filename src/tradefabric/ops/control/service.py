@@ -41,6 +41,7 @@ from tradefabric.ops.control.views import (
     FaultView,
     FlatAllReport,
     IntegrityView,
+    JobView,
     PnlView,
     PositionLeft,
     RiskView,
@@ -152,6 +153,15 @@ class ControlService:
             deviations=[self._deviations[k] for k in sorted(self._deviations)],
         ))  # fmt: skip
 
+    def jobs(self) -> list[JobView]:
+        """Return the node's scheduled jobs."""
+        return self.bridge.call(lambda: [
+            JobView(name=j.name, cron=j.cron, runs=j.runs, failures=j.failures,
+                    skipped=j.skipped, running=j.running, last_error=j.last_error,
+                    next_ns=j.next_ns)
+            for j in self._node.job_stats()
+        ])  # fmt: skip
+
     def read(self, fn: Callable[[Node], T]) -> T:
         """Run ``fn(node)`` on the node's loop (metrics, other read-only views)."""
         return self.bridge.call(lambda: fn(self._node))
@@ -198,6 +208,10 @@ class ControlService:
         change at once; a file that changes venues, symbols or anything else wired at
         start is refused naming each key, and nothing is applied."""
         return self._command(credentials, "reload_config", "", reason, self._reload)
+
+    def run_job(self, credentials: Credentials, name: str, reason: str = "") -> CommandResult:
+        """Start scheduled job ``name`` now, in its worker (its end is alerted as usual)."""
+        return self._command(credentials, "run_job", name, reason, self._run_job)
 
     def flat_all(self, credentials: Credentials, wait_s: float = 5.0) -> FlatAllReport:
         """Pause every strategy, cancel every order, close every position (guarded);
@@ -300,6 +314,12 @@ class ControlService:
         try:
             return self._node.reload_config()
         except ConfigError as exc:  # the file's fault, not the node's: a refused request
+            raise ControlError(str(exc)) from exc
+
+    def _run_job(self, _operator: str, target: str, _reason: str) -> str:
+        try:
+            return self._node.run_job(target)
+        except ConfigError as exc:
             raise ControlError(str(exc)) from exc
 
     def _halt(self, operator: str, _target: str, reason: str) -> str:

@@ -176,3 +176,16 @@ class IntegrityView(msgspec.Struct, frozen=True, kw_only=True):
     """False: the node runs no integrity checks (no ``integrity:`` section)."""
     consensus: list[ConsensusPrice]
     deviations: list[VenueDeviation]
+
+
+class JobView(msgspec.Struct, frozen=True, kw_only=True):
+    """One scheduled job: its cron, what its runs did, and when it is due next."""
+
+    name: str
+    cron: str
+    runs: int
+    failures: int
+    skipped: int
+    running: bool
+    last_error: str
+    next_ns: int
