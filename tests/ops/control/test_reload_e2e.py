@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import msgspec
@@ -33,6 +34,13 @@ def _ctl(*args: str) -> subprocess.CompletedProcess[str]:
 def _job_alerts(api: Api) -> list[tuple[str, str]]:
     return [(a["component"], a["kind"]) for a in api.get("/api/alerts?limit=500")
             if a["component"].startswith("job:")]  # fmt: skip
+
+
+def _metrics(api: Api) -> str:
+    request = urllib.request.Request(api.url + "/metrics")
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode())
 
 
 def _rejected(api: Api) -> int:
@@ -64,6 +72,11 @@ def test_jobs_and_reload_over_the_control_api_and_ctl(shared_data: Path, tmp_pat
         wait_for("both jobs to end", lambda: sorted(_job_alerts(api)) == sorted(ended))
         status, unknown = api.call("/api/jobs/nope/run", {})
         assert status == 400 and "no scheduled job 'nope'" in unknown["error"]
+        metrics = _metrics(api)
+        assert 'tradefabric_job_runs_total{job="bug"} 1.0' in metrics
+        assert 'tradefabric_job_failures_total{job="bug"} 1.0' in metrics
+        assert 'tradefabric_job_failures_total{job="daily_report"} 0.0' in metrics
+        assert 'tradefabric_job_running{job="daily_report"} 0.0' in metrics
         listed = _ctl("jobs", "--url", api.url)
         assert listed.returncode == 0, listed.stderr
         assert "bug [0 * * * *] runs 1 failures 1" in listed.stdout

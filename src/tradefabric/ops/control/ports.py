@@ -149,7 +149,15 @@ class JobStatus(Protocol):
     def next_ns(self) -> int: ...
 
 
-class Node(Protocol):
+class JobSource(Protocol):
+    """What holds the scheduled jobs (the node)."""
+
+    def job_stats(self) -> Sequence[JobStatus]:
+        """Return each scheduled job's counts (empty: no schedule)."""
+        ...
+
+
+class Node(JobSource, Protocol):
     """A running trading node as the control service sees it."""
 
     @property
@@ -174,10 +182,6 @@ class Node(Protocol):
     def reload_config(self) -> str:
         """Re-read the config file, apply what may change at runtime, say what was done;
         raise ``ConfigError`` naming what cannot change (then nothing is applied)."""
-        ...
-
-    def job_stats(self) -> Sequence[JobStatus]:
-        """Return each scheduled job's counts (empty: no schedule)."""
         ...
 
     def run_job(self, name: str) -> str:

@@ -47,6 +47,7 @@ from tradefabric.ops.control.views import (
     RiskView,
     StatusView,
     VenueFeedView,
+    job_views,
 )
 
 T = TypeVar("T")
@@ -155,12 +156,7 @@ class ControlService:
 
     def jobs(self) -> list[JobView]:
         """Return the node's scheduled jobs."""
-        return self.bridge.call(lambda: [
-            JobView(name=j.name, cron=j.cron, runs=j.runs, failures=j.failures,
-                    skipped=j.skipped, running=j.running, last_error=j.last_error,
-                    next_ns=j.next_ns)
-            for j in self._node.job_stats()
-        ])  # fmt: skip
+        return self.bridge.call(lambda: job_views(self._node))
 
     def read(self, fn: Callable[[Node], T]) -> T:
         """Run ``fn(node)`` on the node's loop (metrics, other read-only views)."""

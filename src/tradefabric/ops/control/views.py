@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import msgspec
 
 from tradefabric.integrity.events import ConsensusPrice, VenueDeviation
 from tradefabric.model.orders import OrderSnapshot
+
+if TYPE_CHECKING:  # the ports import the node's components: ctl loads only the views
+    from tradefabric.ops.control.ports import JobSource
 
 
 class Credentials(msgspec.Struct, frozen=True, kw_only=True):
@@ -189,3 +194,12 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     running: bool
     last_error: str
     next_ns: int
+
+
+def job_views(node: JobSource) -> list[JobView]:
+    """Return ``node``'s scheduled jobs as views (call on the node's loop)."""
+    return [
+        JobView(name=j.name, cron=j.cron, runs=j.runs, failures=j.failures, skipped=j.skipped,
+                running=j.running, last_error=j.last_error, next_ns=j.next_ns)
+        for j in node.job_stats()
+    ]  # fmt: skip
