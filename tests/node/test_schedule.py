@@ -5,6 +5,9 @@ timeout reaches the node."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import msgspec
@@ -16,6 +19,7 @@ from tests.node.sched_harness import JOBS, MIDNIGHT, Node, entry
 from tests.ops.run_folder import real_candles, write_run
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import NS_PER_MINUTE, parse_utc
+from tradefabric.core.worker import JobRequest
 from tradefabric.node.kernel import load_config
 from tradefabric.ops.alerts import AlertLevel
 from tradefabric.store.catalog import Catalog
@@ -219,3 +223,47 @@ async def test_an_updated_schedule_keeps_counts_and_lets_a_removed_run_finish(
     assert [s.name for s in node.scheduler.stats()] == ["bug", "daily_report"]
     with pytest.raises(ConfigError, match=r"no scheduled job 'w' \(scheduled: \['bug', 'daily"):
         node.scheduler.run_now("w")
+
+
+def test_a_worker_ends_when_its_node_is_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    request = JobRequest(name="h", target=f"{JOBS}:hang", args={"pid_file": str(pid_file)},
+                         due_ns=0, parent_pid=0)  # fmt: skip
+    (tmp_path / "request.json").write_bytes(msgspec.json.encode(request))
+    # A stand-in node: starts the worker with its own pid as the parent, then waits.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    node = subprocess.Popen([sys.executable, "-c", NODE.format(tmp=str(tmp_path))], env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists():  # the worker is up and running the job
+            assert time.monotonic() < deadline and node.poll() is None
+            time.sleep(0.01)
+        worker = int(pid_file.read_text())
+        assert _alive(worker)
+    finally:
+        node.kill()  # kill -9: no cleanup of its own
+        node.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and not _zombie(worker):
+        assert time.monotonic() < deadline, "the worker outlived its node"
+        time.sleep(0.01)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except OSError:
+        return False
+
+
+NODE = """
+import json, os, subprocess, sys, threading
+from pathlib import Path
+tmp = Path({tmp!r})
+request = json.loads((tmp / "request.json").read_text())
+request["parent_pid"] = os.getpid()
+(tmp / "request.json").write_text(json.dumps(request))
+subprocess.Popen([sys.executable, "-m", "tradefabric.core.worker", str(tmp / "request.json"),
+                  str(tmp / "result.json")], start_new_session=True)
+threading.Event().wait()
+"""

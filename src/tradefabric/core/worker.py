@@ -3,7 +3,8 @@
 The node's scheduler starts ``python -m tradefabric.core.worker REQUEST RESULT``: the
 worker lowers its own priority (``os.nice``) before importing anything heavy, imports
 the job's ``module:function``, calls it with the ``JobRequest`` and writes a
-``JobResult`` to ``RESULT`` (replaced atomically), success or failure. The job never
+``JobResult`` to ``RESULT`` (replaced atomically), success or failure; it ends when the
+node's process dies (``end_with_parent``). The job never
 runs on the node's event loop or in its process, so a slow or crashing job cannot
 hold up the hot path; the exit status (0 ok, 1 failed) repeats what the result says.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import time
 import traceback
@@ -38,6 +40,8 @@ class JobRequest(msgspec.Struct, frozen=True, kw_only=True):
     """The node's run folder, when it has one."""
     nice: int = 10
     """Added to the worker's niceness before the job starts."""
+    parent_pid: int = 0
+    """The node's pid: the worker ends when that process dies (0: it never does)."""
 
 
 class JobResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,12 +105,32 @@ def write_result(path: Path, result: JobResult) -> None:
     tmp.replace(path)
 
 
+def end_with_parent(parent_pid: int) -> bool:
+    """Ask Linux to SIGTERM this process when its parent dies; False when the parent is
+    already gone (or when ``parent_pid`` is 0: no parent to follow).
+
+    A node killed -9 must not leave its jobs running: the restarted node would start a
+    second run of the same job beside the orphan."""
+    if not parent_pid:
+        return True
+    if sys.platform.startswith("linux"):
+        import ctypes  # noqa: PLC0415 - Linux only
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    # The parent may have died before the prctl: then we were reparented already.
+    return os.getppid() == parent_pid
+
+
 def main(argv: list[str]) -> int:
     """Run ``REQUEST`` (a JSON ``JobRequest`` file), write ``RESULT``; 0 ok, 1 failed."""
     if len(argv) != 2:
         sys.stderr.write("usage: python -m tradefabric.core.worker REQUEST.json RESULT.json\n")
         return 2
     request = msgspec.json.decode(Path(argv[0]).read_bytes(), type=JobRequest)
+    if not end_with_parent(request.parent_pid):
+        sys.stderr.write(f"the parent {request.parent_pid} is gone: job not started\n")
+        return 1
     result = run_job(request)
     write_result(Path(argv[1]), result)
     return 0 if result.ok else 1

@@ -267,7 +267,7 @@ class Scheduler:
         run_dir = str(self._run_dir) if self._run_dir is not None else None
         return JobRequest(
             name=job.label, target=job.target, args=args, due_ns=due_ns,
-            run_dir=run_dir, nice=job.nice,
+            run_dir=run_dir, nice=job.nice, parent_pid=os.getpid(),
         )  # fmt: skip
 
     async def _execute(self, entry: _Entry, due_ns: int) -> JobResult:
