@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from moto.server import ThreadedMotoServer
 from tests.feed_waits import until
 from tests.node.sched_harness import Node, entry
 from tests.ops.run_folder import write_run
-from tradefabric.core.errors import ConfigError
+from tradefabric.core.errors import ConfigError, RetryableError
 from tradefabric.ops.s3_copy import S3Target, copy_run
 
 BUCKET = "tradefabric-audit"
@@ -159,3 +162,55 @@ async def test_the_scheduled_s3_copy_job_copies_the_nodes_run(
         _stored(endpoint, "sched/run-1/audit-2024-08-02.jsonl")
         == (run_dir / "audit-2024-08-02.jsonl").read_bytes()
     )
+
+
+class _Corrupting(http.server.BaseHTTPRequestHandler):
+    """An S3-compatible endpoint in front of moto whose stored checksums do not match what
+    was sent (a store that lost or mangled the upload): HEAD answers another SHA-256."""
+
+    upstream = ""
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        host = self.upstream.removeprefix("http://")
+        connection = http.client.HTTPConnection(host, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "expect"}
+        connection.request(self.command, self.path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        wrong = base64.b64encode(hashlib.sha256(b"not the file").digest()).decode()
+        for key, value in response.getheaders():
+            lost = key.lower() == "x-amz-checksum-sha256" and self.command == "HEAD"
+            if key.lower() not in ("transfer-encoding", "connection"):
+                self.send_header(key, wrong if lost else value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_HEAD = do_POST = _forward  # noqa: N815 - http.server's names
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("credentials")
+def test_an_upload_whose_stored_checksum_differs_fails_naming_the_key(
+    endpoint: str, run_dir: Path
+) -> None:
+    _Corrupting.upstream = endpoint
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Corrupting)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{proxy.server_address[1]}"
+        target = S3Target(bucket=BUCKET, prefix="corrupt", endpoint_url=url)
+        with pytest.raises(RetryableError) as info:
+            copy_run(run_dir, target, reports=False)
+        assert "s3://tradefabric-audit/corrupt/run-1/audit-2024-08-01.jsonl: stored checksum" in (
+            str(info.value)
+        )
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
