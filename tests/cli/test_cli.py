@@ -17,7 +17,7 @@ COMMANDS = [
     ["macro"], ["macro", "backfill"], ["macro", "watch"], ["tradingview"],
     ["research"], ["research", "sweep"], ["research", "walk-forward"],
     ["ctl"], ["ctl", "status"], ["ctl", "pause"], ["ctl", "flatall"], ["ctl", "reset"],
-    ["guard"],
+    ["guard"], ["report"], ["report", "s3-copy"],
 ]  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""``tradefabric backtest``, ``paper``, ``run`` and ``report daily``: run folders and reports."""
+"""``tradefabric backtest``, ``paper``, ``run``, ``report daily`` and ``report s3-copy``: run
+folders and reports."""
 
 from __future__ import annotations
 
@@ -161,8 +162,9 @@ def _run_node(
         cfg = load_config(config)
         run_dir = out or cfg.output_dir / f"{config.stem}-{mode}"
         runner = PaperRunner(
-            cfg, ws_url=urls[0], rest_url=urls[1], mode=mode, confirm_live=confirm_live
-        )
+            cfg, ws_url=urls[0], rest_url=urls[1], mode=mode, confirm_live=confirm_live,
+            config_file=config,
+        )  # fmt: skip
         result = asyncio.run(_live(runner, run_dir, duration))
     except TradefabricError as exc:
         raise fail(exc) from exc
@@ -195,7 +197,9 @@ async def _live(runner: PaperRunner, run_dir: Path, duration: float) -> Backtest
     return await task
 
 
-report_app = typer.Typer(help="Reports on run folders.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Reports on run folders: daily reports, copies to S3.", no_args_is_help=True
+)
 
 
 @report_app.command("daily")
@@ -226,3 +230,40 @@ def report_daily(
         stdout.print(f"{paths.day}: {paths.html} {paths.json}")
     if not written:
         stdout.print(f"{run}: no days with equity samples or fills")
+
+
+@report_app.command("s3-copy")
+def report_s3_copy(
+    run: Annotated[Path, typer.Option("--run", help="Run folder (its audit log and reports/).")],
+    bucket: Annotated[str, typer.Option("--bucket", help="S3 bucket.")],
+    prefix: Annotated[str, typer.Option("--prefix", help="Key prefix (then the run's name).")] = "",
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="S3-compatible endpoint (default: AWS).")
+    ] = None,
+    region: Annotated[str, typer.Option("--region", help="Region.")] = "us-east-1",
+    audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Copy the audit log.")] = True,
+    reports: Annotated[
+        bool, typer.Option("--reports/--no-reports", help="Copy the daily reports.")
+    ] = True,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the copy as JSON.")] = False,
+) -> None:
+    """Copy RUN's audit log and daily reports to S3, each upload checked by its SHA-256.
+
+    Credentials come from the environment only (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    optional AWS_SESSION_TOKEN). Files whose stored copy has the same checksum are skipped.
+    """
+    from tradefabric.ops.s3_copy import S3Target, copy_run  # noqa: PLC0415 - boto3 on use
+
+    try:
+        target = S3Target(bucket=bucket, prefix=prefix, endpoint_url=endpoint_url, region=region)
+        report = copy_run(run, target, audit=audit, reports=reports)
+    except TradefabricError as exc:
+        raise fail(exc) from exc
+    if json_output:
+        sys.stdout.write(json_text(report) + "\n")
+        return
+    for copied in report.files:
+        what = "uploaded" if copied.uploaded else "unchanged"
+        stdout.print(f"{what} s3://{bucket}/{copied.key} ({copied.bytes} bytes)", highlight=False)
+    unchanged = len(report.files) - report.uploaded
+    stdout.print(f"{report.uploaded} uploaded, {unchanged} unchanged, all verified")

@@ -17,9 +17,10 @@ import msgspec
 import typer
 
 from tradefabric.cli.output import print_json, stdout
+from tradefabric.core.time import ns_to_iso
 from tradefabric.execution.portfolio import PositionSnapshot
 from tradefabric.model.orders import OrderSnapshot
-from tradefabric.ops.control.views import CommandResult, FlatAllReport, StatusView
+from tradefabric.ops.control.views import CommandResult, FlatAllReport, JobView, StatusView
 
 app = typer.Typer(
     help="Operate a running node over its control API: status, pause, FLAT ALL, halt.",
@@ -179,6 +180,38 @@ def reset(
 ) -> None:  # fmt: skip
     """Reset a halt."""
     _command(url, token, "/api/reset", {"reason": reason}, operator, json_output)
+
+
+@app.command("jobs")
+def jobs(url: Url = DEFAULT_URL, token: Token = "", json_output: Json = False) -> None:
+    """Print the scheduled jobs: cron, runs, failures, skips, next due time (UTC)."""
+    rows = _request(url, token, "/api/jobs", list[JobView])
+    lines = [
+        f"{j.name} [{j.cron}] runs {j.runs} failures {j.failures} skipped {j.skipped} "
+        f"{'RUNNING ' if j.running else ''}next {ns_to_iso(j.next_ns)}"
+        + (f"  last error: {j.last_error}" if j.last_error else "")
+        for j in rows
+    ] or ["no scheduled job"]
+    _show(rows, json_output, lines)
+
+
+@app.command("run-job")
+def run_job(
+    name: Annotated[str, typer.Argument(help="The schedule entry's name.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (audited).")] = "",
+    url: Url = DEFAULT_URL, token: Token = "", operator: Operator = "", json_output: Json = False,
+) -> None:  # fmt: skip
+    """Start a scheduled job now, in its low-priority worker (its end is alerted)."""
+    _command(url, token, f"/api/jobs/{name}/run", {"reason": reason}, operator, json_output)
+
+
+@app.command("reload")
+def reload(
+    reason: Annotated[str, typer.Option("--reason", help="Why (audited).")] = "",
+    url: Url = DEFAULT_URL, token: Token = "", operator: Operator = "", json_output: Json = False,
+) -> None:  # fmt: skip
+    """Re-read the node's config file: risk limits, schedule, alert throttles; refuse the rest."""
+    _command(url, token, "/api/reload", {"reason": reason}, operator, json_output)
 
 
 @app.command("flatall")

@@ -115,7 +115,9 @@ COMMANDS: Final[dict[str, LazyCommand]] = {
         "tradefabric.cli.state_commands", "state_app", "The state store a node restores from."
     ),
     "report": LazyCommand(
-        "tradefabric.cli.backtest_commands", "report_app", "Reports on run folders."
+        "tradefabric.cli.backtest_commands",
+        "report_app",
+        "Reports on run folders: daily reports, copies to S3.",
     ),
     "tca": LazyCommand(
         "tradefabric.cli.tca_command",

@@ -40,6 +40,7 @@ from tradefabric.model.data import Candle, Trade
 from tradefabric.model.identifiers import InstrumentId
 from tradefabric.model.instrument import Instrument
 from tradefabric.model.orders import Fill, OrderEvent, ParentSnapshot
+from tradefabric.node.schedule import ScheduledJob, check_schedule
 from tradefabric.node.supervisor import RestartPolicy
 from tradefabric.ops.control.config import ControlConfig
 from tradefabric.ops.dashboard.config import DashboardConfig
@@ -238,6 +239,9 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     dashboard: DashboardConfig | None = None
     """The web dashboard a paper/live node serves (``ops.dashboard``:
     ``dashboard: {port: 8781, token_env: TF_DASHBOARD_TOKEN}``); None: not served."""
+    schedule: tuple[ScheduledJob, ...] = ()
+    """Batch jobs a paper/live node runs on a cron schedule in low-priority worker
+    processes (``node.schedule``: ``[{job: daily_report, cron: "5 0 * * *"}]``)."""
 
     def live_venues(self) -> frozenset[str]:
         """Return the venues executed ``mode: live``."""
@@ -250,6 +254,7 @@ class TradingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         if len(set(ids)) != len(ids):
             raise ConfigError(f"strategies: ids must be unique, got {ids}")
         _check_balances(self.balances)
+        check_schedule(self.schedule)
         if self.telegram is not None and self.control is None:
             raise ConfigError("telegram: needs a control: section (the bot uses its service)")
         for strategy in self.strategies:

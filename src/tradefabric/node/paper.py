@@ -39,10 +39,14 @@ class PaperRunner:
         mode: RunMode = RunMode.PAPER,
         on_node: Callable[[TradingNode], None] | None = None,
         confirm_live: bool = False,
+        config_file: Path | None = None,
     ) -> None:
         """Paper-trade ``config``; ``ws_url``/``rest_url`` override its one feed's URLs;
         ``on_node`` is called with the node once built, before any data arrives;
-        ``confirm_live`` lets ``mode: live`` venues reach production endpoints."""
+        ``confirm_live`` lets ``mode: live`` venues reach production endpoints;
+        ``config_file`` (what ``config`` was loaded from) can be reloaded while it runs."""
+        self.loaded = config
+        self.config_file = config_file
         self.config = with_endpoints(config, ws_url, rest_url)
         self.mode = mode
         self.confirm_live = confirm_live
@@ -61,6 +65,8 @@ class PaperRunner:
             self.config, self.mode, LiveClock(), run_dir, instruments=instruments,
             confirm_live=self.confirm_live,
         )  # fmt: skip
+        if self.config_file is not None:
+            self.node.enable_reload(self.config_file, self.loaded)
         if self._on_node is not None:
             self._on_node(self.node)
         return await self.node.run_live(stop)

@@ -209,11 +209,12 @@ class KernelRun:
         self.initial_equity = initial_equity(config)
         self.reporter: DailyReporter | None = None
         if run_dir is not None and daily_reports is not DailySchedule.OFF:
-            self.reporter = DailyReporter(run_dir, self._flush, self.initial_equity)
+            self.reporter = DailyReporter(run_dir, self.flush, self.initial_equity)
             if daily_reports is DailySchedule.AT_MIDNIGHT:
                 self.kernel.every_day_end(self.reporter.on_day_end)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write the buffered event streams and the equity curve into the run folder."""
         self.events.flush()
         if self.run_dir is not None:
             write_equity_csv(self.run_dir / "equity.csv", self.kernel.equity_curve)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
@@ -53,6 +54,7 @@ from tradefabric.node.live_feed import LiveFeed, LiveFeedConfig
 from tradefabric.node.live_sources import LiveSources
 from tradefabric.node.live_venues import alert_live_events, build_live_venues
 from tradefabric.node.market_data import MarketDataNode, SharedMarketData
+from tradefabric.node.reload import ConfigReloader
 from tradefabric.node.run import (
     BacktestResult,
     DailySchedule,
@@ -60,6 +62,7 @@ from tradefabric.node.run import (
     RunInfo,
     build_sim_venues,
 )
+from tradefabric.node.schedule import JobStats, ScheduledJob, Scheduler
 from tradefabric.node.signal_sources import build_signal_sources
 from tradefabric.node.supervisor import Supervisor, alert_on_breaker_events
 from tradefabric.ops.alerts import ALERTS, Alert
@@ -240,6 +243,10 @@ class TradingNode:
         """One per live feed while ``run_live`` runs: restarts and last errors."""
         self.dashboard: DashboardServer | None = None
         """The web dashboard while ``run_live`` runs (``dashboard:``)."""
+        self.scheduler: Scheduler | None = None
+        """The batch jobs of ``schedule:`` while ``run_live`` runs."""
+        self.reloader: ConfigReloader | None = None
+        """Set by ``enable_reload``: the config file ``reload_config`` re-reads."""
 
     def _build_live_venues(
         self, instruments: Mapping[InstrumentId, Instrument], confirm_live: bool
@@ -410,12 +417,15 @@ class TradingNode:
             for venue in self.live_venues.values():
                 await venue.start()
             self._serve_operators()
+            self._start_scheduler()
             if engine is not None:
                 background.start(engine.run)
             background.start(self.sources.run)  # stopped in finally: feeds may end first
             await self._run_feeds(feeds, stop)
             clean = True
         finally:
+            if self.scheduler is not None:  # running jobs are ended, none started after
+                await self.scheduler.stop()
             await background.stop()  # the data engine parses what is still queued
             for venue in self.live_venues.values():
                 await venue.stop()
@@ -480,6 +490,46 @@ class TradingNode:
         self.control = serve_node(self, control)
         if telegram is not None:
             self.telegram = start_telegram(self.control[0], telegram, control.token, bot_token)
+
+    def _start_scheduler(self) -> None:
+        """Start ``schedule:``'s jobs; each run's request, result and log go to RUN/jobs/."""
+        if not self.config.schedule:
+            return
+        run_dir = self.run.run_dir
+        work = run_dir / "jobs" if run_dir else Path(tempfile.mkdtemp(prefix="tradefabric-jobs-"))
+        self.scheduler = Scheduler(
+            self.bus, self.clock, self.config.schedule, work, run_dir=run_dir,
+            defaults={"daily_report": {"initial_equity": self.run.initial_equity}},
+            flush=self.run.flush,
+        )  # fmt: skip
+        self.scheduler.start()
+
+    def enable_reload(self, file: Path, loaded: TradingConfig) -> None:
+        """Let ``reload_config`` re-read ``file`` (``loaded``: what it said at start)."""
+        self.reloader = ConfigReloader(self, file, loaded)
+
+    def reload_config(self) -> str:
+        """Re-read the config file; apply what may change at runtime (``node.reload``)."""
+        if self.reloader is None:
+            raise ConfigError("this node was not started from a config file: nothing to reload")
+        return self.reloader.reload()
+
+    def job_stats(self) -> list[JobStats]:
+        """Return each scheduled job's runs, failures, skips and next due time."""
+        return self.scheduler.stats() if self.scheduler is not None else []
+
+    def run_job(self, name: str) -> str:
+        """Start scheduled job ``name`` now in its worker; say what happened."""
+        if self.scheduler is None:
+            raise ConfigError("this node runs no schedule: (no jobs to run)")
+        return self.scheduler.run_now(name)
+
+    def update_schedule(self, entries: tuple[ScheduledJob, ...]) -> list[str]:
+        """Run ``entries`` as the schedule from the next minute on; return what changed."""
+        if self.scheduler is not None:
+            return self.scheduler.update(entries)
+        self._start_scheduler()  # the node had no schedule: ``self.config`` has the new one
+        return [f"schedule: added {e.label} ({e.cron})" for e in entries]
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

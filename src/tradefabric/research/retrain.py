@@ -8,8 +8,8 @@ only if it is better by more than ``min_improvement`` on ``metric``; the
 decision, promoted or refused, is written to the registry's audit log with the
 two scores. With no promoted model yet the challenger is promoted.
 
-A scheduler runs it as ``tradefabric research models retrain -c MODEL.yaml``
-(cron or a systemd timer today: the node has no scheduler of its own yet).
+The node's scheduler runs it as ``job: retrain`` (``research.jobs``, in a worker process);
+cron or a systemd timer as ``tradefabric research models retrain -c MODEL.yaml``.
 """
 
 from __future__ import annotations

@@ -31,11 +31,15 @@ class LiquidityBlacklist:
     """Keep, per instrument, why it is blacklisted now ("" when it is not)."""
 
     def __init__(self, config: RiskConfig, bus: MessageBus | None = None) -> None:
-        self._config = config
-        self._static = {InstrumentId.parse(item) for item in config.blacklist}
+        self.set_config(config)
         self._measured: dict[InstrumentId, str] = {}
         if bus is not None:
             bus.subscribe(topics.QUOTES, self.on_quote)
+
+    def set_config(self, config: RiskConfig) -> None:
+        """Use ``config``'s thresholds and static list from the next quote on."""
+        self._config = config
+        self._static = {InstrumentId.parse(item) for item in config.blacklist}
 
     def reason(self, instrument: InstrumentId) -> str:
         """Return why ``instrument`` is blacklisted, or ""."""

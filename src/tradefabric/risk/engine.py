@@ -163,6 +163,15 @@ class RiskEngine:
         self.rejected_by_rule: dict[str, int] = {}
         """Rule -> orders it rejected (operations read it: metrics, status)."""
 
+    def set_limits(self, config: RiskConfig) -> None:
+        """Enforce ``config``'s limits from the next order on (a config reload).
+
+        The audit settings and the venue breakers' are wired at start: the caller
+        refuses a change to them (``node.reload``)."""
+        self.config = config
+        self.blacklist.set_config(config)
+        self._window_ns = round(config.rate_window_s * NS_PER_SECOND)
+
     def attach(self, state: TradingState, on_halt: HaltHandler) -> None:
         """Read trading state from ``state``; call ``on_halt`` when trading halts."""
         self._state = state

@@ -53,8 +53,14 @@ def control_config(recording: Path) -> TradingConfig:
 class PaperNodeThread:
     """Run a paper node against a fake venue on its own loop and thread until ``stop``."""
 
-    def __init__(self, config: TradingConfig, recording: Path, run_dir: Path, speed: float) -> None:
+    def __init__(
+        self, config: TradingConfig, recording: Path, run_dir: Path, speed: float,
+        config_file: Path | None = None,
+    ) -> None:  # fmt: skip
+        """``config_file``: what ``config`` was loaded from; the node can reload it (the fake
+        venue's URLs are then given as overrides, as ``--ws-url`` does)."""
         self._config = config
+        self._config_file = config_file
         self._recording = recording
         self.run_dir = run_dir
         self._speed = speed
@@ -100,6 +106,13 @@ class PaperNodeThread:
         script = script_for("binance", self._recording)
         async with FakeVenueServer(script, speed=self._speed) as server:
             self.server = server
+            if self._config_file is not None:
+                runner = PaperRunner(
+                    self._config, ws_url=server.ws_url, rest_url=server.http_url,
+                    on_node=self._on_node, config_file=self._config_file,
+                )  # fmt: skip
+                self.result = await runner.run(self.run_dir, self._stop)
+                return
             feeds = {
                 venue: msgspec.structs.replace(feed, ws_url=server.ws_url, rest_url=server.http_url)
                 for venue, feed in self._config.feeds.items()

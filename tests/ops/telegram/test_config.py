@@ -141,3 +141,13 @@ def test_the_gate_throttles_per_kind_per_window() -> None:
     clock[0] += 1
     assert gate.due() == ["8 more fill alerts in 60 s (throttled)"]
     assert gate.admit(_notice("fill", text="next")) == ["[warning] next"]
+
+
+def test_a_reloaded_throttle_and_quiet_hours_apply_to_the_next_alert() -> None:
+    clock = [NIGHT]
+    gate = AlertGate(ThrottleConfig(max_per_window=5, window_s=60), None, lambda: clock[0])
+    assert gate.admit(_notice("fill", text="f0")) == ["[warning] f0"]
+    gate.configure(ThrottleConfig(max_per_window=1, window_s=60), None)  # the open window stays
+    assert gate.admit(_notice("fill", text="f1")) == []
+    gate.configure(ThrottleConfig(), QuietHours(start="22:00", end="07:00"))
+    assert gate.admit(_notice("trade_gap", text="g")) == [] and gate.held == 1

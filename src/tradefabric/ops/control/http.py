@@ -127,6 +127,7 @@ def _read_routes(app: FastAPI, service: ControlService, read: Reader) -> None:
         "status": service.status, "balances": service.balances,
         "positions": service.positions, "pnl": service.pnl, "orders": service.open_orders,
         "risk": service.risk, "data": service.data, "books": service.books,
+        "jobs": service.jobs,
     }  # fmt: skip
     for name, fn in routes.items():
         app.add_api_route(f"/api/{name}", _reader(read, fn), methods=["GET"], name=name)
@@ -187,6 +188,18 @@ def _command_routes(app: FastAPI, service: ControlService) -> None:
     async def reset(request: Request) -> Response:
         body = await _body(request, ReasonBody)
         return _json(await run_in_threadpool(service.reset, _credentials(request), body.reason))
+
+    @app.post("/api/jobs/{name}/run")
+    async def run_job(request: Request, name: str) -> Response:
+        body = await _body(request, ReasonBody)
+        creds = _credentials(request)
+        return _json(await run_in_threadpool(service.run_job, creds, name, body.reason))
+
+    @app.post("/api/reload")
+    async def reload(request: Request) -> Response:
+        body = await _body(request, ReasonBody)
+        creds = _credentials(request)
+        return _json(await run_in_threadpool(service.reload_config, creds, body.reason))
 
 
 class ControlServer:

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from tradefabric.ops.control.ports import Node
 from tradefabric.ops.control.service import ControlService
-from tradefabric.ops.control.views import VenueFeedView
+from tradefabric.ops.control.views import JobView, VenueFeedView, job_views
 
 PREFIX = "tradefabric_"
 
@@ -42,6 +42,8 @@ class MetricsSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     alerts: int
     paused: list[str]
     rejections_by_rule: dict[str, int]
+    jobs: list[JobView]
+    """The scheduled jobs (``schedule:``)."""
 
 
 def snapshot(node: Node) -> MetricsSnapshot:
@@ -68,7 +70,7 @@ def snapshot(node: Node) -> MetricsSnapshot:
         risk_accepted=kernel.risk.accepted, risk_rejected=kernel.risk.rejected,
         equity=kernel.portfolio.equity(), halted=kernel.risk.halted, faults=faults,
         alerts=len(node.alerts), paused=sorted(kernel.risk.paused),
-        rejections_by_rule=dict(kernel.risk.rejected_by_rule),
+        rejections_by_rule=dict(kernel.risk.rejected_by_rule), jobs=job_views(node),
     )  # fmt: skip
 
 
@@ -135,3 +137,23 @@ class NodeCollector(Collector):
         for strategy in snap.paused:
             paused.add_metric([strategy], 1.0)
         yield paused
+        yield from _job_metrics(snap.jobs)
+
+
+_JOB_COUNTERS = (
+    ("job_runs", "Runs of a scheduled job that ended", "runs"),
+    ("job_failures", "Runs of a scheduled job that failed", "failures"),
+    ("job_skipped", "Due minutes skipped: the job's previous run still going", "skipped"),
+)
+
+
+def _job_metrics(jobs: list[JobView]) -> Iterator[Metric]:
+    for name, doc, field in _JOB_COUNTERS:
+        family = CounterMetricFamily(PREFIX + name, doc, labels=["job"])
+        for job in jobs:
+            family.add_metric([job.name], getattr(job, field))
+        yield family
+    running = GaugeMetricFamily(PREFIX + "job_running", "1 while a job runs", labels=["job"])
+    for job in jobs:
+        running.add_metric([job.name], 1.0 if job.running else 0.0)
+    yield running

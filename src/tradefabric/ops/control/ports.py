@@ -128,7 +128,36 @@ class Cache(Protocol):
         ...
 
 
-class Node(Protocol):
+class JobStatus(Protocol):
+    """One scheduled job as the scheduler counts it (``node.schedule.JobStats``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cron(self) -> str: ...
+    @property
+    def runs(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def last_error(self) -> str: ...
+    @property
+    def next_ns(self) -> int: ...
+
+
+class JobSource(Protocol):
+    """What holds the scheduled jobs (the node)."""
+
+    def job_stats(self) -> Sequence[JobStatus]:
+        """Return each scheduled job's counts (empty: no schedule)."""
+        ...
+
+
+class Node(JobSource, Protocol):
     """A running trading node as the control service sees it."""
 
     @property
@@ -148,4 +177,13 @@ class Node(Protocol):
 
     def status(self) -> Status:
         """Return the node's progress and health."""
+        ...
+
+    def reload_config(self) -> str:
+        """Re-read the config file, apply what may change at runtime, say what was done;
+        raise ``ConfigError`` naming what cannot change (then nothing is applied)."""
+        ...
+
+    def run_job(self, name: str) -> str:
+        """Start scheduled job ``name`` now; raise ``ConfigError`` when there is none."""
         ...

@@ -1,7 +1,7 @@
 """The control service: one typed API over a running node for every operator front end.
 
 Reads (status, balances, positions, PnL, orders, fills, risk, feeds, alerts) and
-commands (pause/resume a strategy, cancel all, FLAT ALL, halt, reset) are methods
+commands (pause/resume a strategy, cancel all, FLAT ALL, halt, reset, reload config) are methods
 callable from any thread: each runs on the node's event loop through a
 ``LoopBridge``, where the components live. Every command is authorized by the
 control token, and written to the kernel's audit log (``control`` record, with
@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from tradefabric.core.errors import FatalError
+from tradefabric.core.errors import ConfigError, FatalError
 from tradefabric.core.time import NS_PER_DAY
 from tradefabric.execution import topics as exec_topics
 from tradefabric.execution.portfolio import BalanceSnapshot, PositionSnapshot
@@ -41,11 +41,13 @@ from tradefabric.ops.control.views import (
     FaultView,
     FlatAllReport,
     IntegrityView,
+    JobView,
     PnlView,
     PositionLeft,
     RiskView,
     StatusView,
     VenueFeedView,
+    job_views,
 )
 
 T = TypeVar("T")
@@ -152,6 +154,10 @@ class ControlService:
             deviations=[self._deviations[k] for k in sorted(self._deviations)],
         ))  # fmt: skip
 
+    def jobs(self) -> list[JobView]:
+        """Return the node's scheduled jobs."""
+        return self.bridge.call(lambda: job_views(self._node))
+
     def read(self, fn: Callable[[Node], T]) -> T:
         """Run ``fn(node)`` on the node's loop (metrics, other read-only views)."""
         return self.bridge.call(lambda: fn(self._node))
@@ -192,6 +198,16 @@ class ControlService:
     def reset(self, credentials: Credentials, reason: str) -> CommandResult:
         """Reset a halt; the reason is required and audited with the operator."""
         return self._command(credentials, "reset", "", reason, self._reset)
+
+    def reload_config(self, credentials: Credentials, reason: str = "") -> CommandResult:
+        """Re-read the node's config file: risk limits, the schedule and the alert throttles
+        change at once; a file that changes venues, symbols or anything else wired at
+        start is refused naming each key, and nothing is applied."""
+        return self._command(credentials, "reload_config", "", reason, self._reload)
+
+    def run_job(self, credentials: Credentials, name: str, reason: str = "") -> CommandResult:
+        """Start scheduled job ``name`` now, in its worker (its end is alerted as usual)."""
+        return self._command(credentials, "run_job", name, reason, self._run_job)
 
     def flat_all(self, credentials: Credentials, wait_s: float = 5.0) -> FlatAllReport:
         """Pause every strategy, cancel every order, close every position (guarded);
@@ -289,6 +305,18 @@ class ControlService:
                   if not target or o.strategy_id == target]  # fmt: skip
         execution.cancel_all(target or None)
         return f"cancel asked for {len(orders)} open orders"
+
+    def _reload(self, _operator: str, _target: str, _reason: str) -> str:
+        try:
+            return self._node.reload_config()
+        except ConfigError as exc:  # the file's fault, not the node's: a refused request
+            raise ControlError(str(exc)) from exc
+
+    def _run_job(self, _operator: str, target: str, _reason: str) -> str:
+        try:
+            return self._node.run_job(target)
+        except ConfigError as exc:
+            raise ControlError(str(exc)) from exc
 
     def _halt(self, operator: str, _target: str, reason: str) -> str:
         kernel = self._node.kernel

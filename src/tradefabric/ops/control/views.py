@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import msgspec
 
 from tradefabric.integrity.events import ConsensusPrice, VenueDeviation
 from tradefabric.model.orders import OrderSnapshot
+
+if TYPE_CHECKING:  # the ports import the node's components: ctl loads only the views
+    from tradefabric.ops.control.ports import JobSource
 
 
 class Credentials(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,3 +181,25 @@ class IntegrityView(msgspec.Struct, frozen=True, kw_only=True):
     """False: the node runs no integrity checks (no ``integrity:`` section)."""
     consensus: list[ConsensusPrice]
     deviations: list[VenueDeviation]
+
+
+class JobView(msgspec.Struct, frozen=True, kw_only=True):
+    """One scheduled job: its cron, what its runs did, and when it is due next."""
+
+    name: str
+    cron: str
+    runs: int
+    failures: int
+    skipped: int
+    running: bool
+    last_error: str
+    next_ns: int
+
+
+def job_views(node: JobSource) -> list[JobView]:
+    """Return ``node``'s scheduled jobs as views (call on the node's loop)."""
+    return [
+        JobView(name=j.name, cron=j.cron, runs=j.runs, failures=j.failures, skipped=j.skipped,
+                running=j.running, last_error=j.last_error, next_ns=j.next_ns)
+        for j in node.job_stats()
+    ]  # fmt: skip

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import msgspec
 import structlog
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
@@ -23,7 +24,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Type
 from tradefabric.core.errors import RetryableError
 from tradefabric.ops.control.service import ControlService
 from tradefabric.ops.telegram.commands import Commands, build_report, commands_menu
-from tradefabric.ops.telegram.config import TelegramConfig, minute_of_day
+from tradefabric.ops.telegram.config import (
+    QuietHours,
+    TelegramConfig,
+    ThrottleConfig,
+    minute_of_day,
+)
 from tradefabric.ops.telegram.confirm import Confirmations
 from tradefabric.ops.telegram.gate import AlertGate, Daily
 from tradefabric.ops.telegram.notices import OWNER, Inbox, notice_of, subscribe
@@ -214,6 +220,16 @@ class TelegramBot:
                 await self._send_due()
             except Exception as exc:  # one bad alert must not silence every later one
                 log.error("telegram_alert_failed", error=redact(repr(exc), self._token))
+
+    def set_alert_limits(
+        self, throttle: ThrottleConfig, quiet: QuietHours | None, kinds: tuple[str, ...]
+    ) -> None:
+        """Apply a reloaded config's throttle, quiet hours and alert kinds (any thread:
+        the bot's thread reads each as one attribute)."""
+        self._config = msgspec.structs.replace(
+            self._config, throttle=throttle, quiet_hours=quiet, alert_kinds=kinds
+        )
+        self._gate.configure(throttle, quiet)
 
     async def _send_due(self) -> None:
         texts: list[str] = []

@@ -51,6 +51,11 @@ class AlertGate:
         self.suppressed = 0
         self.held = 0
 
+    def configure(self, throttle: ThrottleConfig, quiet: QuietHours | None) -> None:
+        """Throttle and hold by these from now on (a config reload); open windows stay."""
+        self._throttle = throttle
+        self._quiet = quiet
+
     def quiet_now(self) -> bool:
         """Return True during the quiet hours."""
         if self._quiet is None:
