@@ -55,14 +55,40 @@ def report_figure(line: str) -> None:
     _FIGURES.append(line)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the files holding slow tests first, each file kept whole and in its own order.
+HEAVIEST_FILES = (
+    "tests/integration/test_recovery_soak.py",
+    "tests/research/test_ray.py",
+    "tests/state/test_kill_restart.py",
+    "tests/test_code_quality.py",
+    "tests/integrity/test_frozen_feeds.py",
+    "tests/node/test_live_kill9.py",
+    "tests/node/test_live_kill9_binance.py",
+    "tests/node/test_backtest.py",
+    "tests/research/test_model_ops.py",
+    "tests/integration/test_feed_soak.py",
+    "tests/cli/test_cli.py",
+)
+"""The files that take longest (``--durations``), longest first: they start first."""
 
-    The suite runs on parallel workers (pytest-xdist, one file per worker at a time):
-    starting the long files first keeps one of them from being the tail of the run.
+
+def _start_rank(item: pytest.Item, slow_files: set[Path]) -> tuple[int, int]:
+    name = item.path.relative_to(REPO_ROOT).as_posix()
+    if name in HEAVIEST_FILES:
+        return 0, HEAVIEST_FILES.index(name)
+    return (1 if item.path in slow_files else 2), 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest files first, then the other files with slow tests.
+
+    The suite runs on pytest-xdist workers a file at a time (``--dist loadfile``: a
+    module fixture is built once). Each file is kept whole and in its own order; one
+    long file must not be the tail of the run. (``loadgroup`` would spread a file's
+    tests, but xdist 3.8 cannot tag groups under pytest 9: its ``xdist_group`` is
+    ignored.)
     """
     slow_files = {i.path for i in items if i.get_closest_marker("slow") is not None}
-    items.sort(key=lambda i: i.path not in slow_files)
+    items.sort(key=lambda i: _start_rank(i, slow_files))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
