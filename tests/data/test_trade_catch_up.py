@@ -206,3 +206,42 @@ async def test_a_reconnect_while_a_silent_round_pages_keeps_the_boundary() -> No
     [report] = catch_up.reports
     assert (report.first_missing, report.last_missing) == (11, 80)
     assert (report.recovered, report.unrecoverable) == (20, 50)
+
+
+async def test_where_ids_do_not_count_per_symbol_a_hole_is_reported_by_time_only() -> None:
+    # Bybit numbers spot trades across every symbol: the ids around a hole do not say
+    # how many of this symbol's trades it held, so the report gives its time span only.
+    bus, venue = MessageBus(), LatestOnlyVenue()
+    catch_up = TradeCatchUp(bus, SimClock(0), VENUE, venue.fetch, settle_s=0.01, counts_ids=False)
+    for trade in VENUE_TRADES[:10]:
+        bus.publish(topics.TRADES, trade)
+    catch_up.on_disconnected()
+    attempt = asyncio.create_task(catch_up.on_reconnected([SYMBOL]))
+    await asyncio.sleep(0)
+    _rest_poll(bus, catch_up, venue, 40)  # publishes 21..40 as REST's
+    venue.now = 100
+    for trade in VENUE_TRADES[89:100]:
+        bus.publish(topics.TRADES, trade)
+    await asyncio.wait_for(attempt, timeout=10)
+    [report] = catch_up.reports
+    assert not report.counted and report.missing_count == -1
+    assert (report.first_missing, report.last_missing, report.unrecoverable) == (-1, -1, -1)
+    # From trade 10 (the last before the outage) to trade 81 (the oldest REST still serves);
+    # 21..40 were published in between.
+    assert (report.ts_event, report.ts_until, report.recovered) == (10_000, 81_000, 20)
+
+
+async def test_a_served_trade_right_after_the_boundary_leaves_nothing_to_report() -> None:
+    bus, venue = MessageBus(), LatestOnlyVenue()
+    catch_up = TradeCatchUp(bus, SimClock(0), VENUE, venue.fetch, settle_s=0.01)
+    for trade in VENUE_TRADES[:10]:
+        bus.publish(topics.TRADES, trade)
+    catch_up.on_disconnected()
+    attempt = asyncio.create_task(catch_up.on_reconnected([SYMBOL]))
+    await asyncio.sleep(0)
+    venue.now = 30  # REST serves 11..30: trade 11 follows the boundary, nothing is missing
+    for trade in VENUE_TRADES[25:30]:
+        bus.publish(topics.TRADES, trade)
+    await asyncio.wait_for(attempt, timeout=10)
+    assert catch_up.reports == []
+    assert catch_up.recovered == 15  # 11..25

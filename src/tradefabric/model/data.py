@@ -49,7 +49,14 @@ class TradeGap(msgspec.Struct, frozen=True, gc=False):
 
 
 class GapReport(msgspec.Struct, frozen=True, gc=False):
-    """What a backfill could recover of a ``TradeGap``: nothing is hidden."""
+    """What a backfill could recover of a ``TradeGap``: nothing is hidden.
+
+    Where trade ids count up by one per symbol the hole is ``first_missing..
+    last_missing`` and ``unrecoverable`` is exact. Elsewhere (Bybit: spot ids are
+    shared by every symbol, linear ids are UUIDs) only its time is known: the trades
+    after the one at ``ts_event`` up to the one at ``ts_until``; ids and
+    ``unrecoverable`` are then -1 (``counted`` is False).
+    """
 
     venue: str
     symbol: str
@@ -58,11 +65,21 @@ class GapReport(msgspec.Struct, frozen=True, gc=False):
     recovered: int
     unrecoverable: int
     ts_event: int
+    """When the last trade before the hole happened."""
     ts_recv: int
+    ts_until: int = 0
+    """When the first trade served after the hole happened (0: not known)."""
+
+    @property
+    def counted(self) -> bool:
+        """Return whether the hole's trades are counted (ids that count up per symbol)."""
+        return self.unrecoverable >= 0
 
     @property
     def missing_count(self) -> int:
-        """Return how many trades the gap held."""
+        """Return how many trades the gap held (-1: not known, see ``counted``)."""
+        if not self.counted:
+            return -1
         return self.last_missing - self.first_missing + 1
 
 

@@ -179,8 +179,9 @@ class LiveFeed:
             )
         if self.catch_up is None and not self.live.detects_trade_gaps:
             self.catch_up = TradeCatchUp(
-                self.node.bus, self.node.clock, self.live.venue, self._trades_between
-            )
+                self.node.bus, self.node.clock, self.live.venue, self._trades_between,
+                counts_ids=self.live.trade_ids_count_per_symbol,
+            )  # fmt: skip
         if self.backfill is None:
             self.backfill = TradeBackfill(
                 self.node.bus, self.node.clock, self.live.venue, self._trades_from

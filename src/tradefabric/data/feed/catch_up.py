@@ -30,8 +30,9 @@ newer one fills the whole hole from the same boundary, skipping whatever the
 earlier attempt had already published. Two attempts never publish one trade twice.
 
 A venue that cannot page back far enough (Bybit serves only its latest trades)
-leaves a hole; with numeric ids it is published as a ``GapReport`` (what is
-recovered and what is not), otherwise logged with its time span.
+leaves a hole, published as a ``GapReport``: counted by id where each symbol's ids
+count up by one (``counts_ids``), otherwise by time only (Bybit numbers spot trades
+across all symbols, and its linear ids are UUIDs, so no count would be true).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class TradeCatchUp:
         *,
         first_trade_wait_s: float = 5.0,
         settle_s: float = 0.5,
+        counts_ids: bool = True,
     ) -> None:
         """Follow ``venue``'s trades on ``bus``; ``fetch`` pages its REST trades by time."""
         self._bus = bus
@@ -83,6 +85,7 @@ class TradeCatchUp:
         self._fetch = fetch
         self._wait_s = first_trade_wait_s
         self._settle_s = settle_s
+        self._counts_ids = counts_ids
         self._newest: dict[str, Trade] = {}
         self._boundary: dict[str, Trade] = {}
         self._first_after: dict[str, Trade] = {}
@@ -250,22 +253,45 @@ class TradeCatchUp:
     def _report_hole(
         self, symbol: str, boundary: Trade, found: dict[str, Trade], hole: list[Trade]
     ) -> None:
-        """Report what paging could not reach: a ``GapReport`` where ids are numbers."""
-        served = [_key(t)[1] for t in found.values() if _key(t) > _key(boundary)]
-        first, last = _key(boundary)[1] + 1, min(served, default=0) - 1
-        if first <= 0 or last < first:
+        """Report what paging could not reach, up to the oldest trade served after it."""
+        lo = _key(boundary)
+        after = [_key(t) for t in found.values() if _key(t) > lo]
+        if not after:
             log.warning(
                 "trades_maybe_lost", venue=self._venue, symbol=symbol, since_ns=boundary.ts_event
             )
             return
-        got = {int(tid) for s, tid in self._seen if s == symbol and tid.isdigit()}
-        got.update(_key(t)[1] for t in hole)
-        recovered = sum(1 for i in got if first <= i <= last)
-        report = GapReport(
-            self._venue, symbol, first, last, recovered, last - first + 1 - recovered,
-            boundary.ts_event, self._clock.timestamp_ns(),
-        )  # fmt: skip
+        until = min(after)
+        if self._counts_ids and lo[1] >= 0 and until[1] >= 0:
+            if until[1] == lo[1] + 1:
+                return  # the ids leave no room for a missing trade
+            report = self._counted_report(symbol, lo, until, hole)
+        else:
+            report = self._timed_report(symbol, lo, until)
         self.reports.append(report)
         self._bus.publish(topics.GAP_REPORTS, report)
         if report.unrecoverable:
-            log.warning("trades_lost", venue=self._venue, symbol=symbol, lost=report.unrecoverable)
+            log.warning(
+                "trades_lost", venue=self._venue, symbol=symbol,
+                lost=report.unrecoverable if report.counted else "not counted",
+                since_ns=report.ts_event, until_ns=report.ts_until,
+            )  # fmt: skip
+
+    def _counted_report(self, symbol: str, lo: _Key, until: _Key, hole: list[Trade]) -> GapReport:
+        """Return the hole between two numbered trades, every missing id counted."""
+        first, last = lo[1] + 1, until[1] - 1
+        got = {int(tid) for s, tid in self._seen if s == symbol and tid.isdigit()}
+        got.update(_key(t)[1] for t in hole)
+        recovered = sum(1 for i in got if first <= i <= last)
+        return GapReport(
+            self._venue, symbol, first, last, recovered, last - first + 1 - recovered,
+            lo[0], self._clock.timestamp_ns(), until[0],
+        )  # fmt: skip
+
+    def _timed_report(self, symbol: str, lo: _Key, until: _Key) -> GapReport:
+        """Return the hole between two trades by time only (how many are lost is unknown)."""
+        recovered = sum(1 for (s, _), k in self._seen.items() if s == symbol and lo < k < until)
+        return GapReport(
+            self._venue, symbol, -1, -1, recovered, -1, lo[0], self._clock.timestamp_ns(),
+            until[0],
+        )  # fmt: skip

@@ -34,6 +34,9 @@ class MarketDataEndpoints(Protocol):
     detects_trade_gaps: bool
     """True when the parser publishes a ``TradeGap`` for every missing trade (consecutive
     ids); otherwise the feed asks REST for recent trades after every reconnect."""
+    trade_ids_count_per_symbol: bool
+    """True when each symbol's trade ids count up by one, so a hole's size is known from
+    the ids around it; otherwise a hole is reported by its time only."""
 
     def heartbeat(self) -> tuple[float, str] | None:
         """Return (interval in seconds, text frame) to send on the socket periodically, or None."""

@@ -41,6 +41,7 @@ class BinanceLive:
 
     # Trade ids are consecutive per symbol: the parser publishes every gap.
     detects_trade_gaps = True
+    trade_ids_count_per_symbol = True
 
     def __init__(
         self,

@@ -206,8 +206,11 @@ class BybitFeedParser(BybitStreamParser):
 class BybitLive:
     """Bybit's live endpoints for one market, with URLs overridable (testnet, proxy, fake)."""
 
-    # Trade ids are UUIDs: REST catches up after each reconnect.
+    # Spot trade ids are numbered across every symbol, linear ones are UUIDs: a gap
+    # shows in neither, so REST catches up after each reconnect, and a hole it cannot
+    # serve is reported by time.
     detects_trade_gaps = False
+    trade_ids_count_per_symbol = False
 
     def __init__(
         self,

@@ -135,6 +135,8 @@ class CoinbaseLive:
 
     # No gap detection on trades: REST catches up after each reconnect.
     detects_trade_gaps = False
+    # Each product's trade ids count up by one: a hole's trades can be counted.
+    trade_ids_count_per_symbol = True
 
     def __init__(
         self,

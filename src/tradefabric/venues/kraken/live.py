@@ -130,6 +130,7 @@ class KrakenLive:
 
     # Trade ids are consecutive per pair: the parser publishes every gap.
     detects_trade_gaps = True
+    trade_ids_count_per_symbol = True
 
     def __init__(
         self,
