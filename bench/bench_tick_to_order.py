@@ -127,7 +127,10 @@ class _NoState:
     def gross_exposure_except(self, instrument: InstrumentId) -> float:
         return 0.0
 
-    def open_orders(self) -> list[Any]:
+    def open_order_count(self) -> int:
+        return 0
+
+    def open_orders_on(self, instrument: InstrumentId) -> list[Any]:
         return []
 
     def last_price(self, instrument: InstrumentId) -> float:

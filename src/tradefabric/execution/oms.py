@@ -261,6 +261,17 @@ class ExecutionEngine:
         """Return every order still open."""
         return [o.snapshot() for o in self._open.values()]
 
+    def open_order_count(self) -> int:
+        """Return how many orders are still open."""
+        return len(self._open)
+
+    def open_orders_on(self, instrument: InstrumentId) -> list[OrderSnapshot]:
+        """Return the orders still open on ``instrument`` (only those are snapshotted)."""
+        venue, symbol = instrument.venue, instrument.symbol
+        return [
+            o.snapshot() for o in self._open.values() if o.symbol == symbol and o.venue == venue
+        ]
+
     def last_price(self, instrument: InstrumentId) -> float:
         """Return the latest market price of ``instrument``, NaN when unknown."""
         return self.prices.get(instrument.venue, {}).get(instrument.symbol, math.nan)

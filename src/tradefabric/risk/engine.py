@@ -63,8 +63,12 @@ class TradingState(Protocol):
         """Return the gross notional of every position but the one on ``instrument``."""
         ...
 
-    def open_orders(self) -> Iterable[OrderSnapshot]:
-        """Return every order still open at a venue."""
+    def open_order_count(self) -> int:
+        """Return how many orders are still open at the venues."""
+        ...
+
+    def open_orders_on(self, instrument: InstrumentId) -> Iterable[OrderSnapshot]:
+        """Return the orders still open on ``instrument``."""
         ...
 
     def last_price(self, instrument: InstrumentId) -> float:
@@ -215,7 +219,8 @@ class RiskEngine:
         limit = order.price if order.order_type is OrderType.LIMIT else order.trigger_price
         last = state.last_price(instrument)
         reference = limit if limit is not None else last
-        resting = [o for o in state.open_orders() if o.venue == venue and o.symbol == symbol]
+        # Checked on every order: snapshot only this instrument's resting orders.
+        resting = list(state.open_orders_on(instrument))
         consensus = self._consensus.consensus_price(symbol) if self._consensus else None
         return PreTradeInput(
             venue=venue,
@@ -228,7 +233,7 @@ class RiskEngine:
             reduce_only=order.reduce_only,
             position_quantity=state.position_quantity(instrument),
             other_exposure=state.gross_exposure_except(instrument),
-            open_orders=sum(1 for _ in state.open_orders()),
+            open_orders=state.open_order_count(),
             consensus_price=consensus,
             orders_in_window=self._orders_in_window(venue, now),
             blacklist_reason=self.blacklist.reason(instrument),
@@ -300,7 +305,7 @@ class RiskEngine:
             self._on_halt(self.config.flatten_on_halt)
 
     def _halt_unaudited(self, reason: str, equity: float, operator: str) -> None:
-        resting = sum(1 for _ in self._state.open_orders()) if self._state else 0
+        resting = self._state.open_order_count() if self._state else 0
         reason = f"{reason}; {resting} open orders left resting (not cancelled: cannot audit)"
         now = self._clock.timestamp_ns()
         self.halted = True
