@@ -20,12 +20,14 @@ from tradefabric.analytics.frame import FrameQuery, frame_from_catalog, resample
 from tradefabric.analytics.pipeline import AnalyticsPipeline
 from tradefabric.analytics.regime import RegimeChange
 from tradefabric.core.bus import MessageBus
-from tradefabric.core.clock import SimClock
+from tradefabric.core.clock import LiveClock, SimClock
 from tradefabric.core.errors import ConfigError
 from tradefabric.core.time import parse_utc
 from tradefabric.data import topics
+from tradefabric.model.data import Candle
 from tradefabric.node.kernel import load_config
 from tradefabric.node.schedule import ScheduledJob, Scheduler
+from tradefabric.node.trading_node import RunMode, TradingNode
 from tradefabric.ops.alerts import ALERTS, Alert
 from tradefabric.store.catalog import Catalog
 
@@ -46,14 +48,19 @@ def _entry(tmp_path: Path, catalog: Path) -> ScheduledJob:
     }, ScheduledJob)  # fmt: skip
 
 
+def _hours(catalog: Path) -> list[Candle]:
+    """Return the real BTC/USDT hourly candles of the month's first days."""
+    frame = frame_from_catalog(
+        Catalog(catalog, version=1),
+        FrameQuery(venue="binance", symbol="BTC/USDT", end_ns=parse_utc("2024-08-01")),
+    )
+    return list(resample(frame, "1h").candles())
+
+
 async def test_a_regime_change_starts_one_backtest_job_and_a_flap_starts_none(
     research_catalog: Path, tmp_path: Path
 ) -> None:
-    frame = frame_from_catalog(
-        Catalog(research_catalog, version=1),
-        FrameQuery(venue="binance", symbol="BTC/USDT", end_ns=parse_utc("2024-08-01")),
-    )
-    hours = list(resample(frame, "1h").candles())
+    hours = _hours(research_catalog)
     bus, clock = MessageBus(), SimClock(hours[0].ts_event)
     alerts: list[Alert] = []
     changes: list[RegimeChange] = []
@@ -120,3 +127,43 @@ def test_an_event_entry_loads_from_yaml_and_refuses_bad_triggers(tmp_path: Path)
         with pytest.raises(ConfigError) as info:
             load_config(config)
         assert str(config) in str(info.value) and message in str(info.value), info.value
+
+
+async def test_a_paper_nodes_regime_change_backtests_its_own_config_file(
+    research_catalog: Path, tmp_path: Path
+) -> None:
+    file = tmp_path / "node.yaml"
+    file.write_text(yaml.safe_dump({
+        "seed": 1,
+        "feeds": {"binance": {"symbols": ["BTC/USDT"], "ws_url": "ws://127.0.0.1:9",
+                              "rest_url": "http://127.0.0.1:9"}},
+        "execution": {"binance": {"mode": "paper"}},
+        "strategies": STRATEGIES,
+        "data": {"catalog": str(research_catalog), "catalog_version": 1},
+        "analytics": {"base_interval": "1h", "resample": [], "signals": []},
+        "schedule": [{"job": "regime_backtest", "event": "regime_change",
+                      "args": {"catalog_version": 1, "recent": "2d",
+                               "hold": {"max_drawdown": MAX_DRAWDOWN, "min_sharpe": None}}}],
+    }))  # fmt: skip
+    config = load_config(file)
+    node = TradingNode(config, RunMode.PAPER, LiveClock(), tmp_path / "run")
+    node.enable_reload(file, config)
+    node.update_schedule(config.schedule)  # what run_live starts, without the feeds
+    hours = _hours(research_catalog)
+    try:
+        changes = 0
+        for candle in hours:  # the node's analytics pipeline sees them on the node's bus
+            node.bus.publish(topics.CANDLES, candle)
+            changes = len(node.analytics.core.regime_changes) if node.analytics else 0
+            if changes == 2:  # two changes seconds apart on the node's clock: one run
+                break
+        await until(lambda: any(a.kind == "job_finished" for a in node.alerts), timeout_s=60)
+        (stats,) = node.job_stats()
+        assert (stats.runs, stats.skipped, stats.failures) == (1, 1, 0)
+        assert stats.last_summary["verdicts"] == {"ema_fast": "fails", "ema_slow": "holds"}
+        assert Path(stats.last_summary["json"]).parent == tmp_path / "run" / "research"
+    finally:
+        node.clock.cancel_timers()  # type: ignore[attr-defined]
+        if node.scheduler is not None:
+            await node.scheduler.stop()
+        node.finish("test", 0.0)
