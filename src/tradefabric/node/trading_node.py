@@ -538,7 +538,7 @@ class TradingNode:
         if self.scheduler is not None:
             return self.scheduler.update(entries)
         self._start_scheduler()  # the node had no schedule: ``self.config`` has the new one
-        return [f"schedule: added {e.label} ({e.cron})" for e in entries]
+        return [f"schedule: added {e.label} ({e.cron or e.event})" for e in entries]
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():
