@@ -34,6 +34,8 @@ from tradefabric.store.catalog import Catalog
 STRATEGIES = [
     {"kind": "ema_cross", "id": "ema_fast", "symbol": "BTC/USDT", "fast": 12, "slow": 26},
     {"kind": "ema_cross", "id": "ema_slow", "symbol": "BTC/USDT", "fast": 50, "slow": 200},
+    # not checked on a BTC/USDT change (the catalog has no ETH/USDT: it would fail)
+    {"kind": "ema_cross", "id": "ema_eth", "symbol": "ETH/USDT", "fast": 12, "slow": 26},
 ]
 MAX_DRAWDOWN = 0.0005
 
@@ -88,6 +90,7 @@ async def test_a_regime_change_starts_one_backtest_job_and_a_flap_starts_none(
     assert (stats.runs, stats.failures, stats.skipped, stats.event) == (1, 0, 0, "regime_change")
     summary = stats.last_summary
     assert summary["change"] == "range->bull" and summary["at"] == "2024-07-29T05:00:00.000Z"
+    assert summary["asset"] == "BTC/USDT"
     assert summary["verdicts"] == {"ema_fast": "fails", "ema_slow": "holds"}
     assert "ema_fast" in alerts[0].message and alerts[0].component == "job:regime_backtest"
     report = json.loads(Path(summary["json"]).read_text())

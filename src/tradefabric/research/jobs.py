@@ -54,16 +54,20 @@ class RegimeBacktestDone(msgspec.Struct, frozen=True, kw_only=True):
     """The verdict of each strategy after a regime change (the alert carries it)."""
 
     at: str
+    asset: str
     change: str
     """``previous->regime``."""
     verdicts: dict[str, str]
-    """Strategy id -> ``holds`` or ``fails``; the reasons are in ``json``."""
+    """Strategy id -> ``holds`` or ``fails`` for the strategies trading ``asset``; the
+    reasons are in ``json``."""
     json: str
+    """The full check; empty when no strategy trades the asset (nothing was run)."""
 
 
 def regime_backtest_job(request: JobRequest) -> RegimeBacktestDone:
-    """Backtest the config's strategies on the window up to the regime change that
-    started this run; write the check to the run's research folder and say which hold."""
+    """Backtest the config's strategies of the changed asset on the window up to the
+    regime change that started this run; write the check to the run's research folder
+    and say which hold."""
     args: RegimeBacktestArgs = job_args(request.args, RegimeBacktestArgs, f"job {request.name}")
     if request.event is None:
         raise ConfigError(f"job {request.name}: runs on a regime change (event: regime_change)")
@@ -71,6 +75,12 @@ def regime_backtest_job(request: JobRequest) -> RegimeBacktestDone:
     if args.base is None:
         raise ConfigError(f"job {request.name}: give args.base (the node has no config file)")
     config = load_config(Path(args.base))
+    mine = tuple(s for s in config.strategies if s.symbol == change.asset)
+    if not mine:  # the pipeline tracks an asset no strategy trades: nothing to check
+        return RegimeBacktestDone(at=ns_to_iso(change.ts_event), asset=change.asset,
+                                  change=f"{change.previous}->{change.regime}", verdicts={},
+                                  json="")  # fmt: skip
+    config = msgspec.structs.replace(config, strategies=mine)
     root = Path(args.catalog) if args.catalog else config.data.catalog
     if root is None:
         raise ConfigError(f"job {request.name}: give args.catalog (the config has no data.catalog)")
@@ -80,7 +90,8 @@ def regime_backtest_job(request: JobRequest) -> RegimeBacktestDone:
     target = _report_path(request, args, check.at)
     target.write_bytes(msgspec.json.format(msgspec.json.encode(check)) + b"\n")
     verdicts = {s.strategy: "holds" if s.holds else "fails" for s in check.strategies}
-    return RegimeBacktestDone(at=check.at, change=f"{check.previous}->{check.regime}",
+    return RegimeBacktestDone(at=check.at, asset=change.asset,
+                              change=f"{check.previous}->{check.regime}",
                               verdicts=verdicts, json=str(target))  # fmt: skip
 
 
