@@ -187,8 +187,9 @@ def jobs(url: Url = DEFAULT_URL, token: Token = "", json_output: Json = False) -
     """Print the scheduled jobs: cron, runs, failures, skips, next due time (UTC)."""
     rows = _request(url, token, "/api/jobs", list[JobView])
     lines = [
-        f"{j.name} [{j.cron}] runs {j.runs} failures {j.failures} skipped {j.skipped} "
-        f"{'RUNNING ' if j.running else ''}next {ns_to_iso(j.next_ns)}"
+        f"{j.name} [{j.cron or 'on ' + j.event}] runs {j.runs} failures {j.failures} "
+        f"skipped {j.skipped} {'RUNNING ' if j.running else ''}"
+        + (f"next {ns_to_iso(j.next_ns)}" if j.cron else "next on the event")
         + (f"  last error: {j.last_error}" if j.last_error else "")
         for j in rows
     ] or ["no scheduled job"]

@@ -42,6 +42,8 @@ class JobRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Added to the worker's niceness before the job starts."""
     parent_pid: int = 0
     """The node's pid: the worker ends when that process dies (0: it never does)."""
+    event: Any = None
+    """The bus event that started an ``on:`` entry's run, as JSON (None: a cron run)."""
 
 
 class JobResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,12 @@ alerted). Every end is logged and published as an alert (``job_finished``,
 ``job_failed``); a failure, a crash, a timeout or a job that cannot even start is
 that run's failure and never the node's.
 
+An entry may instead run on an ``event:`` of the node's bus (``EVENTS``:
+``{job: regime_backtest, event: regime_change, min_interval: 6h}``): each event starts
+the job with the event in ``JobRequest.event``; an event within ``min_interval`` of the
+entry's last event-started run starts nothing (counted as skipped, logged, not
+alerted), so a flapping regime does not start a storm of workers.
+
 Built-in jobs (``BUILTIN_JOBS``) have their ``args:`` checked when the config loads;
 any other ``module:function`` is called with the ``JobRequest`` and checks its own.
 """
@@ -28,13 +34,22 @@ from typing import Any
 import msgspec
 import structlog
 
-from tradefabric.core.bus import MessageBus
+from tradefabric.analytics import topics as analytics_topics
+from tradefabric.core.bus import MessageBus, Topic
 from tradefabric.core.clock import Clock
 from tradefabric.core.cron import Cron, parse_cron
 from tradefabric.core.errors import ConfigError
+from tradefabric.core.time import interval_to_ns
 from tradefabric.core.worker import JobRequest, JobResult
 from tradefabric.ops.alerts import ALERTS, Alert, AlertLevel
-from tradefabric.ops.jobs import CompactArgs, DailyReportArgs, RetrainArgs, S3CopyArgs, job_args
+from tradefabric.ops.jobs import (
+    CompactArgs,
+    DailyReportArgs,
+    RegimeBacktestArgs,
+    RetrainArgs,
+    S3CopyArgs,
+    job_args,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -59,17 +74,28 @@ BUILTIN_JOBS: dict[str, BuiltinJob] = {
     "compact": BuiltinJob("tradefabric.ops.jobs:compact_catalog", CompactArgs),
     "retrain": BuiltinJob("tradefabric.research.jobs:retrain_job", RetrainArgs),
     "s3_copy": BuiltinJob("tradefabric.ops.jobs:s3_copy", S3CopyArgs, True),
+    "regime_backtest": BuiltinJob(
+        "tradefabric.research.jobs:regime_backtest_job", RegimeBacktestArgs
+    ),
 }
+
+EVENTS: dict[str, Topic[Any]] = {"regime_change": analytics_topics.REGIME_CHANGES}
+"""The bus events an entry can run on (``event:``; the message reaches the job as JSON)."""
 
 
 class ScheduledJob(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One ``schedule:`` entry: which job, when (cron, UTC), its arguments and limits."""
 
     job: str
-    """A built-in job (``daily_report``, ``compact``, ``retrain``, ``s3_copy``) or
-    ``module:function``."""
-    cron: str
+    """A built-in job (``daily_report``, ``compact``, ``retrain``, ``s3_copy``,
+    ``regime_backtest``) or ``module:function``."""
+    cron: str = ""
     """``minute hour day-of-month month day-of-week`` in UTC (``core.cron``)."""
+    event: str = ""
+    """Instead of ``cron``: an event of ``EVENTS`` (``regime_change``) that starts a run
+    (not ``on:``, which YAML reads as a boolean)."""
+    min_interval: str = "6h"
+    """``event:`` only: events this soon after the last event-started run start nothing."""
     name: str = ""
     """The entry's name in logs and alerts (default: the job's); must be unique."""
     args: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -82,10 +108,7 @@ class ScheduledJob(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         where = f"schedule: {self.label}"
         if not _NAME.fullmatch(self.label):
             raise ConfigError(f"{where}: a name is letters, digits and _ . : - only")
-        try:
-            parse_cron(self.cron)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
+        self._check_trigger(where)
         if not 0 <= self.nice <= 19:
             raise ConfigError(f"{where}: nice must be 0-19, got {self.nice}")
         if self.timeout_s is not None and not self.timeout_s > 0:
@@ -96,6 +119,19 @@ class ScheduledJob(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         elif ":" not in self.job:
             known = ", ".join(BUILTIN_JOBS)
             raise ConfigError(f"{where}: unknown job {self.job!r}; use {known} or module:function")
+
+    def _check_trigger(self, where: str) -> None:
+        if bool(self.cron) == bool(self.event):
+            raise ConfigError(f"{where}: give either cron: or event:, not both or none")
+        if self.event and self.event not in EVENTS:
+            known = ", ".join(EVENTS)
+            raise ConfigError(f"{where}: event: unknown event {self.event!r}; use {known}")
+        try:
+            if self.cron:
+                parse_cron(self.cron)
+            interval_to_ns(self.min_interval)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
 
     @property
     def label(self) -> str:
@@ -122,6 +158,7 @@ class JobStats(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str
     cron: str
+    """Empty for an entry run on an ``event:``."""
     runs: int
     failures: int
     skipped: int
@@ -129,22 +166,31 @@ class JobStats(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str
     last_summary: Any
     next_ns: int
+    """0 for an entry run on an ``event:``."""
+    event: str = ""
 
 
 class _Entry:
     def __init__(self, job: ScheduledJob) -> None:
-        self.job = job
-        self.cron: Cron = parse_cron(job.cron)
         self.task: asyncio.Task[None] | None = None
         self.runs = self.failures = self.skipped = 0
         self.last_error = ""
         self.last_summary: Any = None
+        self.last_event_ns: int | None = None
+        """When the last event-started run started (node time): ``min_interval`` counts from it."""
+        self.configure(job)
+
+    def configure(self, job: ScheduledJob) -> None:
+        self.job = job
+        self.cron: Cron | None = parse_cron(job.cron) if job.cron else None
+        self.min_interval_ns = interval_to_ns(job.min_interval)
 
     def stats(self, now_ns: int) -> JobStats:
+        next_ns = self.cron.next_after(now_ns) if self.cron is not None else 0
         return JobStats(
             name=self.job.label, cron=self.job.cron, runs=self.runs, failures=self.failures,
             skipped=self.skipped, running=self.task is not None, last_error=self.last_error,
-            last_summary=self.last_summary, next_ns=self.cron.next_after(now_ns),
+            last_summary=self.last_summary, next_ns=next_ns, event=self.job.event,
         )  # fmt: skip
 
 
@@ -177,14 +223,19 @@ class Scheduler:
         self._flush = flush
         self._stopped = False
         self._ticking = False
+        self._listening: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        """Check every minute of the clock from now on (a paper/live clock needs the loop)."""
+        """Check every minute of the clock from now on (a paper/live clock needs the loop),
+        and listen to the events ``event:`` entries run on."""
         if self._entries and not self._ticking:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             self._clock.set_timer(NS_PER_MINUTE, self._on_minute)
             self._ticking = True
+        for event in {e.job.event for e in self._entries.values() if e.job.event} - self._listening:
+            self._bus.subscribe(EVENTS[event], self._listener(event), owner="scheduler")
+            self._listening.add(event)
 
     def update(self, entries: Sequence[ScheduledJob]) -> list[str]:
         """Run ``entries`` from the next minute on (a config reload); return what changed.
@@ -198,10 +249,10 @@ class Scheduler:
             entry = old.get(job.label)
             if entry is None:
                 entry = _Entry(job)
-                changed.append(f"schedule: added {job.label} ({job.cron})")
+                changed.append(f"schedule: added {job.label} ({job.cron or job.event})")
             elif entry.job != job:
-                entry.job, entry.cron = job, parse_cron(job.cron)
-                changed.append(f"schedule: changed {job.label} ({job.cron})")
+                entry.configure(job)
+                changed.append(f"schedule: changed {job.label} ({job.cron or job.event})")
             new[job.label] = entry
         changed += [f"schedule: removed {name}" for name in old if name not in new]
         self._entries = new
@@ -229,29 +280,53 @@ class Scheduler:
         if self._stopped:
             return
         for entry in self._entries.values():
-            if entry.cron.matches(due_ns):
+            if entry.cron is not None and entry.cron.matches(due_ns):
                 self._launch(entry, due_ns)
 
-    def _launch(self, entry: _Entry, due_ns: int) -> None:
+    def _listener(self, event: str) -> Callable[[Any], None]:
+        def on_event(message: Any) -> None:
+            self.on_event(event, message)
+
+        return on_event
+
+    def on_event(self, event: str, message: Any) -> None:
+        """Start every entry run on ``event`` with ``message``, unless it ran too recently."""
+        if self._stopped:
+            return
+        now = self._clock.timestamp_ns()
+        for entry in self._entries.values():
+            if entry.job.event != event:
+                continue
+            last = entry.last_event_ns
+            if last is not None and now - last < entry.min_interval_ns:
+                entry.skipped += 1  # no alert: a flapping regime must not flood the channel
+                log.info("job_skipped", job=entry.job.label, event_name=event,
+                         reason=f"within min_interval {entry.job.min_interval}")  # fmt: skip
+                continue
+            if self._launch(entry, now, msgspec.to_builtins(message)):
+                entry.last_event_ns = now
+
+    def _launch(self, entry: _Entry, due_ns: int, event: Any = None) -> bool:
         name = entry.job.label
         if entry.task is not None:
             entry.skipped += 1
             log.warning("job_skipped", job=name, due=due_ns, reason="previous run still going")
             self._alert(entry, "job_skipped", AlertLevel.WARNING,
                         f"{name}: skipped, the previous run is still going")  # fmt: skip
-            return
+            return False
         builtin = BUILTIN_JOBS.get(entry.job.job)
         if builtin is not None and builtin.flush_run and self._flush is not None:
             self._flush()  # on the loop: the buffered event streams reach the disk first
-        entry.task = asyncio.get_running_loop().create_task(self._run(entry, due_ns))
+        entry.task = asyncio.get_running_loop().create_task(self._run(entry, due_ns, event))
         self._tasks.add(entry.task)
         entry.task.add_done_callback(self._tasks.discard)
+        return True
 
-    async def _run(self, entry: _Entry, due_ns: int) -> None:
+    async def _run(self, entry: _Entry, due_ns: int, event: Any) -> None:
         name = entry.job.label
         log.info("job_started", job=name, due=due_ns)
         try:
-            result = await self._execute(entry, due_ns)
+            result = await self._execute(entry, due_ns, event)
         except asyncio.CancelledError:
             entry.task = None
             raise
@@ -261,20 +336,20 @@ class Scheduler:
         entry.runs += 1
         self._report(entry, result)
 
-    def _request(self, entry: _Entry, due_ns: int) -> JobRequest:
+    def _request(self, entry: _Entry, due_ns: int, event: Any) -> JobRequest:
         job = entry.job
         args = {**self._defaults.get(job.job, {}), **job.args}
         run_dir = str(self._run_dir) if self._run_dir is not None else None
         return JobRequest(
             name=job.label, target=job.target, args=args, due_ns=due_ns,
-            run_dir=run_dir, nice=job.nice, parent_pid=os.getpid(),
+            run_dir=run_dir, nice=job.nice, parent_pid=os.getpid(), event=event,
         )  # fmt: skip
 
-    async def _execute(self, entry: _Entry, due_ns: int) -> JobResult:
+    async def _execute(self, entry: _Entry, due_ns: int, event: Any) -> JobResult:
         name = entry.job.label
         request_path = self.work_dir / f"{name}.request.json"
         result_path = self.work_dir / f"{name}.result.json"
-        request_path.write_bytes(msgspec.json.encode(self._request(entry, due_ns)))
+        request_path.write_bytes(msgspec.json.encode(self._request(entry, due_ns, event)))
         result_path.unlink(missing_ok=True)
         with (self.work_dir / f"{name}.log").open("ab") as job_log:
             child = await asyncio.create_subprocess_exec(

@@ -499,10 +499,19 @@ class TradingNode:
         work = run_dir / "jobs" if run_dir else Path(tempfile.mkdtemp(prefix="tradefabric-jobs-"))
         self.scheduler = Scheduler(
             self.bus, self.clock, self.config.schedule, work, run_dir=run_dir,
-            defaults={"daily_report": {"initial_equity": self.run.initial_equity}},
-            flush=self.run.flush,
+            defaults=self._job_defaults(), flush=self.run.flush,
         )  # fmt: skip
         self.scheduler.start()
+
+    def _job_defaults(self) -> dict[str, dict[str, Any]]:
+        """Return what the node fills in for built-in jobs: the daily report's initial
+        equity; the regime backtest's strategies (this node's config file, when it has one)."""
+        defaults: dict[str, dict[str, Any]] = {
+            "daily_report": {"initial_equity": self.run.initial_equity}
+        }
+        if self.reloader is not None:
+            defaults["regime_backtest"] = {"base": str(self.reloader.file.resolve())}
+        return defaults
 
     def enable_reload(self, file: Path, loaded: TradingConfig) -> None:
         """Let ``reload_config`` re-read ``file`` (``loaded``: what it said at start)."""
@@ -529,7 +538,7 @@ class TradingNode:
         if self.scheduler is not None:
             return self.scheduler.update(entries)
         self._start_scheduler()  # the node had no schedule: ``self.config`` has the new one
-        return [f"schedule: added {e.label} ({e.cron})" for e in entries]
+        return [f"schedule: added {e.label} ({e.cron or e.event})" for e in entries]
 
     def _close_market_data(self) -> None:
         for market in self.markets.values():

@@ -50,6 +50,32 @@ class RetrainArgs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """Who the promotion decision is audited as."""
 
 
+class HoldArgs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What a strategy's recent backtest must show to hold (``research.objective.Constraints``)."""
+
+    min_trades: int | None = None
+    max_drawdown: float | None = None
+    min_sharpe: float | None = 0.0
+    min_return: float | None = None
+
+
+class RegimeBacktestArgs(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``regime_backtest`` (``event: regime_change``): the node's strategies backtested on
+    the window up to the change (``research.regime_backtest``)."""
+
+    base: str | None = None
+    """The trading config whose strategies are checked (default: the node's config file)."""
+    catalog: str | None = None
+    """The catalog the backtests read (default: the config's ``data.catalog``)."""
+    catalog_version: int | None = None
+    """Default: the catalog's newest version when the job runs."""
+    recent: str = "3d"
+    """Each check backtests ``[change - recent, change)``."""
+    hold: HoldArgs = HoldArgs()
+    out: str | None = None
+    """Folder of the reports (default: ``<run dir>/research``)."""
+
+
 class S3CopyArgs(S3Target, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``s3_copy``: the run's audit log and daily reports to S3 (``ops.s3_copy``)."""
 

@@ -17,8 +17,9 @@ The regime detector (``analytics.regime``, the one the analytics pipeline runs)
 walks the series' candles; at each change every strategy of the base config is
 backtested alone on the recent window up to the change (data known then), and
 holds when its metrics meet ``hold`` (the sweep's constraints). ``check_change``
-is the step a live node would call on ``analytics.topics.REGIME_CHANGES``;
-nothing subscribes it yet (the node has no scheduler for background jobs).
+is also what a paper/live node runs on each ``analytics.topics.REGIME_CHANGES``
+event, in a scheduler worker (``research.jobs.regime_backtest_job``, the schedule
+entry ``{job: regime_backtest, event: regime_change}``).
 """
 
 from __future__ import annotations

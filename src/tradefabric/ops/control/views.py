@@ -194,12 +194,15 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     running: bool
     last_error: str
     next_ns: int
+    """0 for a job run on an event."""
+    event: str = ""
+    """The bus event that starts it (``regime_change``), instead of a cron."""
 
 
 def job_views(node: JobSource) -> list[JobView]:
     """Return ``node``'s scheduled jobs as views (call on the node's loop)."""
     return [
         JobView(name=j.name, cron=j.cron, runs=j.runs, failures=j.failures, skipped=j.skipped,
-                running=j.running, last_error=j.last_error, next_ns=j.next_ns)
+                running=j.running, last_error=j.last_error, next_ns=j.next_ns, event=j.event)
         for j in node.job_stats()
     ]  # fmt: skip
